@@ -1,0 +1,99 @@
+// swift-tools-version: 6.1
+// Chorus: a group-call server (SFU + signaling). Layers and their rules: docs/ARCHITECTURE.md.
+import PackageDescription
+
+let package = Package(
+    name: "chorus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "chorus", targets: ["chorus"]),
+        .library(name: "RTP", targets: ["RTP"]),
+        .library(name: "ICE", targets: ["ICE"]),
+        .library(name: "SFU", targets: ["SFU"]),
+        .library(name: "Signaling", targets: ["Signaling"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+    ],
+    targets: [
+        // libsrtp2 from Debian (libsrtp2-dev): the reference SRTP implementation.
+        .systemLibrary(
+            name: "CSRTP",
+            path: "Sources/CSRTP",
+            pkgConfig: "libsrtp2",
+            providers: [.apt(["libsrtp2-dev"])]
+        ),
+        // OpenSSL (libssl-dev) plus the few wrappers Swift cannot import: macros, callbacks.
+        .target(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        // recvmmsg/sendmmsg, which Swift's Glibc module hides behind _GNU_SOURCE.
+        .target(name: "CSockets", path: "Sources/CSockets"),
+        .target(
+            name: "RTP",
+            dependencies: ["CSRTP"],
+            path: "Sources/RTP"
+        ),
+        .target(
+            name: "ICE",
+            dependencies: ["COpenSSL"],
+            path: "Sources/ICE"
+        ),
+        .target(
+            name: "SFU",
+            dependencies: [
+                "RTP", "ICE", "COpenSSL", "CSockets",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SFU",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .target(
+            name: "Signaling",
+            dependencies: [
+                "SFU", "RTP", "ICE", "COpenSSL",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Signaling",
+            resources: [.copy("Migrations")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .executableTarget(
+            name: "chorus",
+            dependencies: [
+                "Signaling", "SFU",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/chorus",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "RTP", "ICE", "COpenSSL"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(
+            name: "SignalingTests",
+            dependencies: [
+                "Signaling", "SFU",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+    ]
+)
