@@ -1,0 +1,259 @@
+// Everything one worker owns, without the socket and the thread: the transports on its port,
+// the rooms pinned to it, and the control operations Signaling asks for. Sans-IO, so tests
+// drive it with in-memory peers and a fake clock.
+
+import ICE
+import RTP
+
+public final class MediaCore {
+    private let dtlsContext: DTLSContext
+    public let announcedAddress: TransportAddress
+    private let consentTimeout: Duration
+    public let queue: SendQueue
+    let stats = WorkerStats()
+    private let server: WebRTCServer
+    private var routers: [String: Router] = [:]
+    private var transports: [ObjectIdentifier: WebRTCTransport] = [:]
+    private var owners: [ObjectIdentifier: Owner] = [:]
+
+    private enum Owner {
+        case participant(room: String, id: String)
+        case subscription(room: String, participant: String, id: String)
+    }
+
+    /// Called for transport lifecycle changes, for logs (not on the packet path).
+    public var log: ((String) -> Void)?
+
+    public init(dtlsContext: DTLSContext, announcedAddress: TransportAddress, consentTimeout: Duration = .seconds(30), queue: SendQueue) {
+        self.dtlsContext = dtlsContext
+        self.announcedAddress = announcedAddress
+        self.consentTimeout = consentTimeout
+        self.queue = queue
+        self.server = WebRTCServer(stats: stats)
+    }
+
+    // MARK: - Packets and time
+
+    @inline(__always)
+    public func handleDatagram(_ datagram: UnsafeMutableRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant) {
+        server.handle(datagram, from: source, now: now, queue: queue)
+    }
+
+    public func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64) {
+        for transport in Array(transports.values) {
+            transport.handleTimeout(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
+        }
+    }
+
+    public var statsSnapshot: WorkerStatsSnapshot {
+        var snapshot = stats.snapshot
+        snapshot.transports = transports.count
+        snapshot.rooms = routers.count
+        snapshot.producers = routers.values.reduce(0) { sum, router in
+            sum + router.participants.values.reduce(0) { $0 + $1.producers.count }
+        }
+        snapshot.consumers = transports.values.reduce(0) { $0 + $1.consumers.count }
+        return snapshot
+    }
+
+    /// The worker counts datagrams the kernel refused.
+    func recordSendFailures(_ count: Int) {
+        for _ in 0..<count { stats.drop(.sendFailed) }
+    }
+
+    // MARK: - Control operations
+
+    public func publish(
+        room: String, participantID: String, identity: String, remote: RemoteTransportParameters,
+        tracks: [TrackParameters], now: ContinuousClock.Instant
+    ) throws(MediaServerError) -> LocalTransportDescription {
+        let router = routers[room] ?? Router(name: room)
+        guard router.participants[participantID] == nil else { throw .participantExists }
+        let transport = try makeTransport(id: participantID, remote: remote, now: now)
+        let participant = RoomParticipant(id: participantID, identity: identity, transport: transport)
+        for (index, track) in tracks.enumerated() {
+            let producer = Producer(id: "\(participantID)-\(index)", parameters: track, transport: transport)
+            participant.producers.append(producer)
+            transport.addProducer(producer)
+        }
+        router.add(participant)
+        routers[room] = router
+        owners[ObjectIdentifier(transport)] = .participant(room: room, id: participantID)
+        log?("participant \(participantID) (\(identity)) publishes \(tracks.count) track(s) in \(room)")
+        return describe(transport)
+    }
+
+    /// Subscribes to a participant's tracks: each offered slot (m-line) gets the first not yet
+    /// taken producer of its kind. Returns what the answer must announce.
+    public func subscribe(
+        room: String, participantID: String, subscriptionID: String, identity: String,
+        remote: RemoteTransportParameters, slots: [TrackParameters], now: ContinuousClock.Instant
+    ) throws(MediaServerError) -> (LocalTransportDescription, [OutgoingTrack]) {
+        guard let router = routers[room] else { throw .roomNotFound }
+        guard let participant = router.participants[participantID] else { throw .participantNotFound }
+        var available = participant.producers
+        var assignments: [(TrackParameters, Producer)] = []
+        for slot in slots {
+            guard let index = available.firstIndex(where: {
+                $0.kind == slot.kind && $0.parameters.codecName.lowercased() == slot.codecName.lowercased()
+            }) else { continue }
+            assignments.append((slot, available.remove(at: index)))
+        }
+        guard !assignments.isEmpty else { throw .nothingToSubscribe }
+        let transport = try makeTransport(id: subscriptionID, remote: remote, now: now)
+        let subscription = Subscription(id: subscriptionID, identity: identity, transport: transport)
+        var outgoing: [OutgoingTrack] = []
+        for (slot, producer) in assignments {
+            let track = OutgoingTrack(
+                mid: slot.mid, kind: slot.kind, ssrc: UInt32.random(in: 1...UInt32.max),
+                cname: "chorus-\(participantID.prefix(8))", streamID: participantID, trackID: producer.id)
+            let consumer = Consumer(
+                id: "\(subscriptionID)-\(slot.mid)", producer: producer, transport: transport, track: track,
+                payloadType: slot.payloadType, midExtensionID: slot.midExtensionID)
+            transport.addConsumer(consumer)
+            producer.add(consumer)
+            subscription.consumers.append(consumer)
+            outgoing.append(track)
+        }
+        participant.subscriptions[subscriptionID] = subscription
+        owners[ObjectIdentifier(transport)] = .subscription(room: room, participant: participantID, id: subscriptionID)
+        log?("subscription \(subscriptionID) (\(identity)) to \(participantID) in \(room): \(outgoing.count) track(s)")
+        return (describe(transport), outgoing)
+    }
+
+    public func unpublish(room: String, participantID: String) throws(MediaServerError) {
+        guard let router = routers[room] else { throw .roomNotFound }
+        guard let participant = router.participants[participantID] else { throw .participantNotFound }
+        participant.transport.close(reason: "unpublished", queue: queue)
+    }
+
+    public func unsubscribe(room: String, participantID: String, subscriptionID: String) throws(MediaServerError) {
+        guard let router = routers[room] else { throw .roomNotFound }
+        guard let participant = router.participants[participantID] else { throw .participantNotFound }
+        guard let subscription = participant.subscriptions[subscriptionID] else { throw .subscriptionNotFound }
+        subscription.transport.close(reason: "unsubscribed", queue: queue)
+    }
+
+    public func setMute(
+        room: String, participantID: String, kind: TrackKind, muted: Bool, byAdmin: Bool, now: ContinuousClock.Instant
+    ) throws(MediaServerError) -> ParticipantState {
+        guard let router = routers[room] else { throw .roomNotFound }
+        guard let participant = router.participants[participantID] else { throw .participantNotFound }
+        do {
+            try router.setMute(participant: participant, kind: kind, muted: muted, byAdmin: byAdmin, now: now, queue: queue)
+        } catch {
+            throw .muteLockedByAdmin
+        }
+        log?("\(kind.rawValue) of \(participantID) in \(room) \(muted ? "muted" : "unmuted") by \(byAdmin ? "admin" : "self")")
+        return state(of: participant)
+    }
+
+    public func roomState(_ room: String) -> RoomState? {
+        guard let router = routers[room] else { return nil }
+        return RoomState(
+            name: room, participants: router.order.compactMap { router.participants[$0] }.map(state(of:)))
+    }
+
+    public func participantState(room: String, participantID: String) -> ParticipantState? {
+        routers[room]?.participants[participantID].map(state(of:))
+    }
+
+    public var roomNames: [String] { routers.keys.sorted() }
+
+    /// Closes every transport (shutdown): peers get close_notify.
+    public func closeAll() {
+        for transport in Array(transports.values) {
+            transport.close(reason: "server shutting down", queue: queue)
+        }
+        queue.flush()
+    }
+
+    // MARK: - Internals
+
+    private func makeTransport(id: String, remote: RemoteTransportParameters, now: ContinuousClock.Instant) throws(MediaServerError) -> WebRTCTransport {
+        let transport: WebRTCTransport
+        do {
+            transport = try WebRTCTransport(
+                id: id, local: .random(), remote: remote, dtlsContext: dtlsContext, now: now,
+                consentTimeout: consentTimeout)
+        } catch {
+            throw .failed("transport: \(error)")
+        }
+        transport.onEvent = { [unowned self] transport, event in
+            self.handle(event, of: transport)
+        }
+        transports[ObjectIdentifier(transport)] = transport
+        server.register(transport)
+        return transport
+    }
+
+    private func describe(_ transport: WebRTCTransport) -> LocalTransportDescription {
+        LocalTransportDescription(
+            ice: transport.localICE, fingerprint: dtlsContext.certificate.fingerprint, candidate: announcedAddress)
+    }
+
+    private func handle(_ event: TransportEvent, of transport: WebRTCTransport) {
+        switch event {
+        case .addressValidated(let address):
+            server.bind(address, to: transport)
+        case .connected:
+            log?("transport \(transport.id) connected")
+        case .closed(let reason):
+            log?("transport \(transport.id) closed: \(reason)")
+            release(transport)
+        }
+    }
+
+    /// Frees a closed transport and whatever hangs on it: a publisher's producers, its
+    /// subscriptions, and the room when it was the last participant.
+    private func release(_ transport: WebRTCTransport) {
+        let key = ObjectIdentifier(transport)
+        server.unregister(transport)
+        transports[key] = nil
+        guard let owner = owners.removeValue(forKey: key) else { return }
+        switch owner {
+        case .participant(let room, let id):
+            guard let router = routers[room], let participant = router.removeParticipant(id) else { return }
+            for subscription in participant.subscriptions.values {
+                subscription.transport.close(reason: "publisher left", queue: queue)
+            }
+            if router.isEmpty { routers[room] = nil }
+        case .subscription(let room, let participantID, let id):
+            guard let participant = routers[room]?.participants[participantID],
+                let subscription = participant.subscriptions.removeValue(forKey: id)
+            else { return }
+            for consumer in subscription.consumers {
+                consumer.producer.remove(consumer)
+                transport.removeConsumer(consumer)
+            }
+        }
+    }
+
+    private func state(of participant: RoomParticipant) -> ParticipantState {
+        let tracks = participant.producers.map { producer in
+            TrackState(
+                id: producer.id, mid: producer.parameters.mid, kind: producer.kind, codec: producer.parameters.codecName,
+                ssrc: producer.ssrc, muted: producer.paused, packetsIn: producer.packetsIn, bytesIn: producer.bytesIn,
+                packetsDroppedMuted: producer.packetsDroppedWhilePaused,
+                packetsOut: producer.consumers.reduce(0) { $0 + $1.packetsOut },
+                bytesOut: producer.consumers.reduce(0) { $0 + $1.bytesOut },
+                keyframeRequests: producer.keyframeRequests, consumers: producer.consumers.count)
+        }
+        let subscriptions = participant.subscriptions.values.sorted { $0.id < $1.id }.map { subscription in
+            SubscriptionState(
+                id: subscription.id, identity: subscription.identity, transportState: subscription.transport.state,
+                tracks: subscription.consumers.map { consumer in
+                    ConsumerState(
+                        id: consumer.id, kind: consumer.track.kind, mid: consumer.track.mid, ssrc: consumer.track.ssrc,
+                        packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
+                        packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe)
+                })
+        }
+        let audio = participant.mute[.audio] ?? MuteState()
+        let video = participant.mute[.video] ?? MuteState()
+        return ParticipantState(
+            id: participant.id, identity: participant.identity, transportState: participant.transport.state,
+            audio: audio, video: video, audioMuted: audio.isMuted, videoMuted: video.isMuted, tracks: tracks,
+            subscriptions: subscriptions)
+    }
+}

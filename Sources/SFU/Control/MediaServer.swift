@@ -1,0 +1,119 @@
+// The SFU's control API, the only thing Signaling calls: create and close publishers and
+// subscriptions, mute, and read room state. Each call hops onto the worker that owns the room.
+
+import ICE
+import Logging
+
+public struct MediaServerConfiguration: Sendable {
+    public var host: String
+    public var udpPort: UInt16
+    public var announcedIP: String
+    public var consentTimeout: Duration
+
+    public init(host: String = "127.0.0.1", udpPort: UInt16 = 40000, announcedIP: String = "127.0.0.1", consentTimeout: Duration = .seconds(30)) {
+        self.host = host
+        self.udpPort = udpPort
+        self.announcedIP = announcedIP
+        self.consentTimeout = consentTimeout
+    }
+}
+
+public final class MediaServer: Sendable {
+    public let configuration: MediaServerConfiguration
+    public let dtlsContext: DTLSContext
+    /// One worker for now; rooms are placed by name so that more workers can be added
+    /// without changing callers (issue 6 spreads them over cores).
+    private let workers: [Worker]
+
+    public init(configuration: MediaServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        let certificate = try DTLSCertificate()
+        dtlsContext = try DTLSContext(certificate: certificate)
+        workers = [
+            try Worker(
+                index: 0, host: configuration.host, port: configuration.udpPort,
+                announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
+                consentTimeout: configuration.consentTimeout, logger: logger)
+        ]
+    }
+
+    public func start() {
+        for worker in workers { worker.start() }
+    }
+
+    /// Closes all transports and stops the workers' threads.
+    public func shutdown() {
+        for worker in workers { worker.shutdown() }
+    }
+
+    /// The UDP port media uses (the configured one, or the one the kernel chose for port 0).
+    public var udpPort: UInt16 { workers[0].localPort }
+    public var fingerprint: DTLSFingerprint { dtlsContext.certificate.fingerprint }
+
+    func worker(for room: String) -> Worker {
+        var hash: UInt64 = 1_469_598_103_934_665_603
+        for byte in room.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        return workers[Int(hash % UInt64(workers.count))]
+    }
+
+    public func publish(
+        room: String, participantID: String, identity: String, remote: RemoteTransportParameters, tracks: [TrackParameters]
+    ) async throws -> LocalTransportDescription {
+        try await worker(for: room).run { core, now in
+            try core.publish(room: room, participantID: participantID, identity: identity, remote: remote, tracks: tracks, now: now)
+        }
+    }
+
+    public func subscribe(
+        room: String, participantID: String, subscriptionID: String, identity: String,
+        remote: RemoteTransportParameters, slots: [TrackParameters]
+    ) async throws -> (LocalTransportDescription, [OutgoingTrack]) {
+        try await worker(for: room).run { core, now in
+            try core.subscribe(
+                room: room, participantID: participantID, subscriptionID: subscriptionID, identity: identity,
+                remote: remote, slots: slots, now: now)
+        }
+    }
+
+    public func unpublish(room: String, participantID: String) async throws {
+        try await worker(for: room).run { core, _ in try core.unpublish(room: room, participantID: participantID) }
+    }
+
+    public func unsubscribe(room: String, participantID: String, subscriptionID: String) async throws {
+        try await worker(for: room).run { core, _ in
+            try core.unsubscribe(room: room, participantID: participantID, subscriptionID: subscriptionID)
+        }
+    }
+
+    public func setMute(room: String, participantID: String, kind: TrackKind, muted: Bool, byAdmin: Bool) async throws -> ParticipantState {
+        try await worker(for: room).run { core, now in
+            try core.setMute(room: room, participantID: participantID, kind: kind, muted: muted, byAdmin: byAdmin, now: now)
+        }
+    }
+
+    public func roomState(_ room: String) async throws -> RoomState? {
+        try await worker(for: room).run { core, _ in core.roomState(room) }
+    }
+
+    public func participantState(room: String, participantID: String) async throws -> ParticipantState? {
+        try await worker(for: room).run { core, _ in core.participantState(room: room, participantID: participantID) }
+    }
+
+    /// Counters summed over all workers.
+    public func stats() async throws -> WorkerStatsSnapshot {
+        var total = WorkerStatsSnapshot()
+        for worker in workers {
+            let s = try await worker.run { core, _ in core.statsSnapshot }
+            total.packetsIn += s.packetsIn
+            total.bytesIn += s.bytesIn
+            total.packetsOut += s.packetsOut
+            total.bytesOut += s.bytesOut
+            for i in total.dropped.indices { total.dropped[i] += s.dropped[i] }
+            total.transports += s.transports
+            total.rooms += s.rooms
+            total.producers += s.producers
+            total.consumers += s.consumers
+        }
+        return total
+    }
+}

@@ -1,0 +1,63 @@
+// What the SFU reports about rooms: plain Codable values that Signaling serves as JSON.
+
+public struct TrackState: Sendable, Codable, Equatable {
+    public var id: String
+    public var mid: String
+    public var kind: TrackKind
+    public var codec: String
+    public var ssrc: UInt32?
+    public var muted: Bool
+    public var packetsIn: Int
+    public var bytesIn: Int
+    /// Packets that arrived while the track was muted and were dropped.
+    public var packetsDroppedMuted: Int
+    /// Sum over this track's consumers.
+    public var packetsOut: Int
+    public var bytesOut: Int
+    public var keyframeRequests: Int
+    public var consumers: Int
+}
+
+public struct SubscriptionState: Sendable, Codable, Equatable {
+    public var id: String
+    public var identity: String
+    public var transportState: TransportState
+    public var tracks: [ConsumerState]
+}
+
+public struct ConsumerState: Sendable, Codable, Equatable {
+    public var id: String
+    public var kind: TrackKind
+    public var mid: String
+    public var ssrc: UInt32
+    public var packetsOut: Int
+    public var bytesOut: Int
+    public var packetsDroppedWaitingForKeyframe: Int
+}
+
+public struct ParticipantState: Sendable, Codable, Equatable {
+    public var id: String
+    public var identity: String
+    public var transportState: TransportState
+    public var audio: MuteState
+    public var video: MuteState
+    public var audioMuted: Bool
+    public var videoMuted: Bool
+    public var tracks: [TrackState]
+    public var subscriptions: [SubscriptionState]
+}
+
+public struct RoomState: Sendable, Codable, Equatable {
+    public var name: String
+    public var participants: [ParticipantState]
+}
+
+public enum MediaServerError: Error, Equatable, Sendable {
+    case roomNotFound
+    case participantNotFound
+    case subscriptionNotFound
+    case participantExists
+    case muteLockedByAdmin
+    case nothingToSubscribe
+    case failed(String)
+}

@@ -1,0 +1,157 @@
+// One subscriber's copy of a Producer: rewrites SSRC, payload type, sequence number and
+// timestamp so that the subscriber sees one continuous stream across mute, unmute and
+// publisher restarts, and holds video back until a keyframe after every (re)start.
+
+import RTP
+
+public final class Consumer {
+    public let id: String
+    public unowned let producer: Producer
+    unowned let transport: WebRTCTransport
+    public let track: OutgoingTrack
+    /// The subscriber's payload type for the producer's codec.
+    let payloadType: UInt8
+    let midExtensionID: UInt8?
+    private let midBytes: [UInt8]
+
+    public internal(set) var packetsOut = 0
+    public internal(set) var bytesOut = 0
+    public internal(set) var packetsDroppedWaitingForKeyframe = 0
+
+    /// True until a keyframe arrives after a (re)start: a decoder fed delta frames first shows
+    /// garbage or nothing (INTEROP.md: aiortc fails every frame until a keyframe).
+    private(set) var needsKeyframe: Bool
+    /// True when the next forwarded packet must re-anchor the offsets (start, resume, new SSRC).
+    private var needsResync = true
+    private var hasSent = false
+    private var sequenceOffset: UInt16 = 0
+    private var timestampOffset: UInt32 = 0
+    private var highestOutSequence = SequenceNumber(0)
+    private var lastOutTimestamp = RTPTimestamp(rawValue: 0)
+    private var lastOutTime: ContinuousClock.Instant?
+    private var lastInSequence = SequenceNumber(0)
+
+    init(id: String, producer: Producer, transport: WebRTCTransport, track: OutgoingTrack, payloadType: UInt8, midExtensionID: UInt8?) {
+        self.id = id
+        self.producer = producer
+        self.transport = transport
+        self.track = track
+        self.payloadType = payloadType
+        self.midExtensionID = midExtensionID
+        self.midBytes = Array(track.mid.utf8.prefix(16))
+        self.needsKeyframe = producer.kind == .video
+        // Random starting points (RFC 3550 §5.1), so a subscriber cannot align streams by them.
+        self.highestOutSequence = SequenceNumber(UInt16.random(in: 0...UInt16.max))
+        self.lastOutTimestamp = RTPTimestamp(rawValue: UInt32.random(in: 0...UInt32.max))
+    }
+
+    /// Called on resume and producer restart: re-anchor, and for video wait for a keyframe.
+    func restart() {
+        needsResync = true
+        if producer.kind == .video { needsKeyframe = true }
+    }
+
+    @inline(__always)
+    func forward(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        guard let destination = transport.sendAddress else {
+            stats.drop(.notConnected)
+            return
+        }
+        if needsKeyframe {
+            if isKeyframeStart(packet) {
+                needsKeyframe = false
+            } else {
+                packetsDroppedWaitingForKeyframe &+= 1
+                stats.drop(.waitingForKeyframe)
+                if producer.kind == .video {
+                    producer.requestKeyframe(now: now, queue: queue)
+                }
+                return
+            }
+        }
+        if needsResync {
+            anchor(on: packet, now: now)
+        }
+        let outSequence = packet.sequenceNumber &+ sequenceOffset
+        let outTimestamp = packet.timestamp &+ timestampOffset
+        if outSequence.isNewer(than: highestOutSequence) {
+            highestOutSequence = outSequence
+            lastOutTimestamp = outTimestamp
+            lastOutTime = now
+            lastInSequence = packet.sequenceNumber
+        }
+
+        let slot = queue.reserve()
+        var length = RTPHeaderWriter.writeFixedHeader(
+            marker: packet.marker, payloadType: payloadType, sequenceNumber: outSequence,
+            timestamp: outTimestamp, ssrc: track.ssrc, into: slot)
+        if let midExtensionID {
+            // The subscriber's BUNDLE demux may rely on the MID (RFC 8843 §15); its id is the
+            // subscriber's own, so the publisher's extensions cannot be copied as they are.
+            var writer = OneByteExtensionWriter(packet: slot, headerLength: length)
+            midBytes.withUnsafeBytes { _ = writer.append(id: midExtensionID, data: $0) }
+            length = writer.finish()
+        }
+        let payload = packet.payload
+        guard length + payload.count + transport.srtpOverhead <= slot.count else {
+            stats.drop(.malformed)
+            return
+        }
+        UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + payload.count)]).copyMemory(from: payload)
+        length += payload.count
+        guard let protected = transport.protectRTP(slot, length: length) else {
+            stats.drop(.notConnected)
+            return
+        }
+        queue.commit(length: protected, to: destination)
+        packetsOut &+= 1
+        bytesOut &+= protected
+        stats.packetsOut &+= 1
+        stats.bytesOut &+= protected
+    }
+
+    /// Chooses offsets so that this packet follows the last one sent: the next sequence number,
+    /// and a timestamp advanced by the wall-clock time since (RFC 3550 §5.1: timestamps track
+    /// sampling time, so a receiver's jitter buffer sees a pause, not a jump).
+    private func anchor(on packet: RTPPacket, now: ContinuousClock.Instant) {
+        let nextSequence = hasSent ? highestOutSequence &+ 1 : highestOutSequence
+        var advance: UInt32 = 0
+        if hasSent, let lastOutTime {
+            let elapsed = now - lastOutTime
+            let ticks = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                * Double(producer.parameters.clockRate)
+            advance = UInt32(clamping: max(1, Int64(ticks)))
+        }
+        let nextTimestamp = lastOutTimestamp &+ advance
+        sequenceOffset = nextSequence.rawValue &- packet.sequenceNumber.rawValue
+        timestampOffset = nextTimestamp.rawValue &- packet.timestamp.rawValue
+        // The first packet after the anchor must count as newer than everything sent so far.
+        highestOutSequence = nextSequence &- 1
+        needsResync = false
+        hasSent = true
+    }
+
+    private func isKeyframeStart(_ packet: RTPPacket) -> Bool {
+        switch producer.parameters.codecName.lowercased() {
+        case "vp8": VP8.isKeyframe(packet.payload)
+        case "h264": H264.isKeyframe(packet.payload)
+        default: true  // unknown codec: do not hold it back forever
+        }
+    }
+
+    /// Maps a subscriber's lost sequence numbers back to the producer's numbering.
+    func producerSequenceNumbers(for lost: [SequenceNumber]) -> [SequenceNumber] {
+        lost.map { $0 &- sequenceOffset }
+    }
+
+    /// Sender report fields for now: the RTP time that corresponds to `now`.
+    func senderReportTimestamp(now: ContinuousClock.Instant) -> RTPTimestamp {
+        guard let lastOutTime else { return lastOutTimestamp }
+        let elapsed = now - lastOutTime
+        let ticks = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            * Double(producer.parameters.clockRate)
+        return lastOutTimestamp &+ UInt32(clamping: max(0, Int64(ticks)))
+    }
+
+    var hasSentMedia: Bool { packetsOut > 0 }
+}

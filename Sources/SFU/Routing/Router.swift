@@ -1,0 +1,69 @@
+// A room's media: its participants (each with a publishing transport and producers), the
+// subscriptions to them, and the mute state that decides what the producers forward.
+
+import ICE
+
+final class RoomParticipant {
+    let id: String
+    let identity: String
+    let transport: WebRTCTransport
+    var producers: [Producer] = []
+    var mute: [TrackKind: MuteState] = [.audio: MuteState(), .video: MuteState()]
+    /// Subscriptions to this participant's tracks, by subscription id.
+    var subscriptions: [String: Subscription] = [:]
+
+    init(id: String, identity: String, transport: WebRTCTransport) {
+        self.id = id
+        self.identity = identity
+        self.transport = transport
+    }
+}
+
+final class Subscription {
+    let id: String
+    let identity: String
+    let transport: WebRTCTransport
+    var consumers: [Consumer] = []
+
+    init(id: String, identity: String, transport: WebRTCTransport) {
+        self.id = id
+        self.identity = identity
+        self.transport = transport
+    }
+}
+
+final class Router {
+    let name: String
+    private(set) var participants: [String: RoomParticipant] = [:]
+    /// Join order, so that room state lists participants stably.
+    private(set) var order: [String] = []
+
+    init(name: String) {
+        self.name = name
+    }
+
+    var isEmpty: Bool { participants.isEmpty }
+
+    func add(_ participant: RoomParticipant) {
+        participants[participant.id] = participant
+        order.append(participant.id)
+    }
+
+    func removeParticipant(_ id: String) -> RoomParticipant? {
+        order.removeAll { $0 == id }
+        return participants.removeValue(forKey: id)
+    }
+
+    /// Applies a mute request and pauses or resumes that kind's producers accordingly.
+    func setMute(
+        participant: RoomParticipant, kind: TrackKind, muted: Bool, byAdmin: Bool, now: ContinuousClock.Instant,
+        queue: SendQueue
+    ) throws(MuteState.Change) {
+        var state = participant.mute[kind] ?? MuteState()
+        try state.apply(muted: muted, byAdmin: byAdmin)
+        participant.mute[kind] = state
+        for producer in participant.producers where producer.kind == kind {
+            producer.setPaused(state.isMuted, now: now, queue: queue)
+        }
+    }
+}

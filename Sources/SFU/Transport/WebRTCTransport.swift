@@ -1,0 +1,323 @@
+// One peer's transport: its ICE-lite agent, DTLS association and SRTP contexts, and the
+// producers and consumers whose packets cross it. Sans-IO: bytes, addresses and time in;
+// datagrams into the worker's SendQueue and events to the owner out.
+
+import ICE
+import RTP
+
+public enum TransportState: String, Sendable, Codable {
+    case new, connecting, connected, closed
+}
+
+enum TransportEvent {
+    /// ICE validated or nominated a new address for this peer: route its packets here.
+    case addressValidated(TransportAddress)
+    case connected
+    case closed(reason: String)
+}
+
+public final class WebRTCTransport {
+    public let id: String
+    private(set) var ice: ICELiteAgent
+    private let dtls: DTLSEndpoint
+    private var srtpIn: SRTPContext?
+    private var srtpOut: SRTPContext?
+    public private(set) var state: TransportState = .new
+    public private(set) var closeReason: String?
+    /// The time origin of this transport's statistics (jitter is a difference of transits).
+    let epoch: ContinuousClock.Instant
+    /// Our SSRC as an RTCP sender of receiver reports and feedback (RFC 3550 §6.4.2).
+    let rtcpSSRC = UInt32.random(in: 1...UInt32.max)
+    let cname: String
+
+    private(set) var producers: [Producer] = []
+    private var producersBySSRC: [UInt32: Producer] = [:]
+    private var producersByMid: [String: Producer] = [:]
+    private var midExtensionID: UInt8?
+    private(set) var consumers: [Consumer] = []
+    private var consumersBySSRC: [UInt32: Consumer] = [:]
+
+    private var nextReport: ContinuousClock.Instant
+    static let reportInterval: Duration = .seconds(1)
+
+    var onEvent: ((WebRTCTransport, TransportEvent) -> Void)?
+
+    init(
+        id: String, local: ICECredentials, remote: RemoteTransportParameters, dtlsContext: DTLSContext,
+        now: ContinuousClock.Instant, consentTimeout: Duration
+    ) throws {
+        self.id = id
+        self.ice = ICELiteAgent(local: local, remote: remote.ice, now: now, consentTimeout: consentTimeout)
+        self.dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: remote.fingerprints)
+        self.epoch = now
+        self.nextReport = now + Self.reportInterval
+        self.cname = "chorus-" + id.prefix(8)
+    }
+
+    public var localICE: ICECredentials { ice.local }
+    /// Where media for this peer goes: the nominated (or first validated) ICE address.
+    var sendAddress: TransportAddress? { state == .connected ? ice.selectedAddress : nil }
+    var srtpOverhead: Int { srtpOut?.profile.rtpOverhead ?? 16 }
+
+    // MARK: - Producers and consumers
+
+    func addProducer(_ producer: Producer) {
+        producers.append(producer)
+        if let ssrc = producer.ssrc { producersBySSRC[ssrc] = producer }
+        producersByMid[producer.parameters.mid] = producer
+        if let id = producer.parameters.midExtensionID { midExtensionID = id }
+    }
+
+    func addConsumer(_ consumer: Consumer) {
+        consumers.append(consumer)
+        consumersBySSRC[consumer.track.ssrc] = consumer
+    }
+
+    func removeConsumer(_ consumer: Consumer) {
+        consumers.removeAll { $0 === consumer }
+        consumersBySSRC[consumer.track.ssrc] = nil
+    }
+
+    // MARK: - Input
+
+    func handleSTUN(_ datagram: UnsafeRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        switch ice.handle(datagram, from: source, now: now) {
+        case .respond(let response, let destination):
+            queue.enqueue(response, to: destination)
+        case .drop:
+            stats.drop(.stunRejected)
+        }
+        if case .closed = ice.state { return }
+        if ice.isValidated(source) {
+            onEvent?(self, .addressValidated(source))
+        }
+        if state == .new, ice.state == .connected {
+            state = .connecting
+        }
+    }
+
+    func handleDTLS(_ datagram: UnsafeRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant, queue: SendQueue) {
+        dtls.handle(datagram: datagram, now: now)
+        flushDTLS(queue: queue, fallback: source)
+        switch dtls.state {
+        case .connected where state != .connected:
+            guard let keys = dtls.srtpKeys else { return }
+            do {
+                srtpIn = try LibSRTPContext(profile: keys.profile, masterKey: keys.remote, direction: .inbound)
+                srtpOut = try LibSRTPContext(profile: keys.profile, masterKey: keys.local, direction: .outbound)
+            } catch {
+                close(reason: "SRTP setup failed: \(error)", queue: queue)
+                return
+            }
+            state = .connected
+            onEvent?(self, .connected)
+            // Subscribers start on a keyframe: ask every publisher now rather than at the first packet.
+            for consumer in consumers { consumer.producer.requestKeyframe(now: now, queue: queue, force: true) }
+        case .failed(let reason):
+            close(reason: "DTLS: \(reason)", queue: queue)
+        case .closed:
+            close(reason: "DTLS close_notify", queue: queue)
+        default:
+            break
+        }
+    }
+
+    /// SRTP or SRTCP (RFC 5761 §4: RTCP packet types 192...223 share the port).
+    @inline(__always)
+    func handleSRTP(_ datagram: UnsafeMutableRawBufferPointer, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        guard let srtpIn, datagram.count >= 12 else {
+            stats.drop(srtpIn == nil ? .notConnected : .malformed)
+            return
+        }
+        let payloadType = datagram[1] & 0x7F
+        let isRTCP = payloadType >= 64 && payloadType <= 95
+        let plainLength: Int
+        do {
+            plainLength = isRTCP
+                ? try srtpIn.unprotectRTCP(datagram.baseAddress!, length: datagram.count)
+                : try srtpIn.unprotectRTP(datagram.baseAddress!, length: datagram.count)
+        } catch {
+            stats.drop(error == .replayed ? .srtpReplay : .srtpAuthentication)
+            return
+        }
+        let plain = UnsafeRawBufferPointer(start: datagram.baseAddress, count: plainLength)
+        if isRTCP {
+            handleRTCP(plain, now: now, queue: queue, stats: stats)
+            return
+        }
+        let packet: RTPPacket
+        do {
+            packet = try RTPPacket(parsing: plain)
+        } catch {
+            stats.drop(.malformed)
+            return
+        }
+        guard let producer = producer(for: packet, now: now, queue: queue) else {
+            stats.drop(.unknownSSRC)
+            return
+        }
+        producer.receive(packet, now: now, queue: queue, stats: stats)
+    }
+
+    @inline(__always)
+    private func producer(for packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue) -> Producer? {
+        if let producer = producersBySSRC[packet.ssrc] { return producer }
+        // Unknown SSRC: the MID extension (RFC 8843 §9.2) tells which m-line it belongs to.
+        guard let id = midExtensionID, let data = packet.headerExtension(id: id),
+            let mid = String(validating: data, as: UTF8.self), let producer = producersByMid[mid]
+        else {
+            // A transport with one producer per kind and no SSRCs in the SDP: match by payload type.
+            let candidates = producers.filter { $0.ssrc == nil && $0.parameters.payloadType == packet.payloadType }
+            guard candidates.count == 1, let only = candidates.first else { return nil }
+            only.ssrc = packet.ssrc
+            producersBySSRC[packet.ssrc] = only
+            return only
+        }
+        if let old = producer.ssrc { producersBySSRC[old] = nil }
+        producersBySSRC[packet.ssrc] = producer
+        producer.rebind(ssrc: packet.ssrc, now: now, queue: queue)
+        return producer
+    }
+
+    private func handleRTCP(_ bytes: UnsafeRawBufferPointer, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        let packets: [RTCPPacket]
+        do {
+            packets = try RTCPCompound.parse(bytes)
+        } catch {
+            stats.drop(.malformed)
+            return
+        }
+        for packet in packets {
+            switch packet {
+            case .senderReport(let report):
+                producersBySSRC[report.ssrc]?.receiveStatistics.recordSenderReport(
+                    ntpTimestamp: report.ntpTimestamp, arrival: now)
+            case .pictureLossIndication(let pli):
+                consumersBySSRC[pli.mediaSSRC]?.producer.requestKeyframe(now: now, queue: queue)
+            case .fullIntraRequest(let fir):
+                for entry in fir.entries {
+                    consumersBySSRC[entry.ssrc]?.producer.requestKeyframe(now: now, queue: queue)
+                }
+            case .nack(let nack):
+                if let consumer = consumersBySSRC[nack.mediaSSRC] {
+                    consumer.producer.requestRetransmission(
+                        of: consumer.producerSequenceNumbers(for: nack.lost), queue: queue)
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    // MARK: - Output
+
+    @inline(__always)
+    func protectRTP(_ slot: UnsafeMutableRawBufferPointer, length: Int) -> Int? {
+        guard let srtpOut else { return nil }
+        return try? srtpOut.protectRTP(slot.baseAddress!, length: length, capacity: slot.count)
+    }
+
+    /// Encrypts and queues an RTCP compound packet to the peer.
+    func sendRTCP(_ packets: [RTCPPacket], queue: SendQueue) {
+        guard let srtpOut, let destination = sendAddress else { return }
+        let plain = RTCPCompound.serialize(packets)
+        let slot = queue.reserve()
+        guard plain.count + srtpOut.profile.rtcpOverhead <= slot.count else { return }
+        plain.withUnsafeBytes { slot.copyMemory(from: $0) }
+        guard let length = try? srtpOut.protectRTCP(slot.baseAddress!, length: plain.count, capacity: slot.count) else {
+            return
+        }
+        queue.commit(length: length, to: destination)
+    }
+
+    func sendPictureLossIndication(mediaSSRC: UInt32, queue: SendQueue) {
+        sendRTCP(
+            [
+                .receiverReport(ReceiverReport(ssrc: rtcpSSRC, reports: [])),
+                .pictureLossIndication(PictureLossIndication(senderSSRC: rtcpSSRC, mediaSSRC: mediaSSRC)),
+            ], queue: queue)
+    }
+
+    func sendNACK(mediaSSRC: UInt32, lost: [SequenceNumber], queue: SendQueue) {
+        sendRTCP(
+            [
+                .receiverReport(ReceiverReport(ssrc: rtcpSSRC, reports: [])),
+                .nack(GenericNACK(senderSSRC: rtcpSSRC, mediaSSRC: mediaSSRC, lost: lost)),
+            ], queue: queue)
+    }
+
+    /// Periodic RTCP (RFC 3550 §6): an SR per consumer stream we send, an RR for the streams
+    /// we receive, each compound with our CNAME.
+    private func sendReports(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
+        let ntp = NTPTime.fromUnixNanoseconds(wallClockNanoseconds)
+        for consumer in consumers where consumer.hasSentMedia {
+            let report = SenderReport(
+                ssrc: consumer.track.ssrc, ntpTimestamp: ntp,
+                rtpTimestamp: consumer.senderReportTimestamp(now: now).rawValue,
+                packetCount: UInt32(truncatingIfNeeded: consumer.packetsOut),
+                octetCount: UInt32(truncatingIfNeeded: consumer.bytesOut), reports: [])
+            sendRTCP(
+                [.senderReport(report), .sourceDescription(.cname(ssrc: consumer.track.ssrc, consumer.track.cname))],
+                queue: queue)
+        }
+        let blocks = producers.compactMap { producer -> ReportBlock? in
+            guard let ssrc = producer.ssrc, producer.receiveStatistics.hasReceived else { return nil }
+            return producer.receiveStatistics.reportBlock(ssrc: ssrc, now: now)
+        }
+        if !blocks.isEmpty {
+            sendRTCP(
+                [
+                    .receiverReport(ReceiverReport(ssrc: rtcpSSRC, reports: Array(blocks.prefix(31)))),
+                    .sourceDescription(.cname(ssrc: rtcpSSRC, cname)),
+                ], queue: queue)
+        }
+    }
+
+    // MARK: - Time
+
+    func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
+        guard state != .closed else { return }
+        ice.handleTimeout(now: now)
+        if case .closed(let reason) = ice.state {
+            close(reason: "ICE: \(reason)", queue: queue)
+            return
+        }
+        dtls.handleTimeout(now: now)
+        flushDTLS(queue: queue, fallback: nil)
+        if case .failed(let reason) = dtls.state {
+            close(reason: "DTLS: \(reason)", queue: queue)
+            return
+        }
+        if state == .connected, now >= nextReport {
+            nextReport = now + Self.reportInterval
+            sendReports(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
+        }
+    }
+
+    private func flushDTLS(queue: SendQueue, fallback: TransportAddress?) {
+        guard let destination = ice.selectedAddress ?? fallback else {
+            while dtls.pollTransmit() != nil {}
+            return
+        }
+        while true {
+            let slot = queue.reserve()
+            guard let n = dtls.pollTransmit(into: slot) else { break }
+            queue.commit(length: n, to: destination)
+        }
+    }
+
+    /// Ends the transport: close_notify to the peer, then the owner frees everything.
+    func close(reason: String, queue: SendQueue?) {
+        guard state != .closed else { return }
+        if let queue {
+            dtls.close()
+            flushDTLS(queue: queue, fallback: nil)
+        }
+        ice.close(reason: reason)
+        state = .closed
+        closeReason = reason
+        srtpIn = nil
+        srtpOut = nil
+        onEvent?(self, .closed(reason: reason))
+    }
+}

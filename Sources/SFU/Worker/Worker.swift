@@ -1,0 +1,174 @@
+// A worker: one thread that owns one UDP socket and one MediaCore. Packets are handled on
+// this thread only, so the packet path takes no lock; Signaling's commands are queued and
+// run between batches (one lock per command, never per packet).
+
+import CSockets
+import Glibc
+import ICE
+import Logging
+
+public final class Worker: @unchecked Sendable {
+    public let index: Int
+    let socket: UDPSocket
+    private let core: MediaCore
+    private let receiveBatch = ReceiveBatch(capacity: 32)
+    private let sender: BatchSender
+    private let wakeFD: Int32
+    private var commands: [() -> Void] = []
+    private let commandLock = Mutex()
+    private var thread: pthread_t?
+    private var running = true
+    private let logger: Logger
+
+    /// How often transports' timers (DTLS retransmission, consent, RTCP reports) are checked.
+    static let tick: Duration = .milliseconds(20)
+
+    public init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), logger: Logger) throws {
+        self.index = index
+        self.logger = logger
+        socket = try UDPSocket(host: host, port: port)
+        guard let announced = TransportAddress(string: announcedIP, port: socket.localPort) else {
+            throw UDPSocketError.system("announced IP \(announcedIP)", EINVAL)
+        }
+        let sender = BatchSender(capacity: 64)
+        self.sender = sender
+        let socket = self.socket
+        let queue = SendQueue(capacity: 64, flushHandler: { _ in })
+        core = MediaCore(dtlsContext: dtlsContext, announcedAddress: announced, consentTimeout: consentTimeout, queue: queue)
+        wakeFD = chorus_wake_fd()
+        let core = self.core
+        queue.flushHandler = { queue in
+            let before = sender.sendErrors
+            _ = sender.send(queue, on: socket)
+            if sender.sendErrors != before { core.recordSendFailures(sender.sendErrors - before) }
+            queue.removeAll()
+        }
+        core.log = { [logger] message in logger.info("\(message)", metadata: ["worker": "\(index)"]) }
+    }
+
+    deinit { close(wakeFD) }
+
+    public var localPort: UInt16 { socket.localPort }
+    public var announcedAddress: TransportAddress { core.announcedAddress }
+
+    public func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { argument in
+            let worker = Unmanaged<Worker>.fromOpaque(argument!).takeRetainedValue()
+            worker.loop()
+            return nil
+        }, box.toOpaque())
+        self.thread = thread
+    }
+
+    /// Runs `body` on the worker thread and returns its result.
+    public func run<T: Sendable>(_ body: @escaping (MediaCore, ContinuousClock.Instant) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue {
+                do {
+                    continuation.resume(returning: try body(self.core, .now))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Closes every transport, stops the loop and waits for the thread to end.
+    public func shutdown() {
+        enqueue { [self] in
+            core.closeAll()
+            running = false
+        }
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+
+    private func enqueue(_ command: @escaping () -> Void) {
+        commandLock.withLock { commands.append(command) }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    private func loop() {
+        var fds = [
+            pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+        ]
+        var nextTick = ContinuousClock.now + Self.tick
+        while running {
+            let wait = nextTick - ContinuousClock.now
+            let waitMilliseconds = max(0, Int32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000))
+            let ready = poll(&fds, 2, waitMilliseconds)
+            if ready > 0 {
+                if fds[0].revents & Int16(POLLIN) != 0 { drainSocket() }
+                if fds[1].revents & Int16(POLLIN) != 0 { runCommands() }
+            }
+            let now = ContinuousClock.now
+            if now >= nextTick {
+                nextTick = now + Self.tick
+                var spec = timespec()
+                clock_gettime(CLOCK_REALTIME, &spec)
+                let wall = UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+                core.handleTimeout(now: now, wallClockNanoseconds: wall)
+                core.queue.flush()
+            }
+        }
+        core.queue.flush()
+        logger.info("worker stopped", metadata: ["worker": "\(index)"])
+    }
+
+    /// Reads batches until the socket is empty (bounded, so commands and timers are not starved).
+    private func drainSocket() {
+        for _ in 0..<64 {
+            let count = receiveBatch.receive(from: socket)
+            if count == 0 { break }
+            let now = ContinuousClock.now
+            for i in 0..<count {
+                guard !receiveBatch.isTruncated(i), let source = receiveBatch.source(i) else {
+                    core.stats.drop(.malformed)
+                    continue
+                }
+                core.handleDatagram(receiveBatch.datagram(i), from: source, now: now)
+            }
+            core.queue.flush()
+            if count < receiveBatch.capacity { break }
+        }
+    }
+
+    private func runCommands() {
+        var value: UInt64 = 0
+        _ = read(wakeFD, &value, 8)
+        let pending = commandLock.withLock { () -> [() -> Void] in
+            let taken = commands
+            commands.removeAll()
+            return taken
+        }
+        for command in pending { command() }
+        core.queue.flush()
+    }
+}
+
+/// A pthread mutex on its own allocation (a mutex must not move), to keep the SFU free of a
+/// dependency for one lock.
+final class Mutex: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}

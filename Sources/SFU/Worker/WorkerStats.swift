@@ -1,0 +1,76 @@
+// Counters of one worker, plain integers touched only on its thread (no atomics on the packet
+// path); the metrics exporter reads a snapshot by hopping onto the worker.
+
+public enum DropReason: Int, CaseIterable, Sendable {
+    case malformed
+    case unknownSource
+    case unknownTransport
+    case stunRejected
+    case srtpAuthentication
+    case srtpReplay
+    case unknownSSRC
+    case muted
+    case notConnected
+    case waitingForKeyframe
+    case padding
+    case sendFailed
+
+    /// The Prometheus label value.
+    public var label: String {
+        switch self {
+        case .malformed: "malformed"
+        case .unknownSource: "unknown_source"
+        case .unknownTransport: "unknown_transport"
+        case .stunRejected: "stun_rejected"
+        case .srtpAuthentication: "srtp_auth"
+        case .srtpReplay: "srtp_replay"
+        case .unknownSSRC: "unknown_ssrc"
+        case .muted: "muted"
+        case .notConnected: "not_connected"
+        case .waitingForKeyframe: "waiting_for_keyframe"
+        case .padding: "padding_only"
+        case .sendFailed: "send_failed"
+        }
+    }
+}
+
+public struct WorkerStatsSnapshot: Sendable, Equatable {
+    public var packetsIn = 0
+    public var bytesIn = 0
+    public var packetsOut = 0
+    public var bytesOut = 0
+    public var dropped = [Int](repeating: 0, count: DropReason.allCases.count)
+    public var transports = 0
+    public var rooms = 0
+    public var producers = 0
+    public var consumers = 0
+
+    public init() {}
+
+    public func dropped(_ reason: DropReason) -> Int { dropped[reason.rawValue] }
+}
+
+final class WorkerStats {
+    var packetsIn = 0
+    var bytesIn = 0
+    var packetsOut = 0
+    var bytesOut = 0
+    /// Indexed by DropReason.rawValue; allocated once.
+    private var droppedCounts = [Int](repeating: 0, count: DropReason.allCases.count)
+
+    @inline(__always) func drop(_ reason: DropReason) {
+        droppedCounts[reason.rawValue] &+= 1
+    }
+
+    func dropped(_ reason: DropReason) -> Int { droppedCounts[reason.rawValue] }
+
+    var snapshot: WorkerStatsSnapshot {
+        var s = WorkerStatsSnapshot()
+        s.packetsIn = packetsIn
+        s.bytesIn = bytesIn
+        s.packetsOut = packetsOut
+        s.bytesOut = bytesOut
+        s.dropped = droppedCounts
+        return s
+    }
+}
