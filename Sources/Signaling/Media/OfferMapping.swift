@@ -1,0 +1,54 @@
+// Translation between SDP negotiation results and the SFU's control API types: the one place
+// where SDP vocabulary meets SFU vocabulary.
+
+import ICE
+import SFU
+
+extension TrackKind {
+    init(_ kind: MediaKind) {
+        switch kind {
+        case .audio: self = .audio
+        case .video: self = .video
+        }
+    }
+}
+
+extension NegotiatedOffer {
+    var remoteTransport: RemoteTransportParameters {
+        RemoteTransportParameters(
+            ice: ICECredentials(ufrag: iceUfrag, pwd: icePwd),
+            fingerprints: fingerprints.map { DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes) })
+    }
+
+    /// Sections the peer sends on (WHIP publishers).
+    var sendingTracks: [TrackParameters] {
+        media.filter { $0.offerDirection == .sendonly || $0.offerDirection == .sendrecv }.map(\.trackParameters)
+    }
+
+    /// Sections the peer receives on (WHEP subscribers).
+    var receivingSlots: [TrackParameters] {
+        media.filter { $0.offerDirection == .recvonly || $0.offerDirection == .sendrecv }.map(\.trackParameters)
+    }
+}
+
+extension NegotiatedMedia {
+    var trackParameters: TrackParameters {
+        TrackParameters(
+            mid: mid, kind: TrackKind(kind), codecName: codec.name, payloadType: codec.payloadType,
+            clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID))
+    }
+}
+
+extension LocalTransportDescription {
+    var sdp: LocalTransport {
+        LocalTransport(
+            iceUfrag: ice.ufrag, icePwd: ice.pwd, fingerprintSHA256: fingerprint.hex,
+            candidateIP: candidate.ipString, candidatePort: candidate.port)
+    }
+}
+
+extension OutgoingTrack {
+    var sdp: OutgoingStream {
+        OutgoingStream(ssrc: ssrc, cname: cname, streamID: streamID, trackID: trackID)
+    }
+}
