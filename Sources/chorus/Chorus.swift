@@ -1,0 +1,123 @@
+// The `chorus` command: serve, token, migrate.
+
+import ArgumentParser
+import Logging
+import Signaling
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Chorus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chorus",
+        abstract: "A group-call server: WebRTC SFU (WHIP/WHEP) with server-enforced mute.",
+        subcommands: [Serve.self, Token.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Reads an environment variable, treating an empty value as unset.
+func environment(_ name: String) -> String? {
+    guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+    return value
+}
+
+func parseDatabase(_ text: String) throws -> DatabaseURL {
+    guard let url = DatabaseURL(string: text) else {
+        throw ValidationError("--database must be sqlite:///path/file.db, sqlite://./file.db or postgres://...; got '\(text)'")
+    }
+    return url
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server (HTTP API + media).")
+
+    @Option(help: "Address to bind HTTP and UDP to (env CHORUS_HOST).")
+    var host: String?
+    @Option(help: "HTTP port (env CHORUS_HTTP_PORT).")
+    var httpPort: Int?
+    @Option(help: "UDP port for all media (env CHORUS_UDP_PORT).")
+    var udpPort: UInt16?
+    @Option(help: "IP put in SDP candidates; defaults to the host (env CHORUS_ANNOUNCED_IP).")
+    var announcedIP: String?
+    @Option(help: "sqlite:///path/file.db (default sqlite://./chorus.db) or postgres://... (env CHORUS_DATABASE_URL).")
+    var database: String?
+    @Option(help: "HS256 secret for access tokens (env CHORUS_JWT_SECRET).")
+    var jwtSecret: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var configuration = ChorusConfiguration()
+        configuration.host = host ?? environment("CHORUS_HOST") ?? configuration.host
+        if let port = httpPort ?? environment("CHORUS_HTTP_PORT").flatMap({ Int($0) }) {
+            guard (0...65535).contains(port) else { throw ValidationError("--http-port must be 0...65535") }
+            configuration.httpPort = port
+        }
+        if let port = udpPort ?? environment("CHORUS_UDP_PORT").flatMap({ UInt16($0) }) {
+            configuration.udpPort = port
+        }
+        configuration.announcedIP = announcedIP ?? environment("CHORUS_ANNOUNCED_IP")
+        if let text = database ?? environment("CHORUS_DATABASE_URL") {
+            configuration.database = try parseDatabase(text)
+        }
+        configuration.jwtSecret = jwtSecret ?? environment("CHORUS_JWT_SECRET")
+        if let seconds = environment("CHORUS_CONSENT_TIMEOUT").flatMap({ Int($0) }) {
+            configuration.consentTimeout = .seconds(seconds)
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "chorus")
+        do {
+            try await ChorusServer.run(configuration, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print an access token (JWT, HS256).")
+
+    @Option(help: "The bearer's identity (the token's sub).")
+    var identity: String
+    @Option(help: "Room name, or * for every room.")
+    var room: String
+    @Flag(help: "May publish (WHIP).")
+    var publish = false
+    @Flag(help: "May subscribe (WHEP).")
+    var subscribe = false
+    @Flag(help: "Moderator: may mute anyone, and only moderators lift a moderator's mute.")
+    var admin = false
+    @Option(help: "Lifetime in seconds.")
+    var ttl: Int = 3600
+    @Option(help: "HS256 secret (env CHORUS_JWT_SECRET; the development secret when unset).")
+    var jwtSecret: String?
+
+    func run() async throws {
+        guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
+        let secret = jwtSecret ?? environment("CHORUS_JWT_SECRET") ?? TokenAuthority.developmentSecret
+        let authority = TokenAuthority(secret: secret)
+        print(try authority.makeToken(
+            identity: identity, room: room, publish: publish, subscribe: subscribe, admin: admin, ttl: ttl))
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    @Option(help: "sqlite:///path/file.db or postgres://... (env CHORUS_DATABASE_URL).")
+    var database: String?
+
+    func run() async throws {
+        let url = try parseDatabase(database ?? environment("CHORUS_DATABASE_URL") ?? DatabaseURL.default.description)
+        let applied = try await Migrator.migrate(url, logger: Logger(label: "chorus.migrate"))
+        print(applied.isEmpty ? "database is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
