@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs every Chorus test: installs build and test dependencies, builds everything (debug),
+# runs the Swift tests, then the integration suite (pytest + aiortc as a real WebRTC peer)
+# against a `chorus serve` that tests/integration/conftest.py starts on free ports.
+#
+# Stages, in order: deps, build, unit, integration. A failed build stops the run; a failed unit
+# stage still runs the integration stage, so one run reports both. Exit status is non-zero if
+# any stage failed. Logs and reports go to artifacts/ (gitignored).
+#
+# Environment:
+#   CHORUS_TEST_STAGES   stages to run (default "deps build unit integration")
+#   CHORUS_SCRATCH_PATH  SwiftPM build directory (default .build)
+#   CHORUS_BIN           chorus binary for the integration stage (default: the debug build)
+#   CHORUS_PYTHON        Python interpreter (default .venv/bin/python if present, else python3)
+#   CHORUS_PYTEST_ARGS   extra pytest arguments, e.g. "-k mute -x"
+#   CHORUS_UNIT_TIMEOUT, CHORUS_INTEGRATION_TIMEOUT  seconds (default 1200, 900)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STAGES="${CHORUS_TEST_STAGES:-deps build unit integration}"
+ARTIFACTS="$PWD/artifacts"
+mkdir -p "$ARTIFACTS"
+
+swift_flags=()
+if [ -n "${CHORUS_SCRATCH_PATH:-}" ]; then
+    swift_flags+=(--scratch-path "$CHORUS_SCRATCH_PATH")
+fi
+
+wants() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+results=()
+failed=()
+# run_stage NAME LOGFILE COMMAND...: runs COMMAND, copies its output to artifacts/LOGFILE,
+# and records whether it passed.
+run_stage() {
+    local name=$1 logfile=$2 start rc=0
+    shift 2
+    echo
+    echo "==> [$name] $*"
+    start=$SECONDS
+    "$@" 2>&1 | tee "$ARTIFACTS/$logfile" || rc=$?
+    local took=$((SECONDS - start))
+    if [ "$rc" -eq 0 ]; then
+        echo "==> [$name] passed in ${took}s"
+        results+=("$name: passed (${took}s)")
+    else
+        echo "==> [$name] FAILED with exit status $rc after ${took}s (log: artifacts/$logfile)"
+        results+=("$name: FAILED, exit $rc (${took}s), log artifacts/$logfile")
+        failed+=("$name")
+    fi
+    return "$rc"
+}
+
+summary() {
+    echo
+    echo "==> summary"
+    local line
+    for line in "${results[@]}"; do echo "    $line"; done
+    printf '%s\n' "${results[@]}" >"$ARTIFACTS/test-summary.txt"
+    if [ "${#failed[@]}" -gt 0 ]; then
+        echo "==> FAILED stage(s): ${failed[*]}"
+        exit 1
+    fi
+    echo "==> all stages passed"
+}
+
+if wants deps; then
+    run_stage deps deps.log scripts/install-deps.sh --test || summary
+fi
+
+if wants build; then
+    # --build-tests: one build of every product and test target, so the unit stage only runs.
+    run_stage build swift-build.log swift build --build-tests "${swift_flags[@]}" || summary
+fi
+
+if wants unit; then
+    run_stage unit swift-test.log \
+        timeout --kill-after=30 "${CHORUS_UNIT_TIMEOUT:-1200}" \
+        swift test --skip-build "${swift_flags[@]}" || true
+fi
+
+if wants integration; then
+    if [ -z "${CHORUS_BIN:-}" ]; then
+        CHORUS_BIN="$(swift build --show-bin-path "${swift_flags[@]}")/chorus"
+    fi
+    export CHORUS_BIN
+    export CHORUS_ARTIFACTS="$ARTIFACTS/integration"
+    if [ -n "${CHORUS_PYTHON:-}" ]; then
+        py="$CHORUS_PYTHON"
+    elif [ -x .venv/bin/python ]; then
+        py=.venv/bin/python
+    else
+        py=python3
+    fi
+    # shellcheck disable=SC2086 # CHORUS_PYTEST_ARGS is a list of words on purpose
+    run_stage integration pytest.log \
+        timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-900}" \
+        "$py" -m pytest tests/integration -ra -p no:cacheprovider \
+        --junitxml="$ARTIFACTS/integration-junit.xml" ${CHORUS_PYTEST_ARGS:-} || true
+fi
+
+summary

@@ -1,0 +1,226 @@
+"""Starts one real `chorus serve` for the integration session (free ports, random JWT secret,
+temporary SQLite database, 127.0.0.1 announced) and stops it with SIGTERM, which must exit 0.
+
+The binary is $CHORUS_BIN, else .build/debug/chorus. Its log goes to
+$CHORUS_ARTIFACTS/chorus-serve.log (default artifacts/integration/), with a marker line per test."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from chorus_api import ChorusAPI  # noqa: E402
+from peers import use_loopback_only  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+HEALTH_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+use_loopback_only()
+
+
+def chorus_binary() -> Path:
+    return Path(os.environ.get("CHORUS_BIN") or REPO / ".build" / "debug" / "chorus")
+
+
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("CHORUS_ARTIFACTS") or REPO / "artifacts" / "integration")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def free_port(kind: int) -> int:
+    # The kernel picks a free port; there is a small window before the server binds it, so a
+    # start that fails with "address in use" is retried with new ports.
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 60) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        return f"(no log: {error})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class ChorusServer:
+    binary: Path
+    base_url: str
+    http_port: int
+    udp_port: int
+    secret: str
+    announced_ip: str
+    database: str
+    log_path: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def token(
+        self,
+        identity: str,
+        room: str,
+        *,
+        publish: bool = False,
+        subscribe: bool = False,
+        admin: bool = False,
+        ttl: int | None = None,
+    ) -> str:
+        """A token from `chorus token` (exercising that command's contract)."""
+        args = [str(self.binary), "token", "--identity", identity, "--room", room, "--jwt-secret", self.secret]
+        if publish:
+            args.append("--publish")
+        if subscribe:
+            args.append("--subscribe")
+        if admin:
+            args.append("--admin")
+        if ttl is not None:
+            args += ["--ttl", str(ttl)]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=30, env=clean_env())
+        assert done.returncode == 0, f"{' '.join(args)} exited {done.returncode}: {done.stderr}"
+        lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+        assert lines, f"`chorus token` printed nothing (stderr: {done.stderr!r})"
+        token = lines[-1]
+        assert token.count(".") == 2, f"`chorus token` printed {token!r}, not a JWT"
+        return token
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def mark(self, text: str) -> None:
+        with self.log_path.open("a") as log:
+            log.write(f"\n===== {text} =====\n")
+
+
+def clean_env() -> dict[str, str]:
+    # The server must see only the configuration the tests give it.
+    return {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
+
+
+def start_server(tmp: Path) -> ChorusServer:
+    binary = chorus_binary()
+    if not binary.exists():
+        pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
+    log_path = artifacts_dir() / "chorus-serve.log"
+    log_path.write_text("")
+    last_error = ""
+    for attempt in range(3):
+        http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+        secret = secrets.token_urlsafe(32)
+        database = f"sqlite://{tmp / f'chorus-{attempt}.db'}"
+        args = [
+            str(binary), "serve",
+            "--host", "127.0.0.1",
+            "--http-port", str(http_port),
+            "--udp-port", str(udp_port),
+            "--announced-ip", "127.0.0.1",
+            "--database", database,
+            "--jwt-secret", secret,
+        ]
+        with log_path.open("a") as log:
+            log.write(f"===== start attempt {attempt}: {' '.join(args)} =====\n")
+            log.flush()
+            # Opened in append mode, so the server's output and our markers interleave in order.
+            process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env(), cwd=tmp
+            )
+        server = ChorusServer(
+            binary=binary,
+            base_url=f"http://127.0.0.1:{http_port}",
+            http_port=http_port,
+            udp_port=udp_port,
+            secret=secret,
+            announced_ip="127.0.0.1",
+            database=database,
+            log_path=log_path,
+            process=process,
+        )
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            try:
+                if requests.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+                    return server
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        if process.poll() is None:
+            stop_process(process)
+            pytest.fail(
+                f"chorus serve not healthy after {HEALTH_TIMEOUT}s; log tail:\n{tail(log_path)}", pytrace=False
+            )
+        last_error = tail(log_path)
+        if not re.search(r"address already in use|EADDRINUSE|errno 98", last_error, re.IGNORECASE):
+            break
+    pytest.fail(f"chorus serve exited during start; log tail:\n{last_error}", pytrace=False)
+
+
+def stop_process(process: subprocess.Popen) -> int | None:
+    """SIGTERM, then SIGKILL after STOP_TIMEOUT; returns the SIGTERM exit code or None if killed."""
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+        return None
+
+
+@pytest.fixture(scope="session")
+def chorus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChorusServer]:
+    server = start_server(tmp_path_factory.mktemp("chorus"))
+    try:
+        yield server
+    finally:
+        server.mark("session end: SIGTERM")
+        was_running = server.alive()
+        code = stop_process(server.process)
+    assert was_running, f"chorus serve had already exited with {server.process.returncode}; log tail:\n{tail(server.log_path)}"
+    assert code is not None, f"chorus serve ignored SIGTERM for {STOP_TIMEOUT}s and was killed; log tail:\n{tail(server.log_path)}"
+    assert code == 0, f"chorus serve exited {code} on SIGTERM; log tail:\n{tail(server.log_path)}"
+
+
+@pytest.fixture(scope="session")
+def api(chorus: ChorusServer) -> ChorusAPI:
+    return ChorusAPI(chorus.base_url)
+
+
+@pytest.fixture(autouse=True)
+def server_keeps_serving(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Marks each test in the server log and checks after it that the server still runs and
+    answers /healthz, so a crash or hang is pinned on the test that caused it."""
+    if "chorus" not in request.fixturenames:
+        yield
+        return
+    server: ChorusServer = request.getfixturevalue("chorus")
+    server.mark(f"BEGIN {request.node.nodeid}")
+    yield
+    server.mark(f"END {request.node.nodeid}")
+    assert server.alive(), f"chorus serve died (exit {server.process.returncode}); log tail:\n{tail(server.log_path)}"
+    response = requests.get(server.base_url + "/healthz", timeout=5)
+    assert response.status_code == 200, f"/healthz answered {response.status_code} after the test"
+
+
+@pytest.fixture
+def room() -> str:
+    """A room name no other test uses."""
+    return f"room-{uuid.uuid4().hex[:10]}"
