@@ -162,6 +162,10 @@ public final class DTLSEndpoint {
             DTLSFingerprint.of(certificate: peer, algorithm: expected.algorithm) == expected
         }
         guard matches else {
+            // The check runs after OpenSSL finished the handshake, so the peer already believes
+            // it worked: close_notify tells it now rather than after its 30 s consent timeout
+            // (RFC 8122 §5: no connection with a certificate that matches no fingerprint).
+            _ = SSL_shutdown(ssl)
             state = .failed("peer certificate does not match the SDP fingerprint")
             return
         }

@@ -16,6 +16,9 @@ public final class Consumer {
 
     public internal(set) var packetsOut = 0
     public internal(set) var bytesOut = 0
+    /// RTP payload bytes sent: the sender report's octet count (RFC 3550 §6.4.1 excludes
+    /// header and padding), unlike `bytesOut`, which counts whole datagrams.
+    private(set) var payloadBytesOut = 0
     public internal(set) var packetsDroppedWaitingForKeyframe = 0
 
     /// True until a keyframe arrives after a (re)start: a decoder fed delta frames first shows
@@ -106,6 +109,7 @@ public final class Consumer {
         queue.commit(length: protected, to: destination)
         packetsOut &+= 1
         bytesOut &+= protected
+        payloadBytesOut &+= payload.count
         stats.packetsOut &+= 1
         stats.bytesOut &+= protected
     }

@@ -78,7 +78,8 @@ public final class Producer {
 
     /// Sends a PLI (RFC 4585 §6.3.1) to the publisher, at most once per interval unless forced.
     func requestKeyframe(now: ContinuousClock.Instant, queue: SendQueue, force: Bool = false) {
-        guard kind == .video, let ssrc else { return }
+        // Before the publisher is connected a PLI cannot be sent; it would only start the throttle.
+        guard kind == .video, let ssrc, transport.isConnected else { return }
         if !force, let last = lastKeyframeRequest, now - last < Self.keyframeRequestInterval { return }
         lastKeyframeRequest = now
         keyframeRequests += 1

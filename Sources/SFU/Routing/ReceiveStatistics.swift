@@ -33,7 +33,9 @@ struct ReceiveStatistics {
             + Int64(elapsed.components.attoseconds / 1_000_000_000) * Int64(clockRate) / 1_000_000_000
         let transit = arrivalUnits - Int64(timestamp.rawValue)
         if let last = lastTransit {
-            let d = abs(transit - last)
+            // A.8 subtracts in 32 bits: across an RTP timestamp wrap the transit jumps by 2^32,
+            // and only the wrapped difference is the real change.
+            let d = abs(Int64(Int32(truncatingIfNeeded: transit - last)))
             jitterQ4 += d - ((jitterQ4 + 8) >> 4)
         }
         lastTransit = transit

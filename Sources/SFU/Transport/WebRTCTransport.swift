@@ -38,6 +38,8 @@ public final class WebRTCTransport {
     private var consumersBySSRC: [UInt32: Consumer] = [:]
 
     private var nextReport: ContinuousClock.Instant
+    /// A peer that passes ICE checks but never completes DTLS must not hold resources forever.
+    private let connectDeadline: ContinuousClock.Instant
     static let reportInterval: Duration = .seconds(1)
 
     var onEvent: ((WebRTCTransport, TransportEvent) -> Void)?
@@ -51,12 +53,14 @@ public final class WebRTCTransport {
         self.dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: remote.fingerprints)
         self.epoch = now
         self.nextReport = now + Self.reportInterval
+        self.connectDeadline = now + consentTimeout
         self.cname = "chorus-" + id.prefix(8)
     }
 
     public var localICE: ICECredentials { ice.local }
     /// Where media for this peer goes: the nominated (or first validated) ICE address.
     var sendAddress: TransportAddress? { state == .connected ? ice.selectedAddress : nil }
+    var isConnected: Bool { state == .connected }
     var srtpOverhead: Int { srtpOut?.profile.rtpOverhead ?? 16 }
 
     // MARK: - Producers and consumers
@@ -255,7 +259,7 @@ public final class WebRTCTransport {
                 ssrc: consumer.track.ssrc, ntpTimestamp: ntp,
                 rtpTimestamp: consumer.senderReportTimestamp(now: now).rawValue,
                 packetCount: UInt32(truncatingIfNeeded: consumer.packetsOut),
-                octetCount: UInt32(truncatingIfNeeded: consumer.bytesOut), reports: [])
+                octetCount: UInt32(truncatingIfNeeded: consumer.payloadBytesOut), reports: [])
             sendRTCP(
                 [.senderReport(report), .sourceDescription(.cname(ssrc: consumer.track.ssrc, consumer.track.cname))],
                 queue: queue)
@@ -279,7 +283,12 @@ public final class WebRTCTransport {
         guard state != .closed else { return }
         ice.handleTimeout(now: now)
         if case .closed(let reason) = ice.state {
-            close(reason: "ICE: \(reason)", queue: queue)
+            // No consent means no sending on that path at all (RFC 7675 §5.1), not even close_notify.
+            close(reason: "ICE: \(reason)", queue: nil)
+            return
+        }
+        if state != .connected, now >= connectDeadline {
+            close(reason: "not connected within \(connectDeadline - epoch)", queue: queue)
             return
         }
         dtls.handleTimeout(now: now)
