@@ -57,11 +57,26 @@ summary() {
     local line
     for line in "${results[@]}"; do echo "    $line"; done
     printf '%s\n' "${results[@]}" >"$ARTIFACTS/test-summary.txt"
+    # One closing line over both runners (Swift Testing and pytest), counted from their logs.
+    local passed=0 failed_tests=0 n
+    if [ -f "$ARTIFACTS/swift-test.log" ]; then
+        n=$(grep -cE '^✔ Test .* passed' "$ARTIFACTS/swift-test.log" || true); passed=$((passed + n))
+        n=$(grep -cE '^✘ Test .* failed' "$ARTIFACTS/swift-test.log" || true); failed_tests=$((failed_tests + n))
+    fi
+    if [ -f "$ARTIFACTS/pytest.log" ]; then
+        line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$ARTIFACTS/pytest.log" | tail -n 1 || true)
+        n=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || true); passed=$((passed + ${n:-0}))
+        n=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
+        failed_tests=$((failed_tests + n))
+    fi
     if [ "${#failed[@]}" -gt 0 ]; then
         echo "==> FAILED stage(s): ${failed[*]}"
+        [ "$failed_tests" -gt 0 ] || failed_tests=1  # a failed build or stage counts as a failure
+        echo "$passed passed, $failed_tests failed"
         exit 1
     fi
     echo "==> all stages passed"
+    echo "$passed passed, $failed_tests failed"
 }
 
 if wants deps; then
