@@ -84,13 +84,16 @@ let package = Package(
             path: "Sources/chorus",
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
-        .testTarget(name: "ICETests", dependencies: ["ICE"]),
-        .testTarget(name: "SFUTests", dependencies: ["SFU", "RTP", "ICE", "COpenSSL"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "ChorusTestSupport"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "ChorusTestSupport"]),
+        .testTarget(
+            name: "SFUTests", dependencies: ["SFU", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"],
+            swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
             name: "SignalingTests",
             dependencies: [
-                "Signaling", "SFU",
+                "Signaling", "SFU", "ChorusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]

@@ -1,5 +1,6 @@
 // Seeded fuzzing of the STUN codec: random bytes and mutated valid messages must never crash,
 // and whatever parses must survive an encode → parse round trip unchanged.
+import ChorusTestSupport
 import Testing
 @testable import ICE
 

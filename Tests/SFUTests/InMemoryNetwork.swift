@@ -2,6 +2,7 @@
 // with a fake clock, latency and seeded loss, in the manner of str0m's in-memory tests. Time
 // only moves when a test says so, and every datagram and timer fires in a fixed order.
 
+import ChorusTestSupport
 import Glibc
 import ICE
 import Testing

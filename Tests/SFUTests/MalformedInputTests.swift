@@ -2,6 +2,7 @@
 // RFC 7983 class, from strangers and from a connected peer's own address, truncated and
 // replayed SRTP. Nothing crashes, every drop is counted under its reason, and the call goes on.
 
+import ChorusTestSupport
 import Testing
 import ICE
 import RTP

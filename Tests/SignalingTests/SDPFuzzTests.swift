@@ -1,28 +1,17 @@
 // Seeded random mutations of the real offers: parsing and negotiating may refuse them with an
 // SDPError, but never crash, and whatever they accept must render and answer consistently.
 
+import ChorusTestSupport
 import Testing
 import Signaling
 
-/// SDPFuzzRandom: a deterministic generator so a failing case can be replayed from its seed.
-struct SDPFuzzRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("SDP fuzz")
 struct SDPFuzzTests {
     /// Characters that matter to SDP grammar plus some that should never appear.
     static let alphabet: [Character] = Array("v=ma:/ 0123456789-_.*+#\t\r\nxyzAZé\u{0}\u{7F}\u{2028}🙂") + ["\r\n"]
 
-    static func mutate(_ text: String, using rng: inout SDPFuzzRandom) -> String {
+    static func mutate(_ text: String, using rng: inout SeededGenerator) -> String {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for _ in 0..<Int.random(in: 1...3, using: &rng) where !lines.isEmpty {
             let index = Int.random(in: 0..<lines.count, using: &rng)
@@ -107,7 +96,7 @@ struct SDPFuzzTests {
     @Test(arguments: zip(SDPFixtures.all.map(\.name), [UInt64(0xC0FFEE), 0x5EED_0002, 0x5EED_0003]))
     func mutatedFixtures(name: String, seed: UInt64) throws {
         let text = try #require(SDPFixtures.all.first { $0.name == name }).text
-        var rng = SDPFuzzRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var accepted = 0
         for _ in 0..<1000 {
             if try Self.check(Self.mutate(text, using: &rng)) { accepted += 1 }
@@ -119,7 +108,7 @@ struct SDPFuzzTests {
     }
 
     @Test func randomText() throws {
-        var rng = SDPFuzzRandom(seed: 0xBAD_5D9)
+        var rng = SeededGenerator(seed: 0xBAD_5D9)
         for _ in 0..<1000 {
             let length = Int.random(in: 0...200, using: &rng)
             var text = String((0..<length).map { _ in Self.alphabet.randomElement(using: &rng)! })
