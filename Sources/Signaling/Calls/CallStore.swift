@@ -1,0 +1,45 @@
+// Where calls, participants and their audit log live: one protocol, two implementations
+// (SQLiteCallStore, the zero-setup default; PostgresCallStore for production), one test suite.
+// Every state change commits together with its call_events row.
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+public enum CallStoreError: Error, Equatable, Sendable {
+    case notFound
+    /// The call is not in a status the transition starts from; carries the status it is in.
+    case conflict(current: CallStatus)
+    case notParticipant
+    case duplicate
+}
+
+public protocol CallStore: Sendable {
+    /// Inserts the call, its participants and `event` in one transaction (`duplicate` if the id exists).
+    func create(_ call: CallRecord, event: NewCallEvent) async throws
+    func call(_ id: String) async throws -> CallRecord?
+    /// In one transaction: if the call's status is one of `from`, sets `to` (stamping
+    /// answeredAt when `to` is active, endedAt and endReason when it is ended/rejected/missed),
+    /// applies `participants` and appends `event`; otherwise throws `conflict(current:)`.
+    /// Of two concurrent transitions from the same status exactly one succeeds.
+    func transition(
+        _ id: String, from: Set<CallStatus>, to: CallStatus, at: Date, reason: String?,
+        participants: [ParticipantChange], event: NewCallEvent
+    ) async throws -> CallRecord
+    /// In one transaction: applies participant changes and appends `event`. Throws `notFound`,
+    /// or `notParticipant` for a change to a user not in the call without `addAs`.
+    func updateParticipants(_ id: String, changes: [ParticipantChange], event: NewCallEvent) async throws -> CallRecord
+    /// Appends an event (relayed SDP and candidates) without changing the call.
+    func append(_ event: NewCallEvent, to id: String) async throws
+    /// The call's events, oldest first.
+    func events(_ id: String) async throws -> [CallEvent]
+    /// Calls `user` takes part in whose status is in `statuses`, newest first.
+    func calls(of user: String, statuses: Set<CallStatus>) async throws -> [CallRecord]
+    /// The user's calls created strictly before `before` (nil: now), newest first, at most `limit`.
+    func history(of user: String, limit: Int, before: Date?) async throws -> [CallRecord]
+    /// Calls still ringing that were created before `cutoff` (the ring-timeout sweep).
+    func ringing(createdBefore cutoff: Date) async throws -> [CallRecord]
+    func close() async throws
+}
