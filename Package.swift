@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "CSockets", path: "Sources/CSockets"),
         .target(
             name: "RTP",
-            dependencies: ["CSRTP"],
+            dependencies: ["CSRTP", "COpenSSL"],
             path: "Sources/RTP"
         ),
         .target(

@@ -156,3 +156,36 @@ int chorus_datagram_bio_count(BIO *bio) {
     datagram_queue *q = (datagram_queue *)BIO_get_data(bio);
     return q == NULL ? 0 : q->count;
 }
+
+// ---- HMAC-SHA1 with precomputed pads (SRTP) ---------------------------------------------
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+void chorus_hmac_sha1_key_init(chorus_hmac_sha1_key *key, const uint8_t *secret, size_t length) {
+    uint8_t pad[SHA_CBLOCK];
+    if (length > SHA_CBLOCK) length = SHA_CBLOCK;  // SRTP keys are 20 bytes; never reached
+    memset(pad, 0x36, sizeof pad);
+    for (size_t i = 0; i < length; i++) pad[i] ^= secret[i];
+    SHA1_Init(&key->inner);
+    SHA1_Update(&key->inner, pad, sizeof pad);
+    memset(pad, 0x5c, sizeof pad);
+    for (size_t i = 0; i < length; i++) pad[i] ^= secret[i];
+    SHA1_Init(&key->outer);
+    SHA1_Update(&key->outer, pad, sizeof pad);
+    OPENSSL_cleanse(pad, sizeof pad);
+}
+
+void chorus_hmac_sha1(const chorus_hmac_sha1_key *key, const uint8_t *data, size_t length,
+                      const uint8_t *suffix, size_t suffix_length, uint8_t *out) {
+    SHA_CTX ctx = key->inner;
+    uint8_t inner[SHA_DIGEST_LENGTH];
+    SHA1_Update(&ctx, data, length);
+    if (suffix_length > 0) SHA1_Update(&ctx, suffix, suffix_length);
+    SHA1_Final(inner, &ctx);
+    ctx = key->outer;
+    SHA1_Update(&ctx, inner, sizeof inner);
+    SHA1_Final(out, &ctx);
+}
+
+#pragma GCC diagnostic pop

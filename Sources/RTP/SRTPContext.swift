@@ -1,5 +1,5 @@
 // One direction of SRTP/SRTCP for one DTLS association, behind a small protocol so that the
-// packet path can switch backends (libsrtp2 now; an OpenSSL EVP backend is planned, issue 6).
+// packet path can switch backends (SRTPBackend: OpenSSL EVP by default, libsrtp2 as reference).
 
 public enum SRTPError: Error, Equatable, Sendable {
     case authenticationFailed

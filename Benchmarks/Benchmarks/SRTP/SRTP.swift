@@ -1,7 +1,8 @@
-// SRTP benchmarks over the libsrtp2 backend (LibSRTPContext): protect and unprotect of one RTP
-// packet, both profiles, 1200-byte and 100-byte packets (header included, as in DESIGN.md's
-// table). Each iteration refills 1000 slots outside the measured region, then protects or
-// unprotects them in place: libsrtp's replay window rejects any packet seen before.
+// SRTP benchmarks over both backends, libsrtp2 (LibSRTPContext) and OpenSSL EVP
+// (OpenSSLSRTPContext): protect and unprotect of one RTP packet, both profiles, 1200-byte and
+// 100-byte packets (header included, as in DESIGN.md's table). Each iteration refills 1000 slots
+// outside the measured region, then protects or unprotects them in place: the replay window
+// rejects any packet seen before.
 
 import Benchmark
 import BenchSupport
@@ -18,16 +19,34 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(2),
         maxIterations: 1_000)
 
-    for profile in [SRTPProfile.aes128CmHmacSha1_80, .aeadAes128Gcm] {
-        for size in [1200, 100] {
-            protectBenchmark(profile: profile, size: size)
-            unprotectBenchmark(profile: profile, size: size)
+    for backend in [Backend.libsrtp, .openSSL] {
+        for profile in [SRTPProfile.aes128CmHmacSha1_80, .aeadAes128Gcm] {
+            for size in [1200, 100] {
+                protectBenchmark(backend, profile: profile, size: size)
+                unprotectBenchmark(backend, profile: profile, size: size)
+            }
         }
     }
 }
 
-private func name(_ operation: String, _ profile: SRTPProfile, _ size: Int) -> String {
-    "SRTP \(operation) \(profile == .aeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80") (\(size) B)"
+/// Which SRTPContext implementation a benchmark measures.
+private enum Backend {
+    case libsrtp
+    case openSSL
+
+    func context(_ profile: SRTPProfile, _ key: SRTPMasterKey, _ direction: SRTPDirection) throws -> any SRTPContext {
+        switch self {
+        case .libsrtp: try LibSRTPContext(profile: profile, masterKey: key, direction: direction)
+        case .openSSL: try OpenSSLSRTPContext(profile: profile, masterKey: key, direction: direction)
+        }
+    }
+}
+
+/// libsrtp's names are unchanged from before the OpenSSL backend existed, so that earlier
+/// results and baselines still line up.
+private func name(_ backend: Backend, _ operation: String, _ profile: SRTPProfile, _ size: Int) -> String {
+    let prefix = backend == .openSSL ? "SRTP OpenSSL" : "SRTP"
+    return "\(prefix) \(operation) \(profile == .aeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80") (\(size) B)"
 }
 
 /// A stream of plain packets with increasing sequence numbers, written into a batch.
@@ -52,8 +71,9 @@ private final class PlainStream {
     }
 }
 
-private func protectBenchmark(profile: SRTPProfile, size: Int) {
-    Benchmark(name("protect", profile, size)) { (benchmark: Benchmark, state: (LibSRTPContext, PlainStream, PacketBatch)) in
+private func protectBenchmark(_ backend: Backend, profile: SRTPProfile, size: Int) {
+    Benchmark(name(backend, "protect", profile, size)) {
+        (benchmark: Benchmark, state: (any SRTPContext, PlainStream, PacketBatch)) in
         let (context, stream, batch) = state
         stream.fill(batch)
         benchmark.startMeasurement()
@@ -66,14 +86,14 @@ private func protectBenchmark(profile: SRTPProfile, size: Int) {
             }
         }
     } setup: {
-        let context = try LibSRTPContext(profile: profile, masterKey: Fixtures.masterKey(profile), direction: .outbound)
+        let context = try backend.context(profile, Fixtures.masterKey(profile), .outbound)
         return (context, PlainStream(size: size), PacketBatch(count: 1_000))
     }
 }
 
-private func unprotectBenchmark(profile: SRTPProfile, size: Int) {
-    Benchmark(name("unprotect", profile, size)) {
-        (benchmark: Benchmark, state: (LibSRTPContext, LibSRTPContext, PlainStream, PacketBatch)) in
+private func unprotectBenchmark(_ backend: Backend, profile: SRTPProfile, size: Int) {
+    Benchmark(name(backend, "unprotect", profile, size)) {
+        (benchmark: Benchmark, state: (any SRTPContext, any SRTPContext, PlainStream, PacketBatch)) in
         let (sender, receiver, stream, batch) = state
         stream.fill(batch)
         for i in 0..<batch.count {
@@ -90,8 +110,8 @@ private func unprotectBenchmark(profile: SRTPProfile, size: Int) {
         }
     } setup: {
         let key = Fixtures.masterKey(profile)
-        let sender = try LibSRTPContext(profile: profile, masterKey: key, direction: .outbound)
-        let receiver = try LibSRTPContext(profile: profile, masterKey: key, direction: .inbound)
+        let sender = try backend.context(profile, key, .outbound)
+        let receiver = try backend.context(profile, key, .inbound)
         return (sender, receiver, PlainStream(size: size), PacketBatch(count: 1_000))
     }
 }

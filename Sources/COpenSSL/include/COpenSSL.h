@@ -43,4 +43,19 @@ int chorus_datagram_bio_pop(BIO *bio, uint8_t *out, size_t capacity);
 /// The number of queued datagrams.
 int chorus_datagram_bio_count(BIO *bio);
 
+/// HMAC-SHA1 with the key already absorbed: the SHA-1 states after the inner and outer padded
+/// key blocks (RFC 2104 §4). SRTP's per-packet HMAC copies these two plain structs, because
+/// OpenSSL 3.0's HMAC_Init_ex/EVP_MAC/EVP_MD_CTX_copy duplicate provider contexts (a malloc per
+/// packet). The SHA1_* functions this needs are deprecated in 3.0 but still exported; they are
+/// called only in shim.c, with the deprecation warning silenced there.
+typedef struct {
+    SHA_CTX inner;
+    SHA_CTX outer;
+} chorus_hmac_sha1_key;
+/// Absorbs `secret` (at most 64 bytes, as SRTP's 20-byte keys are) into both states.
+void chorus_hmac_sha1_key_init(chorus_hmac_sha1_key *key, const uint8_t *secret, size_t length);
+/// HMAC-SHA1 of `data` followed by `suffix` (SRTP appends the ROC) into `out` (20 bytes).
+void chorus_hmac_sha1(const chorus_hmac_sha1_key *key, const uint8_t *data, size_t length,
+                      const uint8_t *suffix, size_t suffix_length, uint8_t *out);
+
 #endif

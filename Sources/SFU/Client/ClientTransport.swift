@@ -238,8 +238,8 @@ public final class ClientTransport {
             guard let keys = dtls.srtpKeys else { return fail("DTLS: connected without SRTP keys") }
             do {
                 // RFC 5764 §4.2: the client protects with the client write key, reads with the server's.
-                srtpOut = try LibSRTPContext(profile: keys.profile, masterKey: keys.local, direction: .outbound)
-                srtpIn = try LibSRTPContext(profile: keys.profile, masterKey: keys.remote, direction: .inbound)
+                srtpOut = try configuration.srtpBackend.makeContext(profile: keys.profile, masterKey: keys.local, direction: .outbound)
+                srtpIn = try configuration.srtpBackend.makeContext(profile: keys.profile, masterKey: keys.remote, direction: .inbound)
             } catch {
                 return fail("SRTP setup failed: \(error)")
             }

@@ -71,11 +71,13 @@ public struct ClientTransportConfiguration: Sendable {
     public var consentInterval: Duration
     /// No success response for this long, before or after connecting, fails the transport.
     public var consentTimeout: Duration
+    public var srtpBackend: SRTPBackend
 
     public init(
         checkInterval: Duration = .milliseconds(50), consentInterval: Duration = .seconds(5),
-        consentTimeout: Duration = .seconds(30)
+        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default
     ) {
+        self.srtpBackend = srtpBackend
         self.checkInterval = checkInterval
         self.consentInterval = consentInterval
         self.consentTimeout = consentTimeout

@@ -9,6 +9,7 @@ public final class MediaCore {
     private let dtlsContext: DTLSContext
     public let announcedAddress: TransportAddress
     private let consentTimeout: Duration
+    public let srtpBackend: SRTPBackend
     public let queue: SendQueue
     let stats = WorkerStats()
     private let server: WebRTCServer
@@ -24,7 +25,11 @@ public final class MediaCore {
     /// Called for transport lifecycle changes, for logs (not on the packet path).
     public var log: ((String) -> Void)?
 
-    public init(dtlsContext: DTLSContext, announcedAddress: TransportAddress, consentTimeout: Duration = .seconds(30), queue: SendQueue) {
+    public init(
+        dtlsContext: DTLSContext, announcedAddress: TransportAddress, consentTimeout: Duration = .seconds(30),
+        srtpBackend: SRTPBackend = .default, queue: SendQueue
+    ) {
+        self.srtpBackend = srtpBackend
         self.dtlsContext = dtlsContext
         self.announcedAddress = announcedAddress
         self.consentTimeout = consentTimeout
@@ -175,7 +180,7 @@ public final class MediaCore {
         do {
             transport = try WebRTCTransport(
                 id: id, local: .random(), remote: remote, dtlsContext: dtlsContext, now: now,
-                consentTimeout: consentTimeout)
+                consentTimeout: consentTimeout, srtpBackend: srtpBackend)
         } catch {
             throw .failed("transport: \(error)")
         }

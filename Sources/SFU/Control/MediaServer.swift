@@ -3,14 +3,20 @@
 
 import ICE
 import Logging
+import RTP
 
 public struct MediaServerConfiguration: Sendable {
     public var host: String
     public var udpPort: UInt16
     public var announcedIP: String
     public var consentTimeout: Duration
+    public var srtpBackend: SRTPBackend
 
-    public init(host: String = "127.0.0.1", udpPort: UInt16 = 40000, announcedIP: String = "127.0.0.1", consentTimeout: Duration = .seconds(30)) {
+    public init(
+        host: String = "127.0.0.1", udpPort: UInt16 = 40000, announcedIP: String = "127.0.0.1",
+        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default
+    ) {
+        self.srtpBackend = srtpBackend
         self.host = host
         self.udpPort = udpPort
         self.announcedIP = announcedIP
@@ -33,7 +39,7 @@ public final class MediaServer: Sendable {
             try Worker(
                 index: 0, host: configuration.host, port: configuration.udpPort,
                 announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
-                consentTimeout: configuration.consentTimeout, logger: logger)
+                consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger)
         ]
     }
 

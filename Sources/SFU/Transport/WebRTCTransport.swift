@@ -22,6 +22,7 @@ public final class WebRTCTransport {
     private let dtls: DTLSEndpoint
     private var srtpIn: SRTPContext?
     private var srtpOut: SRTPContext?
+    private let srtpBackend: SRTPBackend
     public private(set) var state: TransportState = .new
     public private(set) var closeReason: String?
     /// The time origin of this transport's statistics (jitter is a difference of transits).
@@ -46,8 +47,9 @@ public final class WebRTCTransport {
 
     init(
         id: String, local: ICECredentials, remote: RemoteTransportParameters, dtlsContext: DTLSContext,
-        now: ContinuousClock.Instant, consentTimeout: Duration
+        now: ContinuousClock.Instant, consentTimeout: Duration, srtpBackend: SRTPBackend = .default
     ) throws {
+        self.srtpBackend = srtpBackend
         self.id = id
         self.ice = ICELiteAgent(local: local, remote: remote.ice, now: now, consentTimeout: consentTimeout)
         self.dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: remote.fingerprints)
@@ -107,8 +109,8 @@ public final class WebRTCTransport {
         case .connected where state != .connected:
             guard let keys = dtls.srtpKeys else { return }
             do {
-                srtpIn = try LibSRTPContext(profile: keys.profile, masterKey: keys.remote, direction: .inbound)
-                srtpOut = try LibSRTPContext(profile: keys.profile, masterKey: keys.local, direction: .outbound)
+                srtpIn = try srtpBackend.makeContext(profile: keys.profile, masterKey: keys.remote, direction: .inbound)
+                srtpOut = try srtpBackend.makeContext(profile: keys.profile, masterKey: keys.local, direction: .outbound)
             } catch {
                 close(reason: "SRTP setup failed: \(error)", queue: queue)
                 return

@@ -6,6 +6,7 @@ import CSockets
 import Glibc
 import ICE
 import Logging
+import RTP
 
 public final class Worker: @unchecked Sendable {
     public let index: Int
@@ -23,7 +24,7 @@ public final class Worker: @unchecked Sendable {
     /// How often transports' timers (DTLS retransmission, consent, RTCP reports) are checked.
     static let tick: Duration = .milliseconds(20)
 
-    public init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), logger: Logger) throws {
+    public init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger) throws {
         self.index = index
         self.logger = logger
         socket = try UDPSocket(host: host, port: port)
@@ -34,7 +35,7 @@ public final class Worker: @unchecked Sendable {
         self.sender = sender
         let socket = self.socket
         let queue = SendQueue(capacity: 64, flushHandler: { _ in })
-        core = MediaCore(dtlsContext: dtlsContext, announcedAddress: announced, consentTimeout: consentTimeout, queue: queue)
+        core = MediaCore(dtlsContext: dtlsContext, announcedAddress: announced, consentTimeout: consentTimeout, srtpBackend: srtpBackend, queue: queue)
         wakeFD = chorus_wake_fd()
         let core = self.core
         queue.flushHandler = { queue in
