@@ -7,6 +7,11 @@
 # stage still runs the integration stage, so one run reports both. Exit status is non-zero if
 # any stage failed. Logs and reports go to artifacts/ (gitignored).
 #
+# The unit stage runs the CallStore suite against SQLite and a real PostgreSQL: unless
+# CHORUS_TEST_POSTGRES_URL is already set, a throwaway server is started before it
+# (scripts/postgres.sh start, recorded as the "postgres" stage) and stopped when this script
+# exits, however it exits.
+#
 # Environment:
 #   CHORUS_TEST_STAGES   stages to run (default "deps build unit integration")
 #   CHORUS_SCRATCH_PATH  SwiftPM build directory (default .build)
@@ -14,6 +19,7 @@
 #   CHORUS_PYTHON        Python interpreter (default .venv/bin/python if present, else python3)
 #   CHORUS_PYTEST_ARGS   extra pytest arguments, e.g. "-k mute -x"
 #   CHORUS_UNIT_TIMEOUT, CHORUS_INTEGRATION_TIMEOUT  seconds (default 1200, 900)
+#   CHORUS_TEST_POSTGRES_URL  a PostgreSQL superuser URL to test against instead of starting one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,6 +95,17 @@ if wants build; then
 fi
 
 if wants unit; then
+    if [ -z "${CHORUS_TEST_POSTGRES_URL:-}" ]; then
+        # Stopped at exit only if this run starts it (a server already started by hand stays).
+        if ! scripts/postgres.sh status >/dev/null 2>&1; then
+            trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+        fi
+        # A failed start fails the run: without a server the PostgreSQL cases would be skipped.
+        if run_stage postgres postgres.log scripts/postgres.sh start; then
+            CHORUS_TEST_POSTGRES_URL=$(sed -n 's/^CHORUS_TEST_POSTGRES_URL=//p' "$ARTIFACTS/postgres.env")
+            export CHORUS_TEST_POSTGRES_URL
+        fi
+    fi
     run_stage unit swift-test.log \
         timeout --kill-after=30 "${CHORUS_UNIT_TIMEOUT:-1200}" \
         swift test --skip-build "${swift_flags[@]}" || true

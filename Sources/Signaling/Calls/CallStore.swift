@@ -31,13 +31,20 @@ public protocol CallStore: Sendable {
     /// In one transaction: applies participant changes and appends `event`. Throws `notFound`,
     /// or `notParticipant` for a change to a user not in the call without `addAs`.
     func updateParticipants(_ id: String, changes: [ParticipantChange], event: NewCallEvent) async throws -> CallRecord
-    /// Appends an event (relayed SDP and candidates) without changing the call.
+    /// Appends an event (relayed SDP and candidates) without changing the call; `notFound` if
+    /// there is no such call.
     func append(_ event: NewCallEvent, to id: String) async throws
-    /// The call's events, oldest first.
+    /// The call's events, oldest first (by id: events of one millisecond keep their order);
+    /// `notFound` if there is no such call.
     func events(_ id: String) async throws -> [CallEvent]
     /// Calls `user` takes part in whose status is in `statuses`, newest first.
     func calls(of user: String, statuses: Set<CallStatus>) async throws -> [CallRecord]
-    /// The user's calls created strictly before `before` (nil: now), newest first, at most `limit`.
+    /// The user's calls created strictly before `before` (nil: no bound), newest first by
+    /// (createdAt, callId), at most `limit`, except that a page never ends inside a group of
+    /// calls created in the same millisecond: it stops before such a group, so that the next
+    /// page (`before` = the last createdAt shown) starts with it, or, if the group alone is
+    /// larger than `limit`, the page is that whole group. No call is lost or repeated.
+    /// Times are stored to the millisecond (truncated), `before` included.
     func history(of user: String, limit: Int, before: Date?) async throws -> [CallRecord]
     /// Calls still ringing that were created before `cutoff` (the ring-timeout sweep).
     func ringing(createdBefore cutoff: Date) async throws -> [CallRecord]
