@@ -45,6 +45,22 @@ struct Serve: AsyncParsableCommand {
     var database: String?
     @Option(help: "HS256 secret for access tokens (env CHORUS_JWT_SECRET).")
     var jwtSecret: String?
+    @Option(help: "Seconds a call rings before it is missed (env CHORUS_RING_TIMEOUT; default 60).")
+    var ringTimeout: Int?
+    @Option(help: "Seconds a dropped realtime connection stays in its calls (env CHORUS_GRACE_PERIOD; default 15).")
+    var gracePeriod: Int?
+    @Option(help: "Comma-separated TURN URLs given time-limited credentials (env CHORUS_TURN_URLS).")
+    var turnUrls: String?
+    @Option(help: "Secret shared with the TURN server, coturn's static-auth-secret (env CHORUS_TURN_SECRET).")
+    var turnSecret: String?
+    @Option(help: "Lifetime of TURN credentials in seconds (env CHORUS_TURN_TTL; default 86400).")
+    var turnTtl: Int?
+    @Option(help: "A TURN server with fixed credentials, comma-separated URLs (env TURN_SERVER_URL).")
+    var turnServerUrl: String?
+    @Option(help: "Username for --turn-server-url (env TURN_USERNAME).")
+    var turnUsername: String?
+    @Option(help: "Credential for --turn-server-url (env TURN_CREDENTIAL).")
+    var turnCredential: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -66,6 +82,26 @@ struct Serve: AsyncParsableCommand {
         if let seconds = environment("CHORUS_CONSENT_TIMEOUT").flatMap({ Int($0) }) {
             configuration.consentTimeout = .seconds(seconds)
         }
+        if let text = ringTimeout.map(String.init) ?? environment("CHORUS_RING_TIMEOUT") {
+            guard let seconds = Int(text), seconds > 0 else { throw ValidationError("--ring-timeout must be a positive number of seconds") }
+            configuration.ringTimeout = .seconds(seconds)
+        }
+        if let text = gracePeriod.map(String.init) ?? environment("CHORUS_GRACE_PERIOD") {
+            guard let seconds = Int(text), seconds >= 0 else { throw ValidationError("--grace-period must be 0 or more seconds") }
+            configuration.gracePeriod = .seconds(seconds)
+        }
+        configuration.turnURLs = ICEServerConfiguration.list(turnUrls ?? environment("CHORUS_TURN_URLS"))
+        configuration.turnSecret = turnSecret ?? environment("CHORUS_TURN_SECRET")
+        if let text = turnTtl.map(String.init) ?? environment("CHORUS_TURN_TTL") {
+            guard let seconds = Int(text), seconds > 0 else { throw ValidationError("--turn-ttl must be a positive number of seconds") }
+            configuration.turnTTL = seconds
+        }
+        if !configuration.turnURLs.isEmpty, configuration.turnSecret == nil {
+            throw ValidationError("--turn-urls needs --turn-secret (CHORUS_TURN_SECRET) to mint credentials")
+        }
+        configuration.staticTURNURLs = ICEServerConfiguration.list(turnServerUrl ?? environment("TURN_SERVER_URL"))
+        configuration.staticTURNUsername = turnUsername ?? environment("TURN_USERNAME")
+        configuration.staticTURNCredential = turnCredential ?? environment("TURN_CREDENTIAL")
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)

@@ -8,6 +8,20 @@ public struct ChorusConfiguration: Sendable {
     public var database = DatabaseURL.default
     public var jwtSecret: String?
     public var consentTimeout: Duration = .seconds(30)
+    /// Calls nobody answers within this become `missed` (CHORUS_RING_TIMEOUT, seconds).
+    public var ringTimeout: Duration = .seconds(60)
+    /// How long a user whose realtime connection dropped stays in their calls (CHORUS_GRACE_PERIOD, seconds).
+    public var gracePeriod: Duration = .seconds(15)
+    /// TURN servers with credentials minted from a shared secret (CHORUS_TURN_URLS, comma-separated).
+    public var turnURLs: [String] = []
+    /// coturn's static-auth-secret (CHORUS_TURN_SECRET).
+    public var turnSecret: String?
+    /// Lifetime of minted TURN credentials, seconds (CHORUS_TURN_TTL).
+    public var turnTTL = 86_400
+    /// The old service's fixed TURN server (TURN_SERVER_URL, comma-separated; TURN_USERNAME; TURN_CREDENTIAL).
+    public var staticTURNURLs: [String] = []
+    public var staticTURNUsername: String?
+    public var staticTURNCredential: String?
 
     public init() {}
 
@@ -16,6 +30,14 @@ public struct ChorusConfiguration: Sendable {
     public var effectiveAnnouncedIP: String {
         if let announcedIP { return announcedIP }
         return host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+    }
+
+    /// STUN on Chorus's own media port (it answers binding requests), then the TURN servers.
+    public func iceServers(mediaPort: UInt16) -> ICEServerConfiguration {
+        ICEServerConfiguration(
+            stunURLs: [ICEServerConfiguration.stunURL(host: effectiveAnnouncedIP, port: mediaPort)],
+            turnURLs: turnURLs, turnSecret: turnSecret, turnTTL: turnTTL, staticTURNURLs: staticTURNURLs,
+            staticTURNUsername: staticTURNUsername, staticTURNCredential: staticTURNCredential)
     }
 
     public var isLoopbackHost: Bool {

@@ -2,6 +2,7 @@
 // swift-service-lifecycle so that SIGTERM/SIGINT close every transport before exit.
 
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import SFU
 import ServiceLifecycle
@@ -29,9 +30,14 @@ struct MediaService: Service {
 }
 
 public enum ChorusServer {
-    /// Builds the HTTP router for a media server (also used by in-process tests).
-    public static func makeRouter(media: MediaServer, authority: TokenAuthority) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    /// Builds the router of every HTTP and WebSocket route (also used by in-process tests).
+    /// With `calls`, the call API (`/api/calls/...`, `/api/ice-servers`) and the realtime
+    /// transports (by default the native WebSocket at /ws; Socket.IO adds itself here) are added.
+    public static func makeRouter(
+        media: MediaServer, authority: TokenAuthority, calls: CallService? = nil,
+        realtime: [any RealtimeTransport] = [WebSocketTransport(), SocketIOTransport()]
+    ) -> Router<ChorusRequestContext> {
+        let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         // RFC 9725 §4.8 expects WHIP servers to serve browsers on other origins.
         router.add(middleware: CORSMiddleware(
@@ -41,7 +47,25 @@ public enum ChorusServer {
         MediaRoutes(media: media, authorizer: authorizer).register(on: router)
         RoomRoutes(media: media, authorizer: authorizer).register(on: router)
         OperationsRoutes(media: media, metrics: ChorusMetrics()).register(on: router)
+        if let calls {
+            CallRoutes(calls: calls, authorizer: authorizer).register(on: router)
+            for transport in realtime {
+                transport.register(on: router, handler: calls, authority: authority)
+            }
+        }
         return router
+    }
+
+    /// The HTTP/1.1 server with WebSocket upgrades routed through the same router.
+    public static func makeApplication(
+        router: Router<ChorusRequestContext>, configuration: ApplicationConfiguration, logger: Logger
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: router,
+                configuration: .init(ws: .init(maxFrameSize: WebSocketTransport.maximumMessageBytes))),
+            configuration: configuration, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT.
@@ -56,28 +80,50 @@ public enum ChorusServer {
         case .refused:
             throw ChorusServerError.noSecret
         }
-        let applied = try await Migrator.migrate(configuration.database, logger: logger)
-        logger.info("database \(configuration.database) ready (\(applied.count) migration(s) applied)")
+        // Applies pending migrations, then opens the call store on the migrated database.
+        let store = try await CallStores.open(configuration.database, logger: logger)
+        logger.info("database \(configuration.database) ready")
 
-        let media = try MediaServer(
-            configuration: MediaServerConfiguration(
-                host: configuration.host, udpPort: configuration.udpPort,
-                announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout),
-            logger: logger)
+        let media: MediaServer
+        do {
+            media = try MediaServer(
+                configuration: MediaServerConfiguration(
+                    host: configuration.host, udpPort: configuration.udpPort,
+                    announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout),
+                logger: logger)
+        } catch {
+            try? await store.close()
+            throw error
+        }
         let authority = TokenAuthority(secret: secret)
         if authority.isSecretShort, secret != TokenAuthority.developmentSecret {
             logger.warning("the JWT secret is shorter than 32 bytes (RFC 7518 §3.2): use a longer random secret")
         }
-        let app = Application(
-            router: makeRouter(media: media, authority: authority),
+        let calls = CallService(
+            store: store,
+            configuration: CallServiceConfiguration(
+                ringTimeout: configuration.ringTimeout, gracePeriod: configuration.gracePeriod,
+                iceServers: configuration.iceServers(mediaPort: media.udpPort)),
+            logger: logger)
+        let app = makeApplication(
+            router: makeRouter(media: media, authority: authority, calls: calls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
         logger.info("media on udp \(configuration.host):\(media.udpPort), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
+        // Started in this order and stopped in reverse: HTTP first, so that no request reaches
+        // a stopped call service; the database pool (PostgreSQL) last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let pool = CallStores.service(for: store) { services.append(.init(service: pool)) }
+        services += [.init(service: MediaService(media: media)), .init(service: calls), .init(service: app)]
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: MediaService(media: media)), .init(service: app)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try? await store.close()
         logger.info("chorus stopped")
     }
 }

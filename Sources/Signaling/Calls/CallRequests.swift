@@ -1,0 +1,212 @@
+// What clients send, checked field by field so that a bad request says which field is wrong
+// (400 over REST, an `error` event in realtime) instead of failing somewhere deeper.
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Limits on identifiers: Matrix caps user and room ids at 255 bytes (spec, Appendices §
+/// "Identifier Grammar"); nothing longer is a real id.
+enum CallLimits {
+    static let maximumIdentifierBytes = 255
+    static let maximumInvitees = 100
+    static let maximumReasonBytes = 500
+}
+
+/// `POST /api/calls/initiate`.
+public struct InitiateCall: Sendable, Equatable {
+    public var roomId: String
+    public var callType: CallType
+    public var invitees: [String]
+    public var isGroupCall: Bool
+
+    public init(roomId: String, callType: CallType, invitees: [String], isGroupCall: Bool = false) {
+        self.roomId = roomId
+        self.callType = callType
+        self.invitees = invitees
+        self.isGroupCall = isGroupCall
+    }
+
+    /// Reads and checks a request body; `initiator` is needed to refuse self-invitation.
+    public init(json: JSONValue, initiator: String) throws(CallError) {
+        let body = try CallFields(json)
+        roomId = try body.identifier("roomId")
+        let type = try body.string("callType")
+        guard let callType = CallType(rawValue: type) else {
+            throw .invalid("callType", "\"voice\" or \"video\", not \"\(type.prefix(40))\"")
+        }
+        self.callType = callType
+        isGroupCall = try body.optionalBool("isGroupCall") ?? false
+        var invitees: [String] = []
+        switch body["invitees"] {
+        case nil, .null?:
+            break
+        case .array(let values)?:
+            for value in values {
+                guard let user = value.stringValue, !user.isEmpty, user.utf8.count <= CallLimits.maximumIdentifierBytes else {
+                    throw .invalid("invitees", "an array of user ids (non-empty strings of at most \(CallLimits.maximumIdentifierBytes) bytes)")
+                }
+                // The same person listed twice is one invitee.
+                if !invitees.contains(user) { invitees.append(user) }
+            }
+        default:
+            throw .invalid("invitees", "an array of user ids")
+        }
+        guard !invitees.contains(initiator) else {
+            throw .invalid("invitees", "other users than the caller (you cannot call yourself)")
+        }
+        guard invitees.count <= CallLimits.maximumInvitees else {
+            throw .invalid("invitees", "at most \(CallLimits.maximumInvitees) users")
+        }
+        if !isGroupCall {
+            guard invitees.count == 1 else {
+                throw .invalid("invitees", invitees.isEmpty
+                    ? "one user id for a 1-to-1 call" : "exactly one user id for a 1-to-1 call (set isGroupCall for more)")
+            }
+        }
+        self.invitees = invitees
+    }
+}
+
+/// The three things relayed between peers (RFC 8829 offer/answer, RFC 8838 trickle candidates).
+public enum RelayKind: String, Sendable, CaseIterable {
+    case offer
+    case answer
+    case candidate
+
+    /// The event name in both directions.
+    public var eventName: String {
+        switch self {
+        case .offer: "webrtc-offer"
+        case .answer: "webrtc-answer"
+        case .candidate: "ice-candidate"
+        }
+    }
+
+    /// The `call_events` type (the REST path's last component).
+    public var eventType: String {
+        switch self {
+        case .offer: "offer"
+        case .answer: "answer-sdp"
+        case .candidate: "ice-candidate"
+        }
+    }
+}
+
+/// A relayed offer, answer or candidate: the client's fields are passed on as they are (old
+/// clients add their own, such as `type`), once the ones Chorus needs are checked.
+public struct RelayMessage: Sendable, Equatable {
+    public var kind: RelayKind
+    /// The client's object, without `to` and `callId`.
+    public var fields: [String: JSONValue]
+    /// Only this participant, instead of every other one.
+    public var to: String?
+
+    public init(kind: RelayKind, json: JSONValue) throws(CallError) {
+        let body = try CallFields(json)
+        self.kind = kind
+        switch kind {
+        case .offer, .answer:
+            // An SDP string, or an RTCSessionDescriptionInit object carrying one.
+            switch body["sdp"] {
+            case .string(let sdp)? where !sdp.isEmpty:
+                break
+            case .object(let description)? where description["sdp"]?.stringValue?.isEmpty == false:
+                break
+            case nil, .null?:
+                throw .missing("sdp")
+            default:
+                throw .invalid("sdp", "a non-empty SDP string")
+            }
+        case .candidate:
+            // RFC 8838 §4.4: an empty candidate string signals the end of candidates.
+            switch body["candidate"] {
+            case .string?, .object?:
+                break
+            case nil, .null?:
+                throw .missing("candidate")
+            default:
+                throw .invalid("candidate", "a candidate string (empty for end-of-candidates)")
+            }
+            switch body["sdpMid"] {
+            case nil, .null?, .string?: break
+            default: throw .invalid("sdpMid", "a string or null")
+            }
+            switch body["sdpMLineIndex"] {
+            case nil, .null?: break
+            case .number(let index)? where index >= 0 && index <= 65535 && index == index.rounded(): break
+            default: throw .invalid("sdpMLineIndex", "an integer from 0 to 65535, or null")
+            }
+        }
+        to = try body.optionalIdentifier("to")
+        var fields = body.object
+        fields.removeValue(forKey: "to")
+        fields.removeValue(forKey: "callId")
+        self.fields = fields
+    }
+}
+
+/// Typed access to a JSON object's fields, throwing `CallError`s that name the field.
+struct CallFields {
+    let object: [String: JSONValue]
+
+    init(_ json: JSONValue) throws(CallError) {
+        guard case .object(let object) = json else {
+            throw CallError(.invalid, "bad_json", "the body must be a JSON object")
+        }
+        self.object = object
+    }
+
+    subscript(key: String) -> JSONValue? { object[key] }
+
+    func string(_ key: String) throws(CallError) -> String {
+        switch object[key] {
+        case .string(let value)?: return value
+        case nil, .null?: throw .missing(key)
+        default: throw .invalid(key, "a string")
+        }
+    }
+
+    /// A non-empty string of at most 255 bytes (a call, user or room id).
+    func identifier(_ key: String) throws(CallError) -> String {
+        let value = try string(key)
+        guard !value.isEmpty, value.utf8.count <= CallLimits.maximumIdentifierBytes else {
+            throw .invalid(key, "a non-empty string of at most \(CallLimits.maximumIdentifierBytes) bytes")
+        }
+        return value
+    }
+
+    func optionalIdentifier(_ key: String) throws(CallError) -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        default: return try identifier(key)
+        }
+    }
+
+    func bool(_ key: String) throws(CallError) -> Bool {
+        switch object[key] {
+        case .bool(let value)?: return value
+        case nil, .null?: throw .missing(key)
+        default: throw .invalid(key, "true or false")
+        }
+    }
+
+    func optionalBool(_ key: String) throws(CallError) -> Bool? {
+        switch object[key] {
+        case nil, .null?: return nil
+        default: return try bool(key)
+        }
+    }
+
+    /// An optional free-text reason (end, reject).
+    func reason() throws(CallError) -> String? {
+        switch object["reason"] {
+        case nil, .null?: return nil
+        case .string(let value)? where value.utf8.count <= CallLimits.maximumReasonBytes:
+            return value.isEmpty ? nil : value
+        default: throw .invalid("reason", "a string of at most \(CallLimits.maximumReasonBytes) bytes")
+        }
+    }
+}

@@ -1,0 +1,39 @@
+// The hook through which realtime transports add their routes: the native WebSocket at /ws and,
+// later, Socket.IO at /socket.io/. Each one authenticates its clients and hands their events
+// to the same RealtimeHandler (the call service).
+
+import Hummingbird
+import HummingbirdWebSocket
+
+/// The request context of every Chorus route: Hummingbird's basic context plus what a route
+/// needs to upgrade its connection to a WebSocket.
+public typealias ChorusRequestContext = BasicWebSocketRequestContext
+
+public protocol RealtimeTransport: Sendable {
+    /// Adds the transport's routes. `authority` verifies the clients' tokens (identity = `sub`).
+    func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, authority: TokenAuthority)
+}
+
+extension TokenAuthority {
+    /// The identity of a realtime client from its token: `Authorization: Bearer ...` or, for
+    /// browsers that cannot set headers on a WebSocket, `?token=...`. Throws a 401 APIError.
+    public func realtimeIdentity(of request: Request) throws -> String {
+        let token: String
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                throw APIError.unauthorized("authorization must be 'Bearer <token>'")
+            }
+            token = String(parts[1])
+        } else if let query = request.uri.queryParameters["token"], !query.isEmpty {
+            token = String(query)
+        } else {
+            throw APIError.unauthorized("missing token: send 'Authorization: Bearer <token>' or ?token=<token>")
+        }
+        switch verify(token.trimmingCharacters(in: .whitespaces)) {
+        case .success(let claims): return claims.identity
+        case .failure(.expired): throw APIError.unauthorized("token expired")
+        case .failure: throw APIError.unauthorized("invalid token")
+        }
+    }
+}

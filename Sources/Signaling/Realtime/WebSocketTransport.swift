@@ -1,0 +1,125 @@
+// The native realtime transport: a WebSocket at /ws carrying JSON text frames
+// `{"event": "...", "data": {...}}` both ways. A token that is missing or bad refuses the
+// upgrade with 401; a bad frame gets an `error` event and the connection stays open.
+
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOConcurrencyHelpers
+import NIOWebSocket
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+public struct WebSocketTransport: RealtimeTransport {
+    /// Largest message accepted from a client (SDP offers are a few kilobytes).
+    public static let maximumMessageBytes = 64 * 1024
+
+    public init() {}
+
+    public func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, authority: TokenAuthority) {
+        router.ws("ws") { request, _ in
+            _ = try authority.realtimeIdentity(of: request)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            // Checked again: the upgrade handler does not see what shouldUpgrade decided.
+            guard let user = try? authority.realtimeIdentity(of: context.request) else {
+                try await outbound.close(.policyViolation, reason: "invalid token")
+                return
+            }
+            let client = WebSocketRealtimeClient(user: user)
+            await handler.connected(client)
+            // One writer per connection keeps events in order and never lets a slow reader
+            // hold up the sender of an event.
+            let writer = Task {
+                for await event in client.outbox {
+                    try await outbound.write(.text(Self.encode(event)))
+                }
+                if client.overflowed {
+                    try await outbound.close(.policyViolation, reason: "too many undelivered events")
+                }
+            }
+            do {
+                for try await message in inbound.messages(maxSize: Self.maximumMessageBytes) {
+                    let reply: RealtimeEvent?
+                    switch Self.decode(message) {
+                    case .event(let event): reply = await handler.received(event, from: client)
+                    case .refused(let error): reply = error
+                    }
+                    if let reply { await client.deliver(reply) }
+                }
+            } catch {
+                context.logger.debug("websocket of \(user) closed: \(error)")
+            }
+            client.close()
+            _ = await writer.result
+            await handler.disconnected(client)
+        }
+    }
+
+    static func encode(_ event: RealtimeEvent) -> String {
+        JSONValue.object(["event": .string(event.event), "data": event.data]).jsonText
+    }
+
+    enum Frame: Equatable {
+        case event(RealtimeEvent)
+        /// Not an event: the `error` event that answers it.
+        case refused(RealtimeEvent)
+    }
+
+    static func decode(_ message: WebSocketMessage) -> Frame {
+        guard case .text(let text) = message else {
+            return .refused(errorEvent("bad_frame", "send JSON text frames; binary frames are not supported"))
+        }
+        guard let json = JSONValue.parse(Array(text.utf8)), case .object(let frame) = json else {
+            return .refused(errorEvent("bad_json", "a frame must be a JSON object {\"event\": \"...\", \"data\": {...}}"))
+        }
+        guard case .string(let name)? = frame["event"], !name.isEmpty else {
+            return .refused(errorEvent("bad_json", "a frame needs an \"event\" string"))
+        }
+        let data = frame["data"] ?? .object([:])
+        guard case .object = data else {
+            return .refused(errorEvent("bad_json", "\"data\" must be a JSON object", event: name))
+        }
+        return .event(RealtimeEvent(name, data))
+    }
+
+    static func errorEvent(_ code: String, _ message: String, event: String? = nil) -> RealtimeEvent {
+        var data: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
+        if let event { data["event"] = .string(String(event.prefix(64))) }
+        return RealtimeEvent("error", .object(data))
+    }
+}
+
+/// One /ws connection as the call service sees it. Events wait in a bounded queue; a client
+/// that lets it fill up is disconnected rather than buffered without end.
+final class WebSocketRealtimeClient: RealtimeClient {
+    static let queueLimit = 1024
+
+    let connectionID = UUID().uuidString.lowercased()
+    let user: String
+    let outbox: AsyncStream<RealtimeEvent>
+    private let continuation: AsyncStream<RealtimeEvent>.Continuation
+    private let overflow = NIOLockedValueBox(false)
+
+    init(user: String) {
+        self.user = user
+        (outbox, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(Self.queueLimit))
+    }
+
+    var overflowed: Bool { overflow.withLockedValue { $0 } }
+
+    func deliver(_ event: RealtimeEvent) async {
+        if case .dropped = continuation.yield(event) {
+            overflow.withLockedValue { $0 = true }
+            continuation.finish()
+        }
+    }
+
+    func close() {
+        continuation.finish()
+    }
+}
