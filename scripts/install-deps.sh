@@ -13,9 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev pkg-config)
+# Real peers and servers the tests start: coturn (TURN credentials), PostgreSQL (CallStore).
+TEST_APT_PACKAGES=(coturn postgresql)
 # Pinned to the aiortc series whose behaviour docs and tests were checked against.
-PIP_PACKAGES=("aiortc~=1.16.0" "numpy" "pytest" "requests")
-PY_MODULES="aiortc, aioice, av, numpy, pytest, requests"
+# python-socketio[client] (with requests and websocket-client) is the old call service's client,
+# driven against /socket.io/.
+PIP_PACKAGES=("aiortc~=1.16.0" "numpy" "pytest" "requests" "python-socketio[client]~=5.18")
+PY_MODULES="aiortc, aioice, av, numpy, pytest, requests, socketio, websocket"
 VENV=.venv
 
 with_test=0
@@ -78,6 +82,8 @@ fi
 [ "$with_test" -eq 1 ] || exit 0
 
 imports_ok() { "$1" -c "import ${PY_MODULES}" >/dev/null 2>&1; }
+
+apt_install "${TEST_APT_PACKAGES[@]}"
 
 PY="${CHORUS_PYTHON:-python3}"
 if ! command -v "$PY" >/dev/null 2>&1; then

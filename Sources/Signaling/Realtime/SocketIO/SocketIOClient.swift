@@ -1,0 +1,18 @@
+// A client connected over Socket.IO, as the call service sees it: events it is given go out
+// as `42["event", data]` on whichever transport the session uses at that moment.
+
+final class SocketIOClient: RealtimeClient {
+    let connectionID: String
+    let user: String
+    private let session: SocketIOLiveSession
+
+    init(connectionID: String, user: String, session: SocketIOLiveSession) {
+        self.connectionID = connectionID
+        self.user = user
+        self.session = session
+    }
+
+    func deliver(_ event: RealtimeEvent) async {
+        session.emit(event)
+    }
+}

@@ -1,0 +1,269 @@
+// The I/O shell around one SocketIOSession: a lock over the state machine, the held poll, the
+// WebSocket writers, the timer, and one serial task that calls the RealtimeHandler, so that a
+// client's connected → events → disconnected reach it in order whatever transport carried them.
+
+import Foundation  // NSLock
+
+/// What a WebSocket writer task is told to do.
+enum SocketIOWebSocketCommand: Sendable {
+    case write([EngineIOPacket])
+    case close
+}
+
+final class SocketIOLiveSession: @unchecked Sendable {
+    /// Work for the serial handler task.
+    private enum Job: Sendable {
+        case effect(SocketIOSessionOutput)
+        /// Resumed once every job before it is done: lets a POST or a WebSocket reader wait
+        /// until what it received was handled (backpressure, and order across requests).
+        case barrier(CheckedContinuation<Void, Never>)
+    }
+
+    let sid: String
+    private let clock = ContinuousClock()
+    // Everything below is guarded by `lock`; nothing awaits while holding it.
+    private let lock = NSLock()
+    private var machine: SocketIOSession
+    private var heldPoll: CheckedContinuation<String, Never>?
+    /// An answer produced between a `.hold` decision and the continuation's registration.
+    private var earlyAnswer: String?
+    private var mainSocket: (id: Int, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation)?
+    private var probeSocket: (id: Int, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation)?
+    private var nextSocketID = 0
+    private var timer: (deadline: EngineIOInstant, task: Task<Void, Never>)?
+    private let jobs: AsyncStream<Job>.Continuation
+    private let onClosed: @Sendable (String, EngineIOCloseReason) -> Void
+
+    init(
+        machine: SocketIOSession, handler: any RealtimeHandler,
+        onClosed: @escaping @Sendable (String, EngineIOCloseReason) -> Void
+    ) {
+        self.sid = machine.sid
+        self.machine = machine
+        self.onClosed = onClosed
+        let (stream, continuation) = AsyncStream<Job>.makeStream()
+        self.jobs = continuation
+        let socketID = machine.socketID
+        Task { await Self.runJobs(stream, handler: handler, socketID: socketID, session: self) }
+    }
+
+    var handshake: EngineIOPacket { locked { $0.machine.handshake } }
+    var isClosed: Bool { locked { $0.machine.isClosed } }
+    var canAttachProbe: Bool { locked { $0.machine.engine.phase == .polling } }
+
+    // MARK: Polling
+
+    func poll() async throws(EngineIOError) -> String {
+        let start: Result<EngineIOPollStart, EngineIOError> = update { session in
+            do throws(EngineIOError) { return .success(try session.machine.poll(now: session.clock.now)) } catch { return .failure(error) }
+        }
+        switch start {
+        case .failure(let error):
+            throw error
+        case .success(.answer(let body)):
+            return body
+        case .success(.hold):
+            return await withCheckedContinuation { continuation in
+                locked { session in
+                    if let answer = session.earlyAnswer {
+                        session.earlyAnswer = nil
+                        continuation.resume(returning: answer)
+                    } else {
+                        session.heldPoll = continuation
+                    }
+                }
+            }
+        }
+    }
+
+    func post(_ body: [UInt8]) async throws(EngineIOError) {
+        let result: Result<Void, EngineIOError> = update { session in
+            do throws(EngineIOError) { return .success(try session.machine.receivePost(body, now: session.clock.now)) } catch { return .failure(error) }
+        }
+        if case .success = result {
+            await barrier()
+            update { $0.machine.finishPost() }
+        }
+        try result.get()
+    }
+
+    // MARK: WebSocket
+
+    enum SocketRole { case main, probe }
+
+    /// Registers a WebSocket writer. A probe must first be accepted by the state machine.
+    func attach(role: SocketRole, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation) throws(EngineIOError) -> Int {
+        let result: Result<Int, EngineIOError> = update { session in
+            session.nextSocketID += 1
+            let id = session.nextSocketID
+            switch role {
+            case .main:
+                session.mainSocket = (id, writer)
+            case .probe:
+                do throws(EngineIOError) { try session.machine.attachProbe(now: session.clock.now) } catch { return .failure(error) }
+                session.probeSocket = (id, writer)
+            }
+            return .success(id)
+        }
+        return try result.get()
+    }
+
+    /// A message on WebSocket `socket`, whichever role it has now (a probe becomes the main
+    /// socket when the upgrade completes).
+    func receive(_ frame: EngineIOFrame, on socket: Int) async {
+        update { session in
+            let now = session.clock.now
+            if session.mainSocket?.id == socket {
+                session.machine.receiveWebSocket(frame, now: now)
+            } else if session.probeSocket?.id == socket {
+                session.machine.receiveProbe(frame, now: now)
+            }
+        }
+        await barrier()
+    }
+
+    func socketClosed(_ socket: Int) async {
+        update { session in
+            let now = session.clock.now
+            if session.mainSocket?.id == socket {
+                session.mainSocket = nil
+                session.machine.webSocketClosed(now: now)
+            } else if session.probeSocket?.id == socket {
+                session.probeSocket = nil
+                session.machine.probeClosed(now: now)
+            }
+        }
+    }
+
+    // MARK: Server side
+
+    func emit(_ event: RealtimeEvent) {
+        update { $0.machine.emit(event) }
+    }
+
+    func acknowledge(_ ackID: UInt64, with arguments: [JSONValue]) {
+        update { $0.machine.acknowledge(ackID, with: arguments) }
+    }
+
+    func close(_ reason: EngineIOCloseReason) {
+        update { $0.machine.close(reason) }
+    }
+
+    // MARK: Internals
+
+    private func locked<T>(_ body: (SocketIOLiveSession) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(self)
+    }
+
+    /// Runs `body` on the state machine under the lock, then performs what it output and
+    /// re-arms the timer.
+    @discardableResult
+    private func update<T>(_ body: (SocketIOLiveSession) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let result = body(self)
+        performOutputs()
+        armTimer()
+        return result
+    }
+
+    /// Called with the lock held. Writes are only yields and resumes, which never block.
+    private func performOutputs() {
+        while let output = machine.pollOutput() {
+            switch output {
+            case .answerPoll(let body):
+                if let poll = heldPoll {
+                    heldPoll = nil
+                    poll.resume(returning: body)
+                } else {
+                    earlyAnswer = body
+                }
+            case .writeWebSocket(let packets):
+                mainSocket?.writer.yield(.write(packets))
+            case .writeProbe(let packets):
+                probeSocket?.writer.yield(.write(packets))
+            case .promoteProbe:
+                mainSocket = probeSocket
+                probeSocket = nil
+            case .closeProbe:
+                probeSocket?.writer.yield(.close)
+                probeSocket?.writer.finish()
+                probeSocket = nil
+            case .closeWebSocket:
+                mainSocket?.writer.yield(.close)
+                mainSocket?.writer.finish()
+                mainSocket = nil
+            case .connected, .event, .disconnected:
+                jobs.yield(.effect(output))
+            case .closed(let reason):
+                jobs.yield(.effect(output))
+                jobs.finish()
+                timer?.task.cancel()
+                timer = nil
+                onClosed(sid, reason)
+            }
+        }
+    }
+
+    /// Called with the lock held: makes sure a timer fires at the machine's next deadline. A
+    /// timer set for an earlier instant is kept (it fires, finds nothing due, and re-arms).
+    private func armTimer() {
+        guard let deadline = machine.nextDeadline else { return }
+        if let timer, timer.deadline <= deadline { return }
+        timer?.task.cancel()
+        let clock = self.clock
+        timer = (deadline, Task { [weak self] in
+            do { try await Task.sleep(until: deadline, clock: clock) } catch { return }
+            self?.fire()
+        })
+    }
+
+    private func fire() {
+        update { session in
+            session.timer = nil
+            session.machine.handleTimeout(now: session.clock.now)
+        }
+    }
+
+    private func barrier() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if case .terminated = jobs.yield(.barrier(continuation)) {
+                continuation.resume()
+            }
+        }
+    }
+
+    /// The serial handler task: one per session, ends after the session's `.closed`.
+    private static func runJobs(
+        _ jobs: AsyncStream<Job>, handler: any RealtimeHandler, socketID: String, session: SocketIOLiveSession
+    ) async {
+        var client: SocketIOClient?
+        for await job in jobs {
+            switch job {
+            case .barrier(let continuation):
+                continuation.resume()
+            case .effect(.connected(let user)):
+                let connected = SocketIOClient(connectionID: socketID, user: user, session: session)
+                client = connected
+                await handler.connected(connected)
+            case .effect(.event(let event, let ackID)):
+                guard let client else { continue }
+                let reply = await handler.received(event, from: client)
+                if let ackID {
+                    session.acknowledge(ackID, with: [SocketIOSession.acknowledgement(for: reply)])
+                } else if let reply {
+                    session.emit(reply)
+                }
+            case .effect(.disconnected):
+                if let gone = client {
+                    client = nil
+                    await handler.disconnected(gone)
+                }
+            case .effect:
+                break
+            }
+        }
+    }
+}

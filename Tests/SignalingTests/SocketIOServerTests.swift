@@ -1,0 +1,235 @@
+// The Socket.IO endpoint's I/O shell with real timers and tasks, without HTTP: polling and
+// WebSocket sessions, the upgrade, handler order, acks, ping timeout and shutdown.
+
+import Testing
+
+@testable import Signaling
+
+/// Records what the transport tells the call service; `echo` events are answered.
+private actor RecordingHandler: RealtimeHandler {
+    private(set) var log: [String] = []
+    private(set) var clients: [any RealtimeClient] = []
+    private var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+    func connected(_ client: any RealtimeClient) async {
+        clients.append(client)
+        record("connected \(client.user)")
+    }
+
+    func received(_ event: RealtimeEvent, from client: any RealtimeClient) async -> RealtimeEvent? {
+        record("received \(event.event) from \(client.user)")
+        return event.event == "echo" ? RealtimeEvent("echoed", event.data) : nil
+    }
+
+    func disconnected(_ client: any RealtimeClient) async {
+        record("disconnected \(client.user)")
+    }
+
+    private func record(_ line: String) {
+        log.append(line)
+        for (index, waiter) in waiters.enumerated().reversed() where log.count >= waiter.count {
+            waiters.remove(at: index)
+            waiter.continuation.resume()
+        }
+    }
+
+    /// Waits until `count` lines are logged (the test's time limit bounds the wait).
+    func waitForLog(count: Int) async -> [String] {
+        if log.count < count {
+            await withCheckedContinuation { waiters.append((count, $0)) }
+        }
+        return log
+    }
+}
+
+/// A WebSocket whose frames the test sends and reads.
+private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
+    let inbound: AsyncStream<EngineIOFrame>
+    let toServer: AsyncStream<EngineIOFrame>.Continuation
+    let fromServer: AsyncStream<EngineIOFrame?>.Continuation
+    var written: AsyncStream<EngineIOFrame?>.Iterator
+
+    init() {
+        (inbound, toServer) = AsyncStream.makeStream()
+        let (stream, continuation) = AsyncStream<EngineIOFrame?>.makeStream()
+        fromServer = continuation
+        written = stream.makeAsyncIterator()
+    }
+
+    func write(_ frame: EngineIOFrame) async throws { fromServer.yield(frame) }
+
+    /// The server closed: reads see nil, and the client side ends like a real close handshake.
+    func close() async {
+        fromServer.yield(nil)
+        toServer.finish()
+    }
+
+    func send(_ text: String) { toServer.yield(.text(text)) }
+
+    func next() async -> EngineIOFrame?? { await written.next() }
+
+    func nextText() async -> String? {
+        guard case .text(let text)?? = await next() else { return nil }
+        return text
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct SocketIOServerTests {
+    static let authenticate: SocketIOAuthenticator = { token in
+        token.hasPrefix("good-") ? .success(String(token.dropFirst(5))) : .failure(SocketIOAuthFailure("invalid token"))
+    }
+
+    private func server(_ handler: RecordingHandler, pingInterval: Duration = .seconds(25), pingTimeout: Duration = .seconds(20)) -> SocketIOServer {
+        SocketIOServer(
+            handler: handler, configuration: SocketIOConfiguration(pingInterval: pingInterval, pingTimeout: pingTimeout),
+            authenticate: Self.authenticate)
+    }
+
+    private func sid(of handshake: String) throws -> String {
+        let json = try #require(SocketIOJSON.decode(Array(handshake.utf8.dropFirst())[...]))
+        return try #require(json["sid"]?.stringValue)
+    }
+
+    @Test func aPollingConversation() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler)
+        let handshake = server.openPollingSession(fallbackToken: nil)
+        #expect(handshake.hasPrefix(#"0{"sid":""#) && handshake.contains(#""upgrades":["websocket"]"#))
+        let sid = try sid(of: handshake)
+        #expect(server.sessionCount == 1)
+
+        try await server.post(sid: sid, body: Array(#"40{"token":"good-alice"}"#.utf8))
+        // The POST returns once the handler saw the CONNECT.
+        #expect(await handler.log == ["connected alice"])
+        let connect = try await server.poll(sid: sid)
+        #expect(connect.hasPrefix(#"40{"sid":""#))
+
+        try await server.post(sid: sid, body: Array("42[\"echo\",{\"n\":1}]\u{1e}421[\"join-call\",{}]".utf8))
+        #expect(await handler.log == ["connected alice", "received echo from alice", "received join-call from alice"])
+        #expect(try await server.poll(sid: sid) == "42[\"echoed\",{\"n\":1}]\u{1e}431[{\"ok\":true}]")
+
+        // A held poll is answered by a server → client event.
+        async let held = server.poll(sid: sid)
+        try await Task.sleep(for: .milliseconds(50))
+        let client = try #require(await handler.clients.first)
+        #expect(client.user == "alice")
+        await client.deliver(RealtimeEvent("incoming-call", .object(["callId": .string("c1")])))
+        #expect(try await held == #"42["incoming-call",{"callId":"c1"}]"#)
+
+        try await server.post(sid: sid, body: Array("41".utf8))
+        #expect(await handler.waitForLog(count: 4).last == "disconnected alice")
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+        #expect(server.sessionCount == 0)
+    }
+
+    @Test func unknownSessionsAndBadPayloads() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler)
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: "nope") }
+        await #expect(throws: EngineIOError.unknownSession) { try await server.post(sid: "nope", body: Array("4x".utf8)) }
+        #expect(throws: EngineIOError.unknownSession) { try server.checkWebSocket(sid: "nope") }
+        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-bob"))
+        await #expect(throws: EngineIOError.badRequest) { try await server.post(sid: sid, body: Array("abc".utf8)) }
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+    }
+
+    @Test func aDirectWebSocketSession() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler)
+        let socket = FakeWebSocket()
+        let serving = Task { await server.serveWebSocket(sid: nil, fallbackToken: "good-carol", inbound: socket.inbound, sink: socket) }
+        let handshake = try #require(await socket.nextText())
+        #expect(handshake.contains(#""upgrades":[]"#))
+        socket.send("40")
+        #expect(await socket.nextText()?.hasPrefix(#"40{"sid":""#) == true)
+        socket.send(#"423["echo","hi"]"#)
+        #expect(await socket.nextText() == #"433["hi"]"#)
+        socket.toServer.finish()  // the client goes away
+        await serving.value
+        #expect(await handler.waitForLog(count: 3) == ["connected carol", "received echo from carol", "disconnected carol"])
+        #expect(server.sessionCount == 0)
+    }
+
+    @Test func upgradeFromPollingToWebSocket() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler)
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        try await server.post(sid: sid, body: Array(#"40{"token":"good-dan"}"#.utf8))
+        _ = try await server.poll(sid: sid)
+        async let held = server.poll(sid: sid)
+        try await Task.sleep(for: .milliseconds(50))
+
+        try server.checkWebSocket(sid: sid)
+        let probe = FakeWebSocket()
+        let serving = Task { await server.serveWebSocket(sid: sid, fallbackToken: nil, inbound: probe.inbound, sink: probe) }
+        probe.send("2probe")
+        #expect(await probe.nextText() == "3probe")
+        #expect(try await held == "6")
+        #expect(throws: EngineIOError.badRequest) { try server.checkWebSocket(sid: sid) }
+        probe.send("5")
+        probe.send(#"42["echo",1]"#)
+        #expect(await probe.nextText() == #"42["echoed",1]"#)
+        await #expect(throws: EngineIOError.badRequest) { try await server.poll(sid: sid) }
+
+        let client = try #require(await handler.clients.first)
+        await client.deliver(RealtimeEvent("call-ended"))
+        #expect(await probe.nextText() == #"42["call-ended",{}]"#)
+
+        server.closeAll(reason: .server("test over"))
+        #expect(await probe.nextText() == "1")
+        #expect(await probe.next() == .some(nil))
+        await serving.value
+        #expect(await handler.waitForLog(count: 3).last == "disconnected dan")
+    }
+
+    @Test func aFailedProbeLeavesPollingWorking() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler)
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        let probe = FakeWebSocket()
+        let serving = Task { await server.serveWebSocket(sid: sid, fallbackToken: nil, inbound: probe.inbound, sink: probe) }
+        probe.send("4not a probe")
+        #expect(await probe.next() == .some(nil))
+        await serving.value
+        try await server.post(sid: sid, body: Array(#"40{"token":"good-eve"}"#.utf8))
+        #expect(try await server.poll(sid: sid).hasPrefix(#"40{"sid""#))
+    }
+
+    @Test func aMissingPongEndsTheSessionAndDisconnects() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler, pingInterval: .milliseconds(100), pingTimeout: .milliseconds(100))
+        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-fay"))
+        try await server.post(sid: sid, body: Array("40".utf8))
+        #expect(try await server.poll(sid: sid).hasPrefix("40"))
+        // The held poll ends with the ping…
+        #expect(try await server.poll(sid: sid) == "2")
+        // …a pong keeps the session…
+        try await server.post(sid: sid, body: Array("3".utf8))
+        #expect(try await server.poll(sid: sid) == "2")
+        // …and none ends it.
+        #expect(await handler.waitForLog(count: 2) == ["connected fay", "disconnected fay"])
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+    }
+
+    @Test func shutdownAnswersHeldPollsWithClose() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler)
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        async let held = server.poll(sid: sid)
+        try await Task.sleep(for: .milliseconds(50))
+        server.closeAll(reason: .server("server shutting down"))
+        #expect(try await held == "1")
+        #expect(server.sessionCount == 0)
+    }
+
+    @Test func aDuplicatePollClosesTheSession() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler)
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        async let first = server.poll(sid: sid)
+        try await Task.sleep(for: .milliseconds(50))
+        await #expect(throws: EngineIOError.badRequest) { try await server.poll(sid: sid) }
+        #expect(try await first == "1")
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+    }
+}
