@@ -113,11 +113,11 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
 
 
-def start_server(tmp: Path) -> ChorusServer:
+def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ChorusServer:
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
-    log_path = artifacts_dir() / "chorus-serve.log"
+    log_path = artifacts_dir() / ("chorus-serve.log" if not extra_env else f"chorus-serve-{tmp.name}.log")
     log_path.write_text("")
     last_error = ""
     for attempt in range(3):
@@ -138,7 +138,8 @@ def start_server(tmp: Path) -> ChorusServer:
             log.flush()
             # Opened in append mode, so the server's output and our markers interleave in order.
             process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env(), cwd=tmp
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**clean_env(), **(extra_env or {})}, cwd=tmp,
             )
         server = ChorusServer(
             binary=binary,
