@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Logging
+import RTP
 import Signaling
 
 #if canImport(Glibc)
@@ -61,6 +62,8 @@ struct Serve: AsyncParsableCommand {
     var turnUsername: String?
     @Option(help: "Credential for --turn-server-url (env TURN_CREDENTIAL).")
     var turnCredential: String?
+    @Option(help: "SRTP implementation: openssl (default) or libsrtp (env CHORUS_SRTP_BACKEND).")
+    var srtpBackend: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -79,6 +82,12 @@ struct Serve: AsyncParsableCommand {
             configuration.database = try parseDatabase(text)
         }
         configuration.jwtSecret = jwtSecret ?? environment("CHORUS_JWT_SECRET")
+        if let name = srtpBackend ?? environment("CHORUS_SRTP_BACKEND") {
+            guard let backend = SRTPBackend(rawValue: name) else {
+                throw ValidationError("--srtp-backend must be one of \(SRTPBackend.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.srtpBackend = backend
+        }
         if let seconds = environment("CHORUS_CONSENT_TIMEOUT").flatMap({ Int($0) }) {
             configuration.consentTimeout = .seconds(seconds)
         }

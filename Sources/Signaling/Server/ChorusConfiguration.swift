@@ -1,5 +1,7 @@
 // Everything `chorus serve` can be told, with the defaults the README documents.
 
+import RTP
+
 public struct ChorusConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var httpPort = 8080
@@ -8,6 +10,8 @@ public struct ChorusConfiguration: Sendable {
     public var database = DatabaseURL.default
     public var jwtSecret: String?
     public var consentTimeout: Duration = .seconds(30)
+    /// SRTP implementation on the packet path: OpenSSL EVP (default) or libsrtp2 (reference).
+    public var srtpBackend: SRTPBackend = .default
     /// Calls nobody answers within this become `missed` (CHORUS_RING_TIMEOUT, seconds).
     public var ringTimeout: Duration = .seconds(60)
     /// How long a user whose realtime connection dropped stays in their calls (CHORUS_GRACE_PERIOD, seconds).

@@ -89,7 +89,8 @@ public enum ChorusServer {
             media = try MediaServer(
                 configuration: MediaServerConfiguration(
                     host: configuration.host, udpPort: configuration.udpPort,
-                    announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout),
+                    announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
+                    srtpBackend: configuration.srtpBackend),
                 logger: logger)
         } catch {
             try? await store.close()
