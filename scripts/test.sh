@@ -64,17 +64,18 @@ summary() {
     for line in "${results[@]}"; do echo "    $line"; done
     printf '%s\n' "${results[@]}" >"$ARTIFACTS/test-summary.txt"
     # One closing line over both runners (Swift Testing and pytest), counted from their logs.
-    local passed=0 failed_tests=0 n
+    local passed=0 failed_tests=0 n log
     if [ -f "$ARTIFACTS/swift-test.log" ]; then
         n=$(grep -cE '^✔ Test .* passed' "$ARTIFACTS/swift-test.log" || true); passed=$((passed + n))
         n=$(grep -cE '^✘ Test .* failed' "$ARTIFACTS/swift-test.log" || true); failed_tests=$((failed_tests + n))
     fi
-    if [ -f "$ARTIFACTS/pytest.log" ]; then
-        line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$ARTIFACTS/pytest.log" | tail -n 1 || true)
+    for log in "$ARTIFACTS"/pytest*.log; do
+        [ -f "$log" ] || continue
+        line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$log" | tail -n 1 || true)
         n=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || true); passed=$((passed + ${n:-0}))
         n=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
         failed_tests=$((failed_tests + n))
-    fi
+    done
     if [ "${#failed[@]}" -gt 0 ]; then
         echo "==> FAILED stage(s): ${failed[*]}"
         [ "$failed_tests" -gt 0 ] || failed_tests=1  # a failed build or stage counts as a failure
@@ -94,7 +95,9 @@ if wants build; then
     run_stage build swift-build.log swift build --build-tests "${swift_flags[@]}" || summary
 fi
 
-if wants unit; then
+# Starts the throwaway PostgreSQL once (unit tests run the CallStore suite on it, the
+# integration suite runs a second time with chorus serve on it).
+ensure_postgres() {
     if [ -z "${CHORUS_TEST_POSTGRES_URL:-}" ]; then
         # Stopped at exit only if this run starts it (a server already started by hand stays).
         if ! scripts/postgres.sh status >/dev/null 2>&1; then
@@ -106,6 +109,10 @@ if wants unit; then
             export CHORUS_TEST_POSTGRES_URL
         fi
     fi
+}
+
+if wants unit; then
+    ensure_postgres
     run_stage unit swift-test.log \
         timeout --kill-after=30 "${CHORUS_UNIT_TIMEOUT:-1200}" \
         swift test --skip-build "${swift_flags[@]}" || true
@@ -129,6 +136,16 @@ if wants integration; then
         timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-900}" \
         "$py" -m pytest tests/integration -ra -p no:cacheprovider \
         --junitxml="$ARTIFACTS/integration-junit.xml" ${CHORUS_PYTEST_ARGS:-} || true
+    # The same suite with chorus serve on PostgreSQL instead of the SQLite default.
+    ensure_postgres
+    if [ -n "${CHORUS_TEST_POSTGRES_URL:-}" ]; then
+        # shellcheck disable=SC2086
+        CHORUS_INTEGRATION_DATABASE=postgres CHORUS_ARTIFACTS="$ARTIFACTS/integration-postgres" \
+            run_stage integration-postgres pytest-postgres.log \
+            timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-900}" \
+            "$py" -m pytest tests/integration -ra -p no:cacheprovider \
+            --junitxml="$ARTIFACTS/integration-postgres-junit.xml" ${CHORUS_PYTEST_ARGS:-} || true
+    fi
 fi
 
 summary

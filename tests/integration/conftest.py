@@ -113,7 +113,24 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_")}
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ChorusServer:
+def integration_database(tmp: Path, attempt: int) -> str:
+    """The server's --database: a fresh SQLite file, or with CHORUS_INTEGRATION_DATABASE=postgres
+    a fresh database on the PostgreSQL that scripts/postgres.sh started (CHORUS_TEST_POSTGRES_URL)."""
+    if os.environ.get("CHORUS_INTEGRATION_DATABASE", "sqlite") != "postgres":
+        return f"sqlite://{tmp / f'chorus-{attempt}.db'}"
+    admin_url = os.environ.get("CHORUS_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.fail("CHORUS_INTEGRATION_DATABASE=postgres needs CHORUS_TEST_POSTGRES_URL (scripts/postgres.sh start)", pytrace=False)
+    name = f"chorus_it_{uuid.uuid4().hex[:12]}"
+    done = subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-c", f"CREATE DATABASE {name}"],
+                          capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        pytest.fail(f"CREATE DATABASE failed: {done.stderr}", pytrace=False)
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None) -> ChorusServer:
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -123,7 +140,7 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> ChorusSe
     for attempt in range(3):
         http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
         secret = secrets.token_urlsafe(32)
-        database = f"sqlite://{tmp / f'chorus-{attempt}.db'}"
+        database = database or integration_database(tmp, attempt)
         args = [
             str(binary), "serve",
             "--host", "127.0.0.1",
