@@ -17,9 +17,11 @@ APT_PACKAGES=(libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev pkg-
 TEST_APT_PACKAGES=(coturn postgresql)
 # Pinned to the aiortc series whose behaviour docs and tests were checked against.
 # python-socketio[client] (with requests and websocket-client) is the old call service's client,
-# driven against /socket.io/.
-PIP_PACKAGES=("aiortc~=1.16.0" "numpy" "pytest" "requests" "python-socketio[client]~=5.18")
-PY_MODULES="aiortc, aioice, av, numpy, pytest, requests, socketio, websocket"
+# driven against /socket.io/. openapi-spec-validator (with jsonschema) and schemathesis check
+# /openapi.yaml; schemathesis is pinned to the 4.x CLI that tests/integration/test_openapi.py drives.
+PIP_PACKAGES=("aiortc~=1.16.0" "numpy" "pytest" "requests" "python-socketio[client]~=5.18"
+    "openapi-spec-validator~=0.9" "schemathesis~=4.32" "pyyaml")
+PY_MODULES="aiortc, aioice, av, numpy, pytest, requests, socketio, websocket, openapi_spec_validator, jsonschema, referencing, schemathesis, yaml"
 VENV=.venv
 
 with_test=0

@@ -13,6 +13,11 @@ enum CallLimits {
     static let maximumIdentifierBytes = 255
     static let maximumInvitees = 100
     static let maximumReasonBytes = 500
+
+    /// PostgreSQL's text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00"),
+    /// so a stored string with one would fail as a database error (503) instead of bad input;
+    /// no Matrix id or reason has one.
+    static func hasNUL(_ text: String) -> Bool { text.utf8.contains(0) }
 }
 
 /// `POST /api/calls/initiate`.
@@ -45,8 +50,10 @@ public struct InitiateCall: Sendable, Equatable {
             break
         case .array(let values)?:
             for value in values {
-                guard let user = value.stringValue, !user.isEmpty, user.utf8.count <= CallLimits.maximumIdentifierBytes else {
-                    throw .invalid("invitees", "an array of user ids (non-empty strings of at most \(CallLimits.maximumIdentifierBytes) bytes)")
+                guard let user = value.stringValue, !user.isEmpty, user.utf8.count <= CallLimits.maximumIdentifierBytes,
+                    !CallLimits.hasNUL(user)
+                else {
+                    throw .invalid("invitees", "an array of user ids (non-empty strings of at most \(CallLimits.maximumIdentifierBytes) bytes, without U+0000)")
                 }
                 // The same person listed twice is one invitee.
                 if !invitees.contains(user) { invitees.append(user) }
@@ -172,8 +179,8 @@ struct CallFields {
     /// A non-empty string of at most 255 bytes (a call, user or room id).
     func identifier(_ key: String) throws(CallError) -> String {
         let value = try string(key)
-        guard !value.isEmpty, value.utf8.count <= CallLimits.maximumIdentifierBytes else {
-            throw .invalid(key, "a non-empty string of at most \(CallLimits.maximumIdentifierBytes) bytes")
+        guard !value.isEmpty, value.utf8.count <= CallLimits.maximumIdentifierBytes, !CallLimits.hasNUL(value) else {
+            throw .invalid(key, "a non-empty string of at most \(CallLimits.maximumIdentifierBytes) bytes, without U+0000")
         }
         return value
     }
@@ -204,9 +211,9 @@ struct CallFields {
     func reason() throws(CallError) -> String? {
         switch object["reason"] {
         case nil, .null?: return nil
-        case .string(let value)? where value.utf8.count <= CallLimits.maximumReasonBytes:
+        case .string(let value)? where value.utf8.count <= CallLimits.maximumReasonBytes && !CallLimits.hasNUL(value):
             return value.isEmpty ? nil : value
-        default: throw .invalid("reason", "a string of at most \(CallLimits.maximumReasonBytes) bytes")
+        default: throw .invalid("reason", "a string of at most \(CallLimits.maximumReasonBytes) bytes, without U+0000")
         }
     }
 }

@@ -26,7 +26,10 @@ struct CallRoutes: Sendable {
                 try await calls.initiate(try InitiateCall(json: body, initiator: user), by: user)
             }
             let data = call.json.merging(["iceServers": .array(calls.iceServers(for: user).map(\.json))])
-            return Self.respond(data, status: .created)
+            var response = Self.respond(data, status: .created)
+            // RFC 9110 §15.3.2: a 201 names the resource it created.
+            response.headers[.location] = "/api/calls/\(call.callId)/status"
+            return response
         }
         router.post("api/calls/:callId/answer") { request, context -> Response in
             let (user, callId) = try await identify(request, context)

@@ -358,7 +358,7 @@ public final class CallService: Sendable {
     /// The call and the user's place in it: 404 when there is no such call, 403 when the user is
     /// not a participant (so a stranger learns nothing about the call).
     func load(_ callId: String, for user: String) async throws(CallError) -> (call: CallRecord, me: CallParticipant) {
-        guard !callId.isEmpty, callId.utf8.count <= CallLimits.maximumIdentifierBytes else { throw .notFound }
+        guard !callId.isEmpty, callId.utf8.count <= CallLimits.maximumIdentifierBytes, !CallLimits.hasNUL(callId) else { throw .notFound }
         guard let call = try await stored("read", { try await store.call(callId) }) else { throw .notFound }
         guard let me = call.participant(user) else { throw .notParticipant }
         return (call, me)

@@ -47,6 +47,7 @@ public enum ChorusServer {
         MediaRoutes(media: media, authorizer: authorizer).register(on: router)
         RoomRoutes(media: media, authorizer: authorizer).register(on: router)
         OperationsRoutes(media: media, metrics: ChorusMetrics()).register(on: router)
+        OpenAPIRoute().register(on: router)
         if let calls {
             CallRoutes(calls: calls, authorizer: authorizer).register(on: router)
             for transport in realtime {
