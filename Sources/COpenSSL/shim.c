@@ -164,7 +164,14 @@ int chorus_datagram_bio_count(BIO *bio) {
 
 void chorus_hmac_sha1_key_init(chorus_hmac_sha1_key *key, const uint8_t *secret, size_t length) {
     uint8_t pad[SHA_CBLOCK];
-    if (length > SHA_CBLOCK) length = SHA_CBLOCK;  // SRTP keys are 20 bytes; never reached
+    uint8_t hashed[SHA_DIGEST_LENGTH];
+    if (length > SHA_CBLOCK) {
+        // RFC 2104 §2: a key longer than the block is replaced by its hash (long ICE passwords,
+        // TURN secrets; SRTP's 20-byte keys never take this path).
+        SHA1(secret, length, hashed);
+        secret = hashed;
+        length = sizeof hashed;
+    }
     memset(pad, 0x36, sizeof pad);
     for (size_t i = 0; i < length; i++) pad[i] ^= secret[i];
     SHA1_Init(&key->inner);

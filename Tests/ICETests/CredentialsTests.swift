@@ -39,9 +39,16 @@ import Testing
         #expect(Base64.encode([0xFB, 0xFF]) == "+/8=")
     }
 
-    /// RFC 2202 test case 2 for HMAC-SHA1.
+    /// RFC 2202 test cases 2, 3, 6 and 7 for HMAC-SHA1 (6 and 7: keys longer than a block).
     @Test func hmacSHA1() {
         let mac = HMACSHA1.authenticate(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
         #expect(mac == hex("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"))
+        #expect(HMACSHA1.authenticate(key: [UInt8](repeating: 0xaa, count: 20), data: [UInt8](repeating: 0xdd, count: 50))
+            == hex("125d7342b9ac11cd91a39af48aa17b4f63f175d3"))
+        let longKey = [UInt8](repeating: 0xaa, count: 80)
+        #expect(HMACSHA1.authenticate(key: longKey, data: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+            == hex("aa4ae5e15272d00e95705637ce8a3b55ed402112"))
+        #expect(HMACSHA1.authenticate(key: longKey, data: Array("Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data".utf8))
+            == hex("e8e99d0f45237d786d6bbaa7965c7808bbff1a91"))
     }
 }

@@ -52,7 +52,7 @@ typedef struct {
     SHA_CTX inner;
     SHA_CTX outer;
 } chorus_hmac_sha1_key;
-/// Absorbs `secret` (at most 64 bytes, as SRTP's 20-byte keys are) into both states.
+/// Absorbs `secret` into both states (a key longer than 64 bytes is hashed first, RFC 2104).
 void chorus_hmac_sha1_key_init(chorus_hmac_sha1_key *key, const uint8_t *secret, size_t length);
 /// HMAC-SHA1 of `data` followed by `suffix` (SRTP appends the ROC) into `out` (20 bytes).
 void chorus_hmac_sha1(const chorus_hmac_sha1_key *key, const uint8_t *data, size_t length,
