@@ -148,6 +148,17 @@ private func text(_ response: TestResponse) -> String {
                 return response.headers[.location] ?? ""
             }
             #expect(location.hasPrefix("/whip/r1/"))
+            // A page on another origin must be able to read Location (CORS, RFC 9725 §4.8).
+            var cors = headers(token: alice)
+            cors[.origin] = "http://example.test:8000"
+            try await client.execute(uri: "/whip/r1", method: .post, headers: cors, body: ByteBuffer(string: SDPFixtures.aiortc)) { response in
+                #expect(response.status == .created)
+                #expect(response.headers[.accessControlAllowOrigin] == "*")
+                #expect(response.headers[.accessControlExposeHeaders]?.contains("Location") == true)
+                if let other = response.headers[.location] {
+                    try await client.execute(uri: other, method: .delete, headers: headers(token: alice, contentType: nil)) { _ in }
+                }
+            }
             let participant = String(location.dropFirst("/whip/r1/".count))
 
             try await client.execute(uri: "/api/rooms/r1", method: .get, headers: headers(token: bob, contentType: nil)) { response in

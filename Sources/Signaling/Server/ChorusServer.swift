@@ -43,6 +43,7 @@ public enum ChorusServer {
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all, allowHeaders: [.authorization, .contentType],
             allowMethods: [.get, .post, .delete, .patch, .options], exposedHeaders: ["Location"]))
+        router.add(middleware: ExposeHeadersMiddleware(headers: "Location"))
         let authorizer = Authorizer(authority: authority)
         MediaRoutes(media: media, authorizer: authorizer).register(on: router)
         RoomRoutes(media: media, authorizer: authorizer).register(on: router)
