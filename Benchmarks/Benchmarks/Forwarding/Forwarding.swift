@@ -10,15 +10,7 @@ import RTP
 import SFU
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-        timeUnits: .nanoseconds,
-        // Exact counts, not thousands, so that `--scale` shows every malloc of an iteration.
-        units: [.mallocCountTotal: .count],
-        warmupIterations: 5,
-        scalingFactor: .kilo,
-        maxDuration: .seconds(2),
-        maxIterations: 1_000)
+    Benchmark.defaultConfiguration = perPacketConfiguration(warmupIterations: 5, maxIterations: 1_000)
 
     for profile in [SRTPProfile.aeadAes128Gcm, .aes128CmHmacSha1_80] {
         for fanOut in [1, 10] {

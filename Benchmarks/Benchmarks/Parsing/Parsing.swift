@@ -8,15 +8,7 @@ import ICE
 import RTP
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-        timeUnits: .nanoseconds,
-        // Exact counts, not thousands, so that `--scale` shows every malloc of an iteration.
-        units: [.mallocCountTotal: .count],
-        warmupIterations: 10,
-        scalingFactor: .kilo,
-        maxDuration: .seconds(2),
-        maxIterations: 2_000)
+    Benchmark.defaultConfiguration = perPacketConfiguration(warmupIterations: 10, maxIterations: 2_000)
 
     // 1. RTP: parse the header (validating every RFC 8285 element) and find one element, on a
     // 1200-byte packet with abs-send-time, transport-cc and MID in the one-byte form.

@@ -9,15 +9,7 @@ import BenchSupport
 import RTP
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput],
-        timeUnits: .nanoseconds,
-        // Exact counts, not thousands, so that `--scale` shows every malloc of an iteration.
-        units: [.mallocCountTotal: .count],
-        warmupIterations: 5,
-        scalingFactor: .kilo,
-        maxDuration: .seconds(2),
-        maxIterations: 1_000)
+    Benchmark.defaultConfiguration = perPacketConfiguration(warmupIterations: 5, maxIterations: 1_000)
 
     for backend in [Backend.libsrtp, .openSSL] {
         for profile in [SRTPProfile.aes128CmHmacSha1_80, .aeadAes128Gcm] {
