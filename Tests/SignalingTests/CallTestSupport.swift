@@ -41,10 +41,14 @@ final class TestClock: @unchecked Sendable {
 final class RecordingClient: RealtimeClient, @unchecked Sendable {
     let connectionID = UUID().uuidString
     let user: String
+    let isAdmin: Bool
     private let lock = NSLock()
     private var received: [RealtimeEvent] = []
 
-    init(_ user: String) { self.user = user }
+    init(_ user: String, isAdmin: Bool = false) {
+        self.user = user
+        self.isAdmin = isAdmin
+    }
 
     func deliver(_ event: RealtimeEvent) async {
         lock.withLock { received.append(event) }

@@ -173,6 +173,7 @@ private func document() throws -> String {
             "GET /healthz", "GET /metrics", "GET /openapi.yaml", "PATCH /whip/{room}/{participant}",
             "PATCH /whep/{room}/{participant}/{subscription}", "GET /socket.io", "POST /socket.io",
             "PUT /socket.io", "DELETE /socket.io", "PATCH /socket.io",
+            "GET /", "GET /index.html", "GET /app.js", "GET /style.css", "GET /api/config", "POST /api/dev/token",
         ])
     }
 

@@ -15,7 +15,7 @@ import Testing
     ]
 
     static let authenticate: SocketIOAuthenticator = { token in
-        token.hasPrefix("good-") ? .success(String(token.dropFirst(5))) : .failure(SocketIOAuthFailure("invalid token"))
+        token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
     private func randomText(_ generator: inout SeededGenerator) -> String {

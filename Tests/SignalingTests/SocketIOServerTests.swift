@@ -76,7 +76,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
 
 @Suite(.timeLimit(.minutes(1))) struct SocketIOServerTests {
     static let authenticate: SocketIOAuthenticator = { token in
-        token.hasPrefix("good-") ? .success(String(token.dropFirst(5))) : .failure(SocketIOAuthFailure("invalid token"))
+        token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
     private func server(_ handler: RecordingHandler, pingInterval: Duration = .seconds(25), pingTimeout: Duration = .seconds(20)) -> SocketIOServer {

@@ -11,7 +11,7 @@ import Testing
 
     /// Tokens are "good-<user>" here; anything else is refused.
     static let authenticate: SocketIOAuthenticator = { token in
-        token.hasPrefix("good-") ? .success(String(token.dropFirst(5))) : .failure(SocketIOAuthFailure("invalid token"))
+        token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
     private func session(_ transport: EngineIOTransport = .websocket, fallbackToken: String? = nil) -> SocketIOSession {

@@ -6,14 +6,14 @@ import ICE
 import RTP
 
 public final class MediaCore {
-    private let dtlsContext: DTLSContext
+    let dtlsContext: DTLSContext
     public let announcedAddress: TransportAddress
     private let consentTimeout: Duration
     public let srtpBackend: SRTPBackend
     public let queue: SendQueue
     let stats = WorkerStats()
     private let server: WebRTCServer
-    private var routers: [String: Router] = [:]
+    var routers: [String: Router] = [:]
     private var transports: [ObjectIdentifier: WebRTCTransport] = [:]
     private var owners: [ObjectIdentifier: Owner] = [:]
 
@@ -24,6 +24,9 @@ public final class MediaCore {
 
     /// Called for transport lifecycle changes, for logs (not on the packet path).
     public var log: ((String) -> Void)?
+    /// Called when something Signaling did not ask for happens to a room (a participant's
+    /// transport closed on its own: consent lost, DTLS failure, shutdown).
+    public var onEvent: ((MediaEvent) -> Void)?
 
     public init(
         dtlsContext: DTLSContext, announcedAddress: TransportAddress, consentTimeout: Duration = .seconds(30),
@@ -76,8 +79,8 @@ public final class MediaCore {
         guard router.participants[participantID] == nil else { throw .participantExists }
         let transport = try makeTransport(id: participantID, remote: remote, now: now)
         let participant = RoomParticipant(id: participantID, identity: identity, transport: transport)
-        for (index, track) in tracks.enumerated() {
-            let producer = Producer(id: "\(participantID)-\(index)", parameters: track, transport: transport)
+        for track in tracks {
+            let producer = Producer(id: Self.producerID(participant: participantID, mid: track.mid), parameters: track, transport: transport)
             participant.producers.append(producer)
             transport.addProducer(producer)
         }
@@ -222,7 +225,14 @@ public final class MediaCore {
             for subscription in participant.subscriptions.values {
                 subscription.transport.close(reason: "publisher left", queue: queue)
             }
+            // Group calls: others' consumers of this participant's tracks, and this
+            // participant's consumers of others', go with the transport (a Consumer holds its
+            // producer unowned, so none may outlive it).
+            for producer in participant.producers { detachConsumers(of: producer, in: router) }
+            for consumer in participant.consumers.values { consumer.producer.remove(consumer) }
+            participant.consumers.removeAll()
             if router.isEmpty { routers[room] = nil }
+            onEvent?(.participantClosed(room: room, participantID: id, reason: transport.closeReason ?? "closed"))
         case .subscription(let room, let participantID, let id):
             guard let participant = routers[room]?.participants[participantID],
                 let subscription = participant.subscriptions.removeValue(forKey: id)
@@ -247,18 +257,21 @@ public final class MediaCore {
         let subscriptions = participant.subscriptions.values.sorted { $0.id < $1.id }.map { subscription in
             SubscriptionState(
                 id: subscription.id, identity: subscription.identity, transportState: subscription.transport.state,
-                tracks: subscription.consumers.map { consumer in
-                    ConsumerState(
-                        id: consumer.id, kind: consumer.track.kind, mid: consumer.track.mid, ssrc: consumer.track.ssrc,
-                        packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
-                        packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe)
-                })
+                tracks: subscription.consumers.map(Self.state(of:)))
         }
+        let receiving = participant.consumers.values.sorted { $0.track.mid < $1.track.mid }.map(Self.state(of:))
         let audio = participant.mute[.audio] ?? MuteState()
         let video = participant.mute[.video] ?? MuteState()
         return ParticipantState(
             id: participant.id, identity: participant.identity, transportState: participant.transport.state,
             audio: audio, video: video, audioMuted: audio.isMuted, videoMuted: video.isMuted, tracks: tracks,
-            subscriptions: subscriptions)
+            subscriptions: subscriptions, receiving: receiving)
+    }
+
+    private static func state(of consumer: Consumer) -> ConsumerState {
+        ConsumerState(
+            id: consumer.id, kind: consumer.track.kind, mid: consumer.track.mid, ssrc: consumer.track.ssrc,
+            packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
+            packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe)
     }
 }

@@ -30,16 +30,23 @@ public final class MediaServer: Sendable {
     /// One worker for now; rooms are placed by name so that more workers can be added
     /// without changing callers (issue 6 spreads them over cores).
     private let workers: [Worker]
+    /// Media events of every worker (see `MediaEvent`), for Signaling to follow.
+    public let events: AsyncStream<MediaEvent>
+    private let eventsContinuation: AsyncStream<MediaEvent>.Continuation
 
     public init(configuration: MediaServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         let certificate = try DTLSCertificate()
         dtlsContext = try DTLSContext(certificate: certificate)
+        let (events, continuation) = AsyncStream.makeStream(of: MediaEvent.self)
+        self.events = events
+        eventsContinuation = continuation
         workers = [
             try Worker(
                 index: 0, host: configuration.host, port: configuration.udpPort,
                 announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
-                consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger)
+                consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger,
+                events: continuation)
         ]
     }
 
@@ -50,6 +57,7 @@ public final class MediaServer: Sendable {
     /// Closes all transports and stops the workers' threads.
     public func shutdown() {
         for worker in workers { worker.shutdown() }
+        eventsContinuation.finish()
     }
 
     /// The UDP port media uses (the configured one, or the one the kernel chose for port 0).
@@ -95,6 +103,36 @@ public final class MediaServer: Sendable {
         try await worker(for: room).run { core, now in
             try core.setMute(room: room, participantID: participantID, kind: kind, muted: muted, byAdmin: byAdmin, now: now)
         }
+    }
+
+    // MARK: - Group calls (see MediaCore+Group.swift)
+
+    /// A group participant's transport: publishes `tracks` and will receive the others'.
+    public func join(
+        room: String, participantID: String, identity: String, remote: RemoteTransportParameters, tracks: [TrackParameters]
+    ) async throws -> LocalTransportDescription {
+        try await publish(room: room, participantID: participantID, identity: identity, remote: remote, tracks: tracks)
+    }
+
+    /// Closes a participant's transport with everything on it (`unpublish` under its group name).
+    public func leave(room: String, participantID: String) async throws {
+        try await unpublish(room: room, participantID: participantID)
+    }
+
+    public func addProducers(room: String, participantID: String, tracks: [TrackParameters]) async throws -> [String] {
+        try await worker(for: room).run { core, _ in try core.addProducers(room: room, participantID: participantID, tracks: tracks) }
+    }
+
+    public func removeProducers(room: String, participantID: String, mids: [String]) async throws {
+        try await worker(for: room).run { core, _ in try core.removeProducers(room: room, participantID: participantID, mids: mids) }
+    }
+
+    public func consume(room: String, participantID: String, requests: [ConsumerRequest]) async throws -> [String] {
+        try await worker(for: room).run { core, _ in try core.consume(room: room, participantID: participantID, requests: requests) }
+    }
+
+    public func stopConsuming(room: String, participantID: String, mids: [String]) async throws {
+        try await worker(for: room).run { core, _ in try core.stopConsuming(room: room, participantID: participantID, mids: mids) }
     }
 
     public func roomState(_ room: String) async throws -> RoomState? {

@@ -45,6 +45,8 @@ public struct ParticipantState: Sendable, Codable, Equatable {
     public var videoMuted: Bool
     public var tracks: [TrackState]
     public var subscriptions: [SubscriptionState]
+    /// Group calls: the others' tracks received on this participant's own transport, by mid.
+    public var receiving: [ConsumerState]
 }
 
 public struct RoomState: Sendable, Codable, Equatable {

@@ -55,4 +55,13 @@ public struct OutgoingTrack: Sendable, Equatable {
     public var cname: String
     public var streamID: String
     public var trackID: String
+
+    public init(mid: String, kind: TrackKind, ssrc: UInt32, cname: String, streamID: String, trackID: String) {
+        self.mid = mid
+        self.kind = kind
+        self.ssrc = ssrc
+        self.cname = cname
+        self.streamID = streamID
+        self.trackID = trackID
+    }
 }

@@ -1,5 +1,5 @@
-// A room's media: its participants (each with a publishing transport and producers), the
-// subscriptions to them, and the mute state that decides what the producers forward.
+// A room's media: its participants (each with one transport that publishes producers and, in
+// group calls, also receives the others' tracks), the WHEP subscriptions to them, and the mute state that decides what the producers forward.
 
 import ICE
 
@@ -11,6 +11,9 @@ final class RoomParticipant {
     var mute: [TrackKind: MuteState] = [.audio: MuteState(), .video: MuteState()]
     /// Subscriptions to this participant's tracks, by subscription id.
     var subscriptions: [String: Subscription] = [:]
+    /// Group calls: what this participant receives of the others on its own transport, by the
+    /// mid of the m-line that carries it.
+    var consumers: [String: Consumer] = [:]
 
     init(id: String, identity: String, transport: WebRTCTransport) {
         self.id = id

@@ -74,6 +74,12 @@ public final class WebRTCTransport {
         if let id = producer.parameters.midExtensionID { midExtensionID = id }
     }
 
+    func removeProducer(_ producer: Producer) {
+        producers.removeAll { $0 === producer }
+        producersBySSRC = producersBySSRC.filter { $0.value !== producer }
+        if producersByMid[producer.parameters.mid] === producer { producersByMid[producer.parameters.mid] = nil }
+    }
+
     func addConsumer(_ consumer: Consumer) {
         consumers.append(consumer)
         consumersBySSRC[consumer.track.ssrc] = consumer

@@ -24,7 +24,7 @@ public final class Worker: @unchecked Sendable {
     /// How often transports' timers (DTLS retransmission, consent, RTCP reports) are checked.
     static let tick: Duration = .milliseconds(20)
 
-    public init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger) throws {
+    public init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
         self.index = index
         self.logger = logger
         socket = try UDPSocket(host: host, port: port)
@@ -45,6 +45,7 @@ public final class Worker: @unchecked Sendable {
             queue.removeAll()
         }
         core.log = { [logger] message in logger.info("\(message)", metadata: ["worker": "\(index)"]) }
+        core.onEvent = { event in events?.yield(event) }
     }
 
     deinit { close(wakeFD) }

@@ -42,6 +42,8 @@ extension CallService: RealtimeHandler {
             let kind = RelayKind.allCases.first { $0.eventName == event.event }!
             let callId = try fields.identifier("callId")
             try await relay(RelayMessage(kind: kind, json: event.data), callId: callId, from: user, excluding: connection)
+        case "sfu-offer", "sfu-answer", "sfu-candidate", "mute-participant":
+            try await handleGroupEvent(event, fields: fields, from: client)
         case "toggle-audio", "toggle-video":
             let media: MediaToggle = event.event == "toggle-audio" ? .audio : .video
             let callId = try fields.identifier("callId")
@@ -77,6 +79,8 @@ extension CallService: RealtimeHandler {
 /// `sweepInterval` until graceful shutdown, then stops the grace timers.
 extension CallService: Service {
     public func run() async throws {
+        let mediaEvents = Task { await followMediaEvents() }
+        defer { mediaEvents.cancel() }
         await expireRingingCalls()
         let interval = configuration.sweepInterval
         await cancelWhenGracefulShutdown { [self] in

@@ -4,6 +4,7 @@
 // transitions a user may ask for and tells the participants' connections what happened.
 
 import Logging
+import SFU
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -43,12 +44,17 @@ public final class CallService: Sendable {
     let hub = RealtimeHub()
     let logger: Logger
     private let clock: @Sendable () -> Date
+    /// The SFU side of group calls; nil when the service runs without media (tests).
+    let group: GroupCallMedia?
+    let media: MediaServer?
 
     /// `now` is the clock (tests pass their own); times are kept to whole milliseconds.
     public init(
         store: any CallStore, configuration: CallServiceConfiguration = CallServiceConfiguration(), logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, media: MediaServer? = nil
     ) {
+        self.media = media
+        self.group = media.map { GroupCallMedia(media: $0, logger: logger) }
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -211,6 +217,7 @@ public final class CallService: Sendable {
                 call.callId, changes: [ParticipantChange(user: user, status: .left, leftAt: now)],
                 event: NewCallEvent(type: "left", actor: user, payload: Self.reasonPayload(reason), at: now))
         }
+        await group?.leave(callId: call.callId, user: user)
         await emit(
             RealtimeEvent("user-left", Self.presenceData(call.callId, user: user, reason: reason)),
             to: Self.present(record) + [user], excluding: connection)
@@ -220,6 +227,7 @@ public final class CallService: Sendable {
             call.callId, from: [.ringing, .active], to: .ended, at: now, reason: "everyone left", participants: [],
             event: NewCallEvent(type: "ended", actor: nil, payload: Self.reasonPayload("everyone left"), at: now))
         else { return record }
+        await group?.end(callId: call.callId)
         await emit(RealtimeEvent("call-ended", eventData(over, actor: nil, reason: "everyone left")), to: over.participants.map(\.user))
         return over
     }
@@ -234,6 +242,7 @@ public final class CallService: Sendable {
                 call.callId, from: [.ringing, .active], to: .ended, at: now, reason: reason, participants: departures,
                 event: NewCallEvent(type: "ended", actor: user, payload: Self.reasonPayload(reason), at: now))
         }
+        if call.isGroupCall { await group?.end(callId: call.callId) }
         await emit(
             RealtimeEvent("call-ended", eventData(record, actor: user, reason: reason)),
             to: record.participants.map(\.user), excluding: connection)
@@ -305,6 +314,10 @@ public final class CallService: Sendable {
         let (call, me) = try await load(callId, for: user)
         guard call.status == .ringing || call.status == .active else { throw .conflict("toggle \(media.rawValue) in", status: call.status) }
         guard me.status == .joined || me.status == .invited else { throw .conflict("you are no longer in this call") }
+        if call.isGroupCall, let group {
+            // At the router, not only a flag: a muted track is no longer forwarded.
+            try await group.setMute(callId: callId, user: user, kind: media.trackKind, muted: !enabled, byAdmin: false)
+        }
         let now = now()
         let change = media == .audio
             ? ParticipantChange(user: user, audioEnabled: enabled) : ParticipantChange(user: user, videoEnabled: enabled)

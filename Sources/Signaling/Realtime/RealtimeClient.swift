@@ -19,6 +19,8 @@ public protocol RealtimeClient: AnyObject, Sendable {
     var connectionID: String { get }
     /// The token's `sub`.
     var user: String { get }
+    /// The token's `admin` grant: may mute other participants of a group call.
+    var isAdmin: Bool { get }
     /// Sends an event to this client; a closed connection drops it silently.
     func deliver(_ event: RealtimeEvent) async
 }
@@ -30,4 +32,19 @@ public protocol RealtimeHandler: Sendable {
     /// (an `error` event for bad input, or an acknowledgement).
     func received(_ event: RealtimeEvent, from client: any RealtimeClient) async -> RealtimeEvent?
     func disconnected(_ client: any RealtimeClient) async
+}
+
+/// Who a realtime connection's token names: its `sub` and whether it has the admin grant.
+public struct RealtimeIdentity: Sendable, Equatable, ExpressibleByStringLiteral {
+    public var user: String
+    public var isAdmin: Bool
+
+    public init(user: String, isAdmin: Bool = false) {
+        self.user = user
+        self.isAdmin = isAdmin
+    }
+
+    public init(stringLiteral user: String) {
+        self.init(user: user)
+    }
 }

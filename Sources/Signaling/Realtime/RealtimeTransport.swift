@@ -17,7 +17,7 @@ public protocol RealtimeTransport: Sendable {
 extension TokenAuthority {
     /// The identity of a realtime client from its token: `Authorization: Bearer ...` or, for
     /// browsers that cannot set headers on a WebSocket, `?token=...`. Throws a 401 APIError.
-    public func realtimeIdentity(of request: Request) throws -> String {
+    public func realtimeIdentity(of request: Request) throws -> RealtimeIdentity {
         let token: String
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
@@ -31,7 +31,7 @@ extension TokenAuthority {
             throw APIError.unauthorized("missing token: send 'Authorization: Bearer <token>' or ?token=<token>")
         }
         switch verify(token.trimmingCharacters(in: .whitespaces)) {
-        case .success(let claims): return claims.identity
+        case .success(let claims): return RealtimeIdentity(user: claims.identity, isAdmin: claims.isAdmin)
         case .failure(.expired): throw APIError.unauthorized("token expired")
         case .failure: throw APIError.unauthorized("invalid token")
         }

@@ -26,11 +26,12 @@ public struct WebSocketTransport: RealtimeTransport {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             // Checked again: the upgrade handler does not see what shouldUpgrade decided.
-            guard let user = try? authority.realtimeIdentity(of: context.request) else {
+            guard let identity = try? authority.realtimeIdentity(of: context.request) else {
                 try await outbound.close(.policyViolation, reason: "invalid token")
                 return
             }
-            let client = WebSocketRealtimeClient(user: user)
+            let user = identity.user
+            let client = WebSocketRealtimeClient(user: user, isAdmin: identity.isAdmin)
             await handler.connected(client)
             // One writer per connection keeps events in order and never lets a slow reader
             // hold up the sender of an event.
@@ -101,12 +102,14 @@ final class WebSocketRealtimeClient: RealtimeClient {
 
     let connectionID = UUID().uuidString.lowercased()
     let user: String
+    let isAdmin: Bool
     let outbox: AsyncStream<RealtimeEvent>
     private let continuation: AsyncStream<RealtimeEvent>.Continuation
     private let overflow = NIOLockedValueBox(false)
 
-    init(user: String) {
+    init(user: String, isAdmin: Bool) {
         self.user = user
+        self.isAdmin = isAdmin
         (outbox, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(Self.queueLimit))
     }
 

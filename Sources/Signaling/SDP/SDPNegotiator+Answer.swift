@@ -53,10 +53,13 @@ extension SDPNegotiator {
     /// Port 0 with the offer's kind, proto and first format (RFC 3264 §6); the mid stays so the
     /// offerer can match it (RFC 8829 §5.3.1), c= because RFC 8866 §5.7 wants one per section.
     private static func rejectedSection(_ offered: MediaDescription) -> MediaDescription {
+        disabledSection(kind: offered.kind, proto: offered.proto, format: offered.formats.first, mid: offered.mid)
+    }
+
+    static func disabledSection(kind: String, proto: String, format: String?, mid: String?) -> MediaDescription {
         var section = MediaDescription(
-            kind: offered.kind, port: 0, proto: offered.proto, formats: Array(offered.formats.prefix(1)),
-            connection: "IN IP4 0.0.0.0")
-        if let mid = offered.mid { section.attributes.append(SDPAttribute(name: "mid", value: mid)) }
+            kind: kind, port: 0, proto: proto, formats: format.map { [$0] } ?? [], connection: "IN IP4 0.0.0.0")
+        if let mid { section.attributes.append(SDPAttribute(name: "mid", value: mid)) }
         return section
     }
 
@@ -64,25 +67,35 @@ extension SDPNegotiator {
         _ media: NegotiatedMedia, offered: MediaDescription, local: LocalTransport, direction: MediaDirection,
         stream: OutgoingStream?
     ) -> MediaDescription {
-        let codec = media.codec
+        mediaSection(
+            kind: media.kind, proto: offered.proto, mid: media.mid, codec: media.codec, extensions: media.headerExtensions,
+            rtcpReducedSize: media.rtcpReducedSize, local: local, setup: "passive", direction: direction, stream: stream)
+    }
+
+    /// One m= section on Chorus's BUNDLE transport with one codec: what an answer accepts, and
+    /// what a group call's offers carry (`setup` "actpass" in offers, RFC 8842 §5.2).
+    static func mediaSection(
+        kind: MediaKind, proto: String, mid: String, codec: NegotiatedCodec, extensions: [HeaderExtension],
+        rtcpReducedSize: Bool, local: LocalTransport, setup: String, direction: MediaDirection, stream: OutgoingStream?
+    ) -> MediaDescription {
         let pt = "\(codec.payloadType)"
         var attributes: [SDPAttribute] = [
             SDPAttribute(name: "ice-ufrag", value: local.iceUfrag),
             SDPAttribute(name: "ice-pwd", value: local.icePwd),
             SDPAttribute(name: "fingerprint", value: "sha-256 " + local.fingerprintSHA256),
             // Chorus is the DTLS server: the peer starts the handshake once ICE works (RFC 8842 §5.3).
-            SDPAttribute(name: "setup", value: "passive"),
-            SDPAttribute(name: "mid", value: media.mid),
+            SDPAttribute(name: "setup", value: setup),
+            SDPAttribute(name: "mid", value: mid),
             SDPAttribute(name: direction.rawValue),
             SDPAttribute(name: "rtcp-mux"),
         ]
-        if media.rtcpReducedSize { attributes.append(SDPAttribute(name: "rtcp-rsize")) }
+        if rtcpReducedSize { attributes.append(SDPAttribute(name: "rtcp-rsize")) }
         var rtpmap = "\(pt) \(codec.name)/\(codec.clockRate)"
         if let channels = codec.channels { rtpmap += "/\(channels)" }
         attributes.append(SDPAttribute(name: "rtpmap", value: rtpmap))
         if let fmtp = codec.fmtp, !fmtp.isEmpty { attributes.append(SDPAttribute(name: "fmtp", value: "\(pt) \(fmtp)")) }
         for feedback in codec.feedback { attributes.append(SDPAttribute(name: "rtcp-fb", value: "\(pt) \(feedback)")) }
-        for ext in media.headerExtensions { attributes.append(SDPAttribute(name: "extmap", value: "\(ext.id) \(ext.uri)")) }
+        for ext in extensions { attributes.append(SDPAttribute(name: "extmap", value: "\(ext.id) \(ext.uri)")) }
         if let stream {
             attributes.append(SDPAttribute(name: "msid", value: "\(stream.streamID) \(stream.trackID)"))
             attributes.append(SDPAttribute(name: "ssrc", value: "\(stream.ssrc) cname:\(stream.cname)"))
@@ -94,7 +107,7 @@ extension SDPNegotiator {
             name: "candidate", value: "1 1 udp 2130706431 \(local.candidateIP) \(local.candidatePort) typ host"))
         attributes.append(SDPAttribute(name: "end-of-candidates"))
         return MediaDescription(
-            kind: media.kind.rawValue, port: Int(local.candidatePort), proto: offered.proto, formats: [pt],
+            kind: kind.rawValue, port: Int(local.candidatePort), proto: proto, formats: [pt],
             connection: "IN \(local.addressType) \(local.candidateIP)", attributes: attributes)
     }
 }

@@ -22,7 +22,9 @@ public enum SDPNegotiator {
     /// Thrown: text errors, an ICE-lite offerer, bad or duplicate mids, an accepted section
     /// without mid or rtcp-mux, several accepted sections without BUNDLE, missing or bad ICE
     /// credentials or fingerprints, `a=setup:passive`; `.noUsableMedia` when nothing is accepted.
-    public static func negotiate(offer text: String, policy: CodecPolicy = .default) throws(SDPError) -> NegotiatedOffer {
+    /// `keepInactive`: accept inactive sections too (a group call's session keeps a paused
+    /// transceiver's m-line; WHIP/WHEP have no use for one).
+    public static func negotiate(offer text: String, policy: CodecPolicy = .default, keepInactive: Bool = false) throws(SDPError) -> NegotiatedOffer {
         let (offer, lines) = try SDPParser.parse(text)
 
         // RFC 8445 §2.5: a lite agent only answers checks, so two lite agents never connect.
@@ -53,7 +55,7 @@ public enum SDPNegotiator {
             }
             let direction = section.explicitDirection ?? sessionDirection ?? .sendrecv
             // An inactive section carries nothing; port 0 keeps the SFU's model simpler.
-            guard direction != .inactive else {
+            guard direction != .inactive || keepInactive else {
                 rejected.append(index)
                 continue
             }

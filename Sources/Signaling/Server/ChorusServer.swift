@@ -35,7 +35,7 @@ public enum ChorusServer {
     /// transports (by default the native WebSocket at /ws; Socket.IO adds itself here) are added.
     public static func makeRouter(
         media: MediaServer, authority: TokenAuthority, calls: CallService? = nil,
-        realtime: [any RealtimeTransport] = [WebSocketTransport(), SocketIOTransport()]
+        realtime: [any RealtimeTransport] = [WebSocketTransport(), SocketIOTransport()], devTokens: Bool = false
     ) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -49,6 +49,7 @@ public enum ChorusServer {
         RoomRoutes(media: media, authorizer: authorizer).register(on: router)
         OperationsRoutes(media: media, metrics: ChorusMetrics()).register(on: router)
         OpenAPIRoute().register(on: router)
+        WebClientRoutes(authority: authority, devTokens: devTokens).register(on: router)
         if let calls {
             CallRoutes(calls: calls, authorizer: authorizer).register(on: router)
             for transport in realtime {
@@ -107,9 +108,10 @@ public enum ChorusServer {
             configuration: CallServiceConfiguration(
                 ringTimeout: configuration.ringTimeout, gracePeriod: configuration.gracePeriod,
                 iceServers: configuration.iceServers(mediaPort: media.udpPort)),
-            logger: logger)
+            logger: logger, media: media)
         let app = makeApplication(
-            router: makeRouter(media: media, authority: authority, calls: calls),
+            router: makeRouter(
+                media: media, authority: authority, calls: calls, devTokens: configuration.secretDecision == .development),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
         logger.info("media on udp \(configuration.host):\(media.udpPort), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")

@@ -4,11 +4,13 @@
 final class SocketIOClient: RealtimeClient {
     let connectionID: String
     let user: String
+    let isAdmin: Bool
     private let session: SocketIOLiveSession
 
-    init(connectionID: String, user: String, session: SocketIOLiveSession) {
+    init(connectionID: String, user: String, isAdmin: Bool, session: SocketIOLiveSession) {
         self.connectionID = connectionID
         self.user = user
+        self.isAdmin = isAdmin
         self.session = session
     }
 

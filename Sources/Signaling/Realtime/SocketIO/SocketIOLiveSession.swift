@@ -245,7 +245,7 @@ final class SocketIOLiveSession: @unchecked Sendable {
             case .barrier(let continuation):
                 continuation.resume()
             case .effect(.connected(let user)):
-                let connected = SocketIOClient(connectionID: socketID, user: user, session: session)
+                let connected = SocketIOClient(connectionID: socketID, user: user.user, isAdmin: user.isAdmin, session: session)
                 client = connected
                 await handler.connected(connected)
             case .effect(.event(let event, let ackID)):

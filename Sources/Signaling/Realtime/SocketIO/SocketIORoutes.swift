@@ -27,7 +27,7 @@ public struct SocketIORoutes: Sendable {
         self.logger = logger
         self.server = SocketIOServer(handler: handler, configuration: configuration) { token in
             switch authority.verify(token.trimmingCharacters(in: .whitespaces)) {
-            case .success(let claims): .success(claims.identity)
+            case .success(let claims): .success(RealtimeIdentity(user: claims.identity, isAdmin: claims.isAdmin))
             case .failure(.expired): .failure(SocketIOAuthFailure("token expired"))
             case .failure: .failure(SocketIOAuthFailure("invalid token"))
             }

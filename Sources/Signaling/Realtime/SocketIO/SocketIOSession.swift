@@ -8,8 +8,8 @@ public struct SocketIOAuthFailure: Error, Equatable, Sendable {
     public init(_ message: String) { self.message = message }
 }
 
-/// Verifies a bearer token and returns the user it names.
-public typealias SocketIOAuthenticator = @Sendable (String) -> Result<String, SocketIOAuthFailure>
+/// Verifies a bearer token and returns who it names.
+public typealias SocketIOAuthenticator = @Sendable (String) -> Result<RealtimeIdentity, SocketIOAuthFailure>
 
 public enum SocketIOSessionOutput: Equatable, Sendable {
     // Writes: the shell performs them at once, in order.
@@ -21,7 +21,7 @@ public enum SocketIOSessionOutput: Equatable, Sendable {
     case closeWebSocket
     // Effects: the shell awaits the RealtimeHandler for them, in order.
     /// The client joined the main namespace as `user`.
-    case connected(user: String)
+    case connected(user: RealtimeIdentity)
     /// A client event; answer `ackID` with `acknowledge` when there is one.
     case event(RealtimeEvent, ackID: UInt64?)
     /// The connected client is gone (left the namespace or the session closed); once.
@@ -33,7 +33,7 @@ public enum SocketIOSessionOutput: Equatable, Sendable {
 public struct SocketIOSession: Sendable {
     public enum SocketState: Equatable, Sendable {
         case awaitingConnect
-        case connected(user: String)
+        case connected(user: RealtimeIdentity)
         case disconnected
     }
 
@@ -67,7 +67,7 @@ public struct SocketIOSession: Sendable {
     public var isClosed: Bool { engine.isClosed }
 
     public var user: String? {
-        if case .connected(let user) = socketState { return user }
+        if case .connected(let user) = socketState { return user.user }
         return nil
     }
 

@@ -1,0 +1,101 @@
+// Group calls: every participant has one transport that publishes its tracks and receives the
+// others'. Signaling owns the SDP (which m-line carries what); these operations only add and
+// remove producers and consumers on a participant's transport as m-lines come and go.
+
+extension MediaCore {
+    /// Producer ids are stable per m-line, so a re-offer that keeps a track keeps its id.
+    public static func producerID(participant: String, mid: String) -> String { "\(participant)-\(mid)" }
+
+    /// New sending m-lines of an existing participant (a renegotiation that adds a track).
+    public func addProducers(room: String, participantID: String, tracks: [TrackParameters]) throws(MediaServerError) -> [String] {
+        let participant = try groupParticipant(room: room, id: participantID)
+        var added: [String] = []
+        for track in tracks where !participant.producers.contains(where: { $0.parameters.mid == track.mid }) {
+            let producer = Producer(
+                id: Self.producerID(participant: participantID, mid: track.mid), parameters: track,
+                transport: participant.transport)
+            participant.producers.append(producer)
+            participant.transport.addProducer(producer)
+            // A track added while the participant is muted starts muted.
+            if participant.mute[track.kind]?.isMuted == true { producer.setPaused(true, now: .now, queue: queue) }
+            added.append(producer.id)
+        }
+        return added
+    }
+
+    /// Sending m-lines the participant stopped: their producers and everyone's consumers of them go.
+    public func removeProducers(room: String, participantID: String, mids: [String]) throws(MediaServerError) {
+        guard let router = routers[room] else { throw .roomNotFound }
+        let participant = try groupParticipant(room: room, id: participantID)
+        for mid in mids {
+            guard let index = participant.producers.firstIndex(where: { $0.parameters.mid == mid }) else { continue }
+            let producer = participant.producers.remove(at: index)
+            detachConsumers(of: producer, in: router)
+            participant.transport.removeProducer(producer)
+        }
+    }
+
+    /// Starts forwarding producers to `participantID` on its own transport. A request whose
+    /// producer has gone meanwhile (its owner left while the offer was out) is skipped: the
+    /// returned mids are the ones that forward.
+    public func consume(room: String, participantID: String, requests: [ConsumerRequest]) throws(MediaServerError) -> [String] {
+        guard let router = routers[room] else { throw .roomNotFound }
+        let participant = try groupParticipant(room: room, id: participantID)
+        var started: [String] = []
+        for request in requests where participant.consumers[request.track.mid] == nil {
+            guard let producer = router.producer(id: request.producerID), producer.transport !== participant.transport else {
+                continue
+            }
+            let consumer = Consumer(
+                id: "\(participantID)-\(request.track.mid)", producer: producer, transport: participant.transport,
+                track: request.track, payloadType: request.payloadType, midExtensionID: request.midExtensionID)
+            participant.transport.addConsumer(consumer)
+            producer.add(consumer)
+            participant.consumers[request.track.mid] = consumer
+            started.append(request.track.mid)
+        }
+        return started
+    }
+
+    /// Stops forwarding on these m-lines of `participantID` (the other left, or the m-line was rejected).
+    public func stopConsuming(room: String, participantID: String, mids: [String]) throws(MediaServerError) {
+        let participant = try groupParticipant(room: room, id: participantID)
+        for mid in mids {
+            guard let consumer = participant.consumers.removeValue(forKey: mid) else { continue }
+            consumer.producer.remove(consumer)
+            participant.transport.removeConsumer(consumer)
+        }
+    }
+
+    /// Removes every consumer of `producer`, on group transports and WHEP subscriptions alike.
+    /// `router` is the producer's room (its participant may already be out of it).
+    func detachConsumers(of producer: Producer, in router: Router) {
+        for consumer in producer.consumers {
+            producer.remove(consumer)
+            consumer.transport.removeConsumer(consumer)
+            for participant in router.participants.values {
+                if let mid = participant.consumers.first(where: { $0.value === consumer })?.key {
+                    participant.consumers[mid] = nil
+                }
+                for subscription in participant.subscriptions.values {
+                    subscription.consumers.removeAll { $0 === consumer }
+                }
+            }
+        }
+    }
+
+    private func groupParticipant(room: String, id: String) throws(MediaServerError) -> RoomParticipant {
+        guard let router = routers[room] else { throw .roomNotFound }
+        guard let participant = router.participants[id] else { throw .participantNotFound }
+        return participant
+    }
+}
+
+extension Router {
+    func producer(id: String) -> Producer? {
+        for participant in participants.values {
+            if let producer = participant.producers.first(where: { $0.id == id }) { return producer }
+        }
+        return nil
+    }
+}

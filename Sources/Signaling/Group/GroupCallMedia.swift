@@ -1,0 +1,296 @@
+// The media of group calls: one SFU room per call (named by the call id), one transport per
+// participant that publishes and receives, and the SDP sessions that describe them. Keeps
+// every participant's session in line with who publishes what: when a track comes or goes,
+// each other participant gets an `sfu-offer`.
+
+import ICE
+import Logging
+import SFU
+
+actor GroupCallMedia {
+    private let media: MediaServer
+    private let logger: Logger
+
+    private struct Member {
+        let participantID: String
+        var session: GroupSession
+        var client: any RealtimeClient
+    }
+
+    /// callId → user → their media session.
+    private var members: [String: [String: Member]] = [:]
+    /// callId → user → mute state per kind. Outlives a member's transport, so an admin's mute
+    /// survives a reload and applies to a participant who has not sent media yet.
+    private var mutes: [String: [String: [TrackKind: MuteState]]] = [:]
+
+    init(media: MediaServer, logger: Logger) {
+        self.media = media
+        self.logger = logger
+    }
+
+    // MARK: - Serialising
+
+    /// Operations await the SFU's worker; an actor would interleave them at those awaits, so
+    /// they run one at a time (they take a millisecond or so, nothing waits on the network).
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func serialized<T>(_ body: () async throws(CallError) -> T) async throws(CallError) -> T {
+        while busy { await withCheckedContinuation { waiting.append($0) } }
+        busy = true
+        defer {
+            busy = false
+            if !waiting.isEmpty { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+
+    // MARK: - Signaling from the participant
+
+    /// `sfu-offer`: the participant's (re)offer. The first one makes its transport; one from a
+    /// new connection (a reloaded page) replaces the old transport.
+    func offer(callId: String, user: String, client: any RealtimeClient, sdp: String) async throws(CallError) {
+        try await serialized { () async throws(CallError) in
+            if let existing = members[callId]?[user], existing.client.connectionID != client.connectionID {
+                members[callId]?[user] = nil
+                await closeTransport(callId: callId, participantID: existing.participantID)
+                logger.info("group call \(callId): \(user) reconnected, old transport replaced")
+            }
+            var member: Member
+            if let existing = members[callId]?[user] {
+                member = existing
+            } else {
+                member = try await newMember(callId: callId, user: user, client: client, sdp: sdp)
+            }
+            let outcome: GroupSession.OfferOutcome
+            do {
+                outcome = try member.session.receiveOffer(sdp)
+            } catch {
+                if members[callId]?[user] == nil { await closeTransport(callId: callId, participantID: member.participantID) }
+                throw Self.callError(error)
+            }
+            guard case .answered(let answer, let changes) = outcome else {
+                logger.debug("group call \(callId): offer of \(user) collided with ours; ignored (Chorus is impolite)")
+                return
+            }
+            let isNew = members[callId]?[user] == nil
+            members[callId, default: [:]][user] = member
+            do {
+                try await apply(changes, callId: callId, participantID: member.participantID)
+                if isNew { try await restoreMutes(callId: callId, user: user, participantID: member.participantID) }
+            } catch {
+                throw Self.callError(error)
+            }
+            await client.deliver(RealtimeEvent("sfu-answer", .object([
+                "callId": .string(callId), "sdp": .string(answer), "streams": streams(callId: callId, for: user),
+            ])))
+            await renegotiate(callId: callId)
+        }
+    }
+
+    /// `sfu-answer`: the participant accepted Chorus's offer; forwarding on the new m-lines starts.
+    func answer(callId: String, user: String, client: any RealtimeClient, sdp: String) async throws(CallError) {
+        try await serialized { () async throws(CallError) in
+            guard var member = members[callId]?[user], member.client.connectionID == client.connectionID else {
+                throw CallError(.conflict, "no_media_session", "no media session on this connection: send sfu-offer first")
+            }
+            let result: (started: [GroupSession.Started], rejected: [String])
+            do {
+                result = try member.session.receiveAnswer(sdp)
+            } catch {
+                throw Self.callError(error)
+            }
+            members[callId]?[user] = member
+            let requests = result.started.map { started in
+                ConsumerRequest(
+                    track: OutgoingTrack(
+                        mid: started.mid, kind: TrackKind(started.kind), ssrc: started.track.stream.ssrc,
+                        cname: started.track.stream.cname, streamID: started.track.stream.streamID,
+                        trackID: started.track.stream.trackID),
+                    producerID: started.track.producerID, payloadType: started.payloadType,
+                    midExtensionID: started.midExtensionID)
+            }
+            do {
+                if !requests.isEmpty { _ = try await media.consume(room: callId, participantID: member.participantID, requests: requests) }
+                if !result.rejected.isEmpty {
+                    try await media.stopConsuming(room: callId, participantID: member.participantID, mids: result.rejected)
+                }
+            } catch {
+                throw Self.callError(error)
+            }
+            // Changes that waited for this answer (someone joined while the offer was out).
+            await renegotiate(callId: callId)
+        }
+    }
+
+    // MARK: - Call lifecycle
+
+    /// The participant left (or was dropped): its transport and everything on it go, the
+    /// others get an offer without its tracks.
+    func leave(callId: String, user: String) async {
+        try? await serialized { () async throws(CallError) in
+            guard let member = members[callId]?[user] else { return }
+            members[callId]?[user] = nil
+            if members[callId]?.isEmpty == true { members[callId] = nil }
+            await closeTransport(callId: callId, participantID: member.participantID)
+            await renegotiate(callId: callId)
+        }
+    }
+
+    /// The call ended: every transport goes, and the room with them.
+    func end(callId: String) async {
+        try? await serialized { () async throws(CallError) in
+            let gone = members.removeValue(forKey: callId) ?? [:]
+            mutes[callId] = nil
+            for member in gone.values { await closeTransport(callId: callId, participantID: member.participantID) }
+        }
+    }
+
+    /// The SFU closed a participant's transport on its own (consent lost). Returns the call and
+    /// user, or nil when Signaling had already let it go.
+    func transportClosed(room: String, participantID: String, reason: String) async -> (callId: String, user: String)? {
+        try? await serialized { () async throws(CallError) -> (callId: String, user: String)? in
+            guard let (user, member) = members[room]?.first(where: { $0.value.participantID == participantID }) else { return nil }
+            members[room]?[user] = nil
+            if members[room]?.isEmpty == true { members[room] = nil }
+            await member.client.deliver(RealtimeEvent("sfu-closed", .object([
+                "callId": .string(room), "reason": .string(reason),
+            ])))
+            await renegotiate(callId: room)
+            return (room, user)
+        }
+    }
+
+    /// Mutes or unmutes `user`'s track at the SFU. A participant cannot lift a moderator's mute.
+    func setMute(callId: String, user: String, kind: TrackKind, muted: Bool, byAdmin: Bool) async throws(CallError) {
+        try await serialized { () async throws(CallError) in
+            var state = mutes[callId]?[user]?[kind] ?? MuteState()
+            do {
+                try state.apply(muted: muted, byAdmin: byAdmin)
+            } catch {
+                throw CallError(.forbidden, "muted_by_admin", "your \(kind.rawValue) was muted by a moderator; only a moderator can unmute it")
+            }
+            mutes[callId, default: [:]][user, default: [:]][kind] = state
+            guard let member = members[callId]?[user] else { return }
+            do {
+                _ = try await media.setMute(room: callId, participantID: member.participantID, kind: kind, muted: muted, byAdmin: byAdmin)
+            } catch {
+                throw Self.callError(error)
+            }
+        }
+    }
+
+    /// Whether `user` has a live media session in `callId` (tests, room checks).
+    func participantID(callId: String, user: String) -> String? {
+        members[callId]?[user]?.participantID
+    }
+
+    // MARK: - Internals
+
+    private func newMember(callId: String, user: String, client: any RealtimeClient, sdp: String) async throws(CallError) -> Member {
+        let negotiated: NegotiatedOffer
+        do {
+            negotiated = try SDPNegotiator.negotiate(offer: sdp, policy: GroupSession.policy, keepInactive: true)
+        } catch {
+            throw CallError(.invalid, "bad_sdp", "\(error)")
+        }
+        let participantID = MediaRoutes.newID()
+        let local: LocalTransportDescription
+        do {
+            // Producers come from the session's view of the offer (apply), not from here.
+            local = try await media.join(
+                room: callId, participantID: participantID, identity: user, remote: negotiated.remoteTransport, tracks: [])
+        } catch {
+            throw Self.callError(error)
+        }
+        logger.info("group call \(callId): \(user) joined the SFU as \(participantID)")
+        return Member(participantID: participantID, session: GroupSession(local: local.sdp, sessionID: MediaRoutes.sessionID()), client: client)
+    }
+
+    private func apply(_ changes: GroupSession.OfferChanges, callId: String, participantID: String) async throws {
+        if !changes.published.isEmpty {
+            _ = try await media.addProducers(room: callId, participantID: participantID, tracks: changes.published.map(\.trackParameters))
+        }
+        if !changes.unpublished.isEmpty {
+            try await media.removeProducers(room: callId, participantID: participantID, mids: changes.unpublished)
+        }
+        if !changes.stoppedForwarding.isEmpty {
+            try await media.stopConsuming(room: callId, participantID: participantID, mids: changes.stoppedForwarding)
+        }
+    }
+
+    /// A new transport starts unmuted at the SFU: replay what the call's mute state says.
+    private func restoreMutes(callId: String, user: String, participantID: String) async throws {
+        for (kind, state) in mutes[callId]?[user] ?? [:] where state.isMuted {
+            if state.byAdmin {
+                _ = try await media.setMute(room: callId, participantID: participantID, kind: kind, muted: true, byAdmin: true)
+            }
+            if state.bySelf {
+                _ = try await media.setMute(room: callId, participantID: participantID, kind: kind, muted: true, byAdmin: false)
+            }
+        }
+    }
+
+    /// Offers to every member whose forwarded tracks differ from what the others publish.
+    /// A member with an offer still out is skipped; its answer triggers this again.
+    private func renegotiate(callId: String) async {
+        guard let current = members[callId] else { return }
+        for (user, var member) in current {
+            let wanted = current.filter { $0.key != user }.flatMap { other, sender in
+                sender.session.publishedTracks.map { track in
+                    WantedTrack(
+                        producerID: MediaCore.producerID(participant: sender.participantID, mid: track.mid), userID: other,
+                        streamID: sender.participantID, kind: track.kind, codec: track.codec)
+                }
+            }
+            guard let offer = member.session.makeOffer(wanted: wanted) else { continue }
+            members[callId]?[user] = member
+            if !offer.stopped.isEmpty {
+                try? await media.stopConsuming(room: callId, participantID: member.participantID, mids: offer.stopped)
+            }
+            await member.client.deliver(RealtimeEvent("sfu-offer", .object([
+                "callId": .string(callId), "sdp": .string(offer.sdp), "streams": streams(callId: callId, for: user),
+            ])))
+        }
+    }
+
+    /// `[{streamId, userId, audioMuted, videoMuted}]` of everyone but `user`: how a client maps
+    /// the msid stream id of what it receives to a participant.
+    private func streams(callId: String, for user: String) -> JSONValue {
+        let others = (members[callId] ?? [:]).filter { $0.key != user }.sorted { $0.key < $1.key }
+        return .array(others.map { other, member in
+            let state = mutes[callId]?[other] ?? [:]
+            return .object([
+                "streamId": .string(member.participantID), "userId": .string(other),
+                "audioMuted": .bool(state[.audio]?.isMuted ?? false), "videoMuted": .bool(state[.video]?.isMuted ?? false),
+            ])
+        })
+    }
+
+    private func closeTransport(callId: String, participantID: String) async {
+        do {
+            try await media.leave(room: callId, participantID: participantID)
+        } catch {
+            // Already gone (consent expired a moment ago): nothing left to free.
+            logger.debug("group call \(callId): closing \(participantID): \(error)")
+        }
+    }
+
+    private static func callError(_ error: any Error) -> CallError {
+        switch error {
+        case let error as CallError: return error
+        case GroupSessionError.badSDP(let reason): return CallError(.invalid, "bad_sdp", reason)
+        case GroupSessionError.sectionsChanged(let reason): return CallError(.invalid, "bad_sdp", reason)
+        case GroupSessionError.noOfferPending:
+            return CallError(.conflict, "no_offer_pending", "Chorus has no offer outstanding on this session")
+        case GroupSessionError.iceRestart:
+            return CallError(.invalid, "ice_restart_unsupported", "ICE restarts are not supported: create a new RTCPeerConnection and send its offer")
+        case MediaServerError.muteLockedByAdmin:
+            return CallError(.forbidden, "muted_by_admin", "muted by a moderator; only a moderator can unmute")
+        case let error as MediaServerError:
+            return CallError(.conflict, "media_unavailable", "the SFU refused: \(error)")
+        default:
+            return CallError(.unavailable, "media_failed", "\(error)")
+        }
+    }
+}

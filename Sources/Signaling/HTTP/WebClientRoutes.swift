@@ -1,0 +1,71 @@
+// The web client people use (Web/: index.html, app.js, style.css, no build step) at `/`, and
+// the two small endpoints it needs before it has a token: GET /api/config and, on a
+// development server only, POST /api/dev/token.
+
+import Foundation  // Bundle: resources are not in FoundationEssentials
+import Hummingbird
+
+struct WebClientRoutes: Sendable {
+    let authority: TokenAuthority
+    /// True when the server runs on the published development secret (loopback only): anyone
+    /// could mint tokens anyway, so the page may ask the server to do it for a chosen name.
+    let devTokens: Bool
+
+    /// The files, by URL path, with their media types. A fixed list: nothing else on disk is served.
+    static let files: [(path: String, name: String, type: String)] = [
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("/index.html", "index.html", "text/html; charset=utf-8"),
+        ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+        ("/style.css", "style.css", "text/css; charset=utf-8"),
+    ]
+
+    /// `CHORUS_WEB_ROOT` (to work on the page without rebuilding), else the bundled folder.
+    static let root: URL? = {
+        if let path = ProcessInfo.processInfo.environment["CHORUS_WEB_ROOT"], !path.isEmpty {
+            return URL(fileURLWithPath: path, isDirectory: true)
+        }
+        return Bundle.module.url(forResource: "Web", withExtension: nil)
+    }()
+
+    func register(on router: Router<some RequestContext>) {
+        for file in Self.files {
+            router.get(RouterPath(file.path)) { _, _ -> Response in
+                guard let root = Self.root,
+                    let data = FileManager.default.contents(atPath: root.appendingPathComponent(file.name).path)
+                else {
+                    throw APIError(.internalServerError, "internal", "the web client is missing from this installation")
+                }
+                return Response(
+                    status: .ok, headers: [.contentType: file.type, .cacheControl: "no-cache"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            }
+        }
+        let devTokens = self.devTokens
+        router.get("api/config") { _, _ -> Response in
+            CallRoutes.respond(.object(["devTokens": .bool(devTokens)]))
+        }
+        let authority = self.authority
+        router.post("api/dev/token") { request, context -> Response in
+            guard devTokens else {
+                throw APIError.notFound("development tokens are only minted by a server on the development secret")
+            }
+            let body = try await CallRoutes.readJSON(request)
+            let (name, admin) = try Self.devTokenRequest(body)
+            let token = try authority.makeToken(
+                identity: name, room: "*", publish: true, subscribe: true, admin: admin, ttl: 12 * 3600)
+            return CallRoutes.respond(.object(["token": .string(token), "user": .string(name)]), status: .created)
+        }
+    }
+
+    /// `{"name", "admin"?}`.
+    private static func devTokenRequest(_ body: JSONValue) throws -> (name: String, admin: Bool) {
+        do throws(CallError) {
+            let fields = try CallFields(body)
+            let name = try fields.identifier("name")
+            guard fields["admin"] != nil else { return (name, false) }
+            return (name, try fields.bool("admin"))
+        } catch {
+            throw CallRoutes.apiError(error)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+"""Group calls through the SFU with aiortc participants over the native WebSocket: join with
+sfu-offer/sfu-answer, everyone receives everyone, renegotiation when someone joins and leaves,
+mute at the router (self and by a moderator), and the room freed with the last participant.
+The same flow in real Chromium browsers is in test_browser_group.py."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import requests
+
+from group_peer import GroupPeer
+from peers import run
+
+
+def initiate_group(base_url: str, token: str, invitees: list[str]) -> str:
+    response = requests.post(
+        base_url + "/api/calls/initiate", headers={"Authorization": f"Bearer {token}"},
+        json={"roomId": "standup", "callType": "video", "invitees": invitees, "isGroupCall": True}, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()["callId"]
+
+
+def room_state(base_url: str, token: str, call_id: str) -> requests.Response:
+    return requests.get(f"{base_url}/api/rooms/{call_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+async def grows(peer: GroupPeer, user: str, kind: str, by: int, timeout: float) -> bool:
+    start = peer.frames_from(user, kind)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if peer.frames_from(user, kind) >= start + by:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def test_three_participants_receive_each_other_mute_and_leave(chorus) -> None:
+    tokens = {u: chorus.token(u, "*", publish=True, subscribe=True, admin=(u == "alice")) for u in ("alice", "bob", "carol")}
+    call_id = initiate_group(chorus.base_url, tokens["alice"], ["bob", "carol"])
+
+    async def scenario() -> None:
+        peers = {u: await GroupPeer.connect(chorus.base_url, tokens[u], u) for u in tokens}
+        try:
+            for user in ("alice", "bob", "carol"):
+                await peers[user].join(call_id)
+            for user, peer in peers.items():
+                others = [u for u in peers if u != user]
+                await peer.wait_tracks(others, timeout=20)
+                for other in others:
+                    assert await grows(peer, other, "video", 10, 15), f"{user} decodes no video of {other}"
+                    assert await grows(peer, other, "audio", 10, 15), f"{user} receives no audio of {other}"
+
+            # Self mute at the router: bob's video stops reaching alice and carol, audio goes on.
+            peers["bob"].realtime.send("toggle-video", {"callId": call_id, "enabled": False})
+            await peers["alice"].realtime.wait_for("video-toggled", lambda d: d["userId"] == "bob" and d["enabled"] is False)
+            await asyncio.sleep(1.0)
+            assert not await grows(peers["alice"], "bob", "video", 2, 2.0), "bob's muted video still reaches alice"
+            assert not await grows(peers["carol"], "bob", "video", 2, 0.5), "bob's muted video still reaches carol"
+            assert await grows(peers["alice"], "bob", "audio", 10, 5), "bob's audio stopped with his video"
+            state = room_state(chorus.base_url, tokens["alice"], call_id).json()
+            bob = next(p for p in state["participants"] if p["identity"] == "bob")
+            assert bob["videoMuted"] is True and bob["audioMuted"] is False
+            peers["bob"].realtime.send("toggle-video", {"callId": call_id, "enabled": True})
+            assert await grows(peers["alice"], "bob", "video", 5, 10), "bob's video did not resume after unmute"
+
+            # A moderator's mute: carol cannot lift it, and nobody receives her audio.
+            peers["alice"].realtime.send("mute-participant", {"callId": call_id, "userId": "carol", "kind": "audio", "muted": True})
+            await peers["carol"].realtime.wait_for("audio-toggled", lambda d: d["userId"] == "carol" and d.get("byAdmin") is True)
+            peers["carol"].realtime.send("toggle-audio", {"callId": call_id, "enabled": True})
+            refusal = await peers["carol"].realtime.wait_for("error", lambda d: d.get("event") == "toggle-audio")
+            assert refusal["code"] == "muted_by_admin", refusal
+            await asyncio.sleep(0.5)
+            assert not await grows(peers["alice"], "carol", "audio", 2, 2.0), "carol's audio still flows after the admin mute"
+            assert not await grows(peers["bob"], "carol", "audio", 2, 0.5), "carol's audio still reaches bob"
+            # bob has no admin grant.
+            peers["bob"].realtime.send("mute-participant", {"callId": call_id, "userId": "alice", "kind": "audio", "muted": True})
+            forbidden = await peers["bob"].realtime.wait_for("error", lambda d: d.get("event") == "mute-participant")
+            assert forbidden["code"] == "forbidden"
+
+            # Carol leaves: alice and bob lose her tracks through a renegotiation, the room has 2.
+            carol_media = {p["identity"]: p["id"] for p in room_state(chorus.base_url, tokens["alice"], call_id).json()["participants"]}["carol"]
+            peers["carol"].realtime.send("leave-call", {"callId": call_id})
+            for user in ("alice", "bob"):
+                deadline = time.monotonic() + 10
+                while peers[user].tracks_from("carol", "video") or peers[user].tracks_from("carol", "audio"):
+                    assert time.monotonic() < deadline, f"{user} still has carol's tracks (negotiation error: {peers[user].negotiation_error})"
+                    await asyncio.sleep(0.1)
+            state = room_state(chorus.base_url, tokens["alice"], call_id).json()
+            assert sorted(p["identity"] for p in state["participants"]) == ["alice", "bob"]
+            assert carol_media not in [p["id"] for p in state["participants"]]
+            for participant in state["participants"]:
+                assert len(participant["receiving"]) == 2, participant["receiving"]  # audio + video of the other
+            assert await grows(peers["alice"], "bob", "video", 5, 10), "alice lost bob's video when carol left"
+
+            # The last ones out free the room; the call is over.
+            peers["bob"].realtime.send("leave-call", {"callId": call_id})
+            peers["alice"].realtime.send("leave-call", {"callId": call_id})
+            deadline = time.monotonic() + 10
+            while room_state(chorus.base_url, tokens["alice"], call_id).status_code != 404:
+                assert time.monotonic() < deadline, "the SFU room outlived its call"
+                await asyncio.sleep(0.1)
+            status = requests.get(f"{chorus.base_url}/api/calls/{call_id}/status",
+                                  headers={"Authorization": f"Bearer {tokens['alice']}"}, timeout=10).json()
+            assert status["status"] == "ended"
+        finally:
+            for peer in peers.values():
+                await peer.close()
+
+    run(scenario(), timeout=120)
+
+
+def test_sfu_events_are_refused_clearly(chorus) -> None:
+    alice = chorus.token("alice2", "*", publish=True, subscribe=True)
+    bob = chorus.token("bob2", "*", publish=True, subscribe=True)
+    response = requests.post(
+        chorus.base_url + "/api/calls/initiate", headers={"Authorization": f"Bearer {alice}"},
+        json={"roomId": "one", "callType": "video", "invitees": ["bob2"]}, timeout=10)
+    one_to_one = response.json()["callId"]
+    group = initiate_group(chorus.base_url, alice, ["bob2"])
+
+    async def scenario() -> None:
+        a = await GroupPeer.connect(chorus.base_url, alice, "alice2")
+        b = await GroupPeer.connect(chorus.base_url, bob, "bob2")
+        try:
+            a.realtime.send("sfu-offer", {"callId": one_to_one, "sdp": "v=0"})
+            assert (await a.realtime.wait_for("error", lambda d: d.get("callId") == one_to_one))["code"] == "not_group_call"
+            a.realtime.send("sfu-offer", {"callId": group, "sdp": "not sdp"})
+            assert (await a.realtime.wait_for("error", lambda d: d.get("callId") == group))["code"] == "bad_sdp"
+            b.realtime.send("sfu-offer", {"callId": group, "sdp": "v=0"})  # invited, not joined
+            assert (await b.realtime.wait_for("error", lambda d: d.get("callId") == group))["code"] == "conflict"
+            a.realtime.send("sfu-answer", {"callId": group, "sdp": "v=0"})
+            errors = await a.realtime.wait_for("error", lambda d: d.get("event") == "sfu-answer")
+            assert errors["code"] == "no_media_session"
+            a.realtime.send("sfu-offer", {"callId": group})
+            assert (await a.realtime.wait_for("error", lambda d: d.get("code") == "missing_field"))["event"] == "sfu-offer"
+        finally:
+            await a.close()
+            await b.close()
+
+    run(scenario(), timeout=60)
