@@ -74,7 +74,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Signaling",
-            resources: [.copy("Migrations"), .copy("OpenAPI")],
+            resources: [.copy("Migrations"), .copy("OpenAPI"), .copy("Web")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(

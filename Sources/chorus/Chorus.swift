@@ -64,6 +64,8 @@ struct Serve: AsyncParsableCommand {
     var turnCredential: String?
     @Option(help: "SRTP implementation: openssl (default) or libsrtp (env CHORUS_SRTP_BACKEND).")
     var srtpBackend: String?
+    @Option(help: "Media worker threads, each with its own UDP port (udp-port + i); default one per core (env CHORUS_WORKERS).")
+    var workers: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -76,6 +78,10 @@ struct Serve: AsyncParsableCommand {
         }
         if let port = udpPort ?? environment("CHORUS_UDP_PORT").flatMap({ UInt16($0) }) {
             configuration.udpPort = port
+        }
+        if let count = workers ?? environment("CHORUS_WORKERS").flatMap({ Int($0) }) {
+            guard (1...256).contains(count) else { throw ValidationError("--workers must be 1...256") }
+            configuration.workers = count
         }
         configuration.announcedIP = announcedIP ?? environment("CHORUS_ANNOUNCED_IP")
         if let text = database ?? environment("CHORUS_DATABASE_URL") {

@@ -1,6 +1,7 @@
 // The SFU's control API, the only thing Signaling calls: create and close publishers and
 // subscriptions, mute, and read room state. Each call hops onto the worker that owns the room.
 
+import Glibc
 import ICE
 import Logging
 import RTP
@@ -11,11 +12,17 @@ public struct MediaServerConfiguration: Sendable {
     public var announcedIP: String
     public var consentTimeout: Duration
     public var srtpBackend: SRTPBackend
+    /// Worker threads, each with its own UDP socket, event loop and rooms. Worker i listens on
+    /// `udpPort + i` (or a kernel-chosen port when `udpPort` is 0) and announces that port for
+    /// its rooms: the kernel's SO_REUSEPORT spreading hashes 4-tuples, which would scatter a
+    /// room's peers over workers, so each room's peers are sent to its worker's own port.
+    public var workers: Int
 
     public init(
         host: String = "127.0.0.1", udpPort: UInt16 = 40000, announcedIP: String = "127.0.0.1",
-        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default
+        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, workers: Int = 1
     ) {
+        self.workers = max(1, workers)
         self.srtpBackend = srtpBackend
         self.host = host
         self.udpPort = udpPort
@@ -27,8 +34,7 @@ public struct MediaServerConfiguration: Sendable {
 public final class MediaServer: Sendable {
     public let configuration: MediaServerConfiguration
     public let dtlsContext: DTLSContext
-    /// One worker for now; rooms are placed by name so that more workers can be added
-    /// without changing callers (issue 6 spreads them over cores).
+    /// Rooms are placed on a worker by a hash of their name; all of a room's transports live there.
     private let workers: [Worker]
     /// Media events of every worker (see `MediaEvent`), for Signaling to follow.
     public let events: AsyncStream<MediaEvent>
@@ -41,13 +47,17 @@ public final class MediaServer: Sendable {
         let (events, continuation) = AsyncStream.makeStream(of: MediaEvent.self)
         self.events = events
         eventsContinuation = continuation
-        workers = [
-            try Worker(
-                index: 0, host: configuration.host, port: configuration.udpPort,
+        var workers: [Worker] = []
+        for index in 0..<configuration.workers {
+            let port = configuration.udpPort == 0 ? 0 : Int(configuration.udpPort) + index
+            guard port <= Int(UInt16.max) else { throw UDPSocketError.system("udp port \(port)", EINVAL) }
+            workers.append(try Worker(
+                index: index, host: configuration.host, port: UInt16(port),
                 announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
                 consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger,
-                events: continuation)
-        ]
+                events: continuation))
+        }
+        self.workers = workers
     }
 
     public func start() {
@@ -60,8 +70,10 @@ public final class MediaServer: Sendable {
         eventsContinuation.finish()
     }
 
-    /// The UDP port media uses (the configured one, or the one the kernel chose for port 0).
+    /// The first worker's UDP port (the configured one, or the one the kernel chose for port 0);
+    /// every worker's port answers STUN, so this one is the STUN server clients are given.
     public var udpPort: UInt16 { workers[0].localPort }
+    public var udpPorts: [UInt16] { workers.map(\.localPort) }
     public var fingerprint: DTLSFingerprint { dtlsContext.certificate.fingerprint }
 
     func worker(for room: String) -> Worker {

@@ -1,5 +1,6 @@
 // Everything `chorus serve` can be told, with the defaults the README documents.
 
+import Glibc
 import RTP
 
 public struct ChorusConfiguration: Sendable {
@@ -12,6 +13,10 @@ public struct ChorusConfiguration: Sendable {
     public var consentTimeout: Duration = .seconds(30)
     /// SRTP implementation on the packet path: OpenSSL EVP (default) or libsrtp2 (reference).
     public var srtpBackend: SRTPBackend = .default
+    /// Media worker threads; one per core by default (see MediaServerConfiguration.workers).
+    public var workers: Int = ChorusConfiguration.defaultWorkers
+
+    public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
     /// Calls nobody answers within this become `missed` (CHORUS_RING_TIMEOUT, seconds).
     public var ringTimeout: Duration = .seconds(60)
     /// How long a user whose realtime connection dropped stays in their calls (CHORUS_GRACE_PERIOD, seconds).

@@ -93,7 +93,7 @@ public enum ChorusServer {
                 configuration: MediaServerConfiguration(
                     host: configuration.host, udpPort: configuration.udpPort,
                     announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
-                    srtpBackend: configuration.srtpBackend),
+                    srtpBackend: configuration.srtpBackend, workers: configuration.workers),
                 logger: logger)
         } catch {
             try? await store.close()
@@ -114,7 +114,7 @@ public enum ChorusServer {
                 media: media, authority: authority, calls: calls, devTokens: configuration.secretDecision == .development),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
-        logger.info("media on udp \(configuration.host):\(media.udpPort), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
+        logger.info("media on udp \(configuration.host):\(media.udpPorts.map(String.init).joined(separator: ",")) (\(media.udpPorts.count) worker(s)), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
         // Started in this order and stopped in reverse: HTTP first, so that no request reaches
         // a stopped call service; the database pool (PostgreSQL) last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
