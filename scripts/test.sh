@@ -124,6 +124,9 @@ if wants integration; then
     fi
     export CHORUS_BIN
     export CHORUS_ARTIFACTS="$ARTIFACTS/integration"
+    # The browser scenarios (headless Chromium via selenium) are part of the suite: a missing
+    # browser is a failure here, not a skip.
+    export CHORUS_REQUIRE_BROWSER="${CHORUS_REQUIRE_BROWSER:-1}"
     if [ -n "${CHORUS_PYTHON:-}" ]; then
         py="$CHORUS_PYTHON"
     elif [ -x .venv/bin/python ]; then

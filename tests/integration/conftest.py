@@ -29,6 +29,9 @@ from peers import use_loopback_only  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT = 60.0
+# Two media workers (two UDP ports), so rooms land on different workers and every test also
+# checks that a room's transports find their own worker.
+WORKERS = 2
 STOP_TIMEOUT = 10.0
 
 use_loopback_only()
@@ -66,6 +69,7 @@ class ChorusServer:
     base_url: str
     http_port: int
     udp_port: int
+    workers: int
     secret: str
     announced_ip: str
     database: str
@@ -99,6 +103,11 @@ class ChorusServer:
         token = lines[-1]
         assert token.count(".") == 2, f"`chorus token` printed {token!r}, not a JWT"
         return token
+
+    @property
+    def udp_ports(self) -> list[int]:
+        """Worker i listens on udp_port + i."""
+        return [self.udp_port + i for i in range(self.workers)]
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -146,6 +155,7 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: s
             "--host", "127.0.0.1",
             "--http-port", str(http_port),
             "--udp-port", str(udp_port),
+            "--workers", str(WORKERS),
             "--announced-ip", "127.0.0.1",
             "--database", database,
             "--jwt-secret", secret,
@@ -163,6 +173,7 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: s
             base_url=f"http://127.0.0.1:{http_port}",
             http_port=http_port,
             udp_port=udp_port,
+            workers=WORKERS,
             secret=secret,
             announced_ip="127.0.0.1",
             database=database,

@@ -73,12 +73,12 @@ def random_datagrams(seed: int, count: int) -> list[bytes]:
 
 
 def test_garbage_datagrams_do_not_stop_the_server(chorus: ChorusServer, api: ChorusAPI, room: str) -> None:
-    target = (chorus.announced_ip, chorus.udp_port)
+    targets = [(chorus.announced_ip, port) for port in chorus.udp_ports]
     datagrams = crafted_datagrams() + random_datagrams(seed=3, count=600)
     senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
     try:
         for i, datagram in enumerate(datagrams):
-            senders[i % len(senders)].sendto(datagram, target)
+            senders[i % len(senders)].sendto(datagram, targets[i % len(targets)])
             if i % 50 == 0:
                 time.sleep(0.005)  # stay under the loopback socket buffer; this is not a flood test
     finally:
@@ -95,7 +95,7 @@ def test_garbage_datagrams_do_not_stop_the_server(chorus: ChorusServer, api: Cho
         publisher = await Publisher.create()
         try:
             created = assert_created(await in_thread(api.whip, room, publisher.offer, token), f"/whip/{room}")
-            assert_answer_shape(created.answer, chorus.announced_ip, chorus.udp_port)
+            assert_answer_shape(created.answer, chorus.announced_ip, chorus.udp_ports)
             await publisher.accept(created.answer)
             await wait_connected(publisher.pc, 10, "publisher after garbage")
             response = await in_thread(api.delete, created.path, token)
