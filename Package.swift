@@ -40,6 +40,9 @@ let package = Package(
         ),
         // recvmmsg/sendmmsg, which Swift's Glibc module hides behind _GNU_SOURCE.
         .target(name: "CSockets", path: "Sources/CSockets"),
+        // libopus and libvpx from Debian: the load generator encodes its clip with them once at start.
+        .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CVPX", path: "Sources/CVPX", pkgConfig: "vpx", providers: [.apt(["libvpx-dev"])]),
         .target(
             name: "RTP",
             dependencies: ["CSRTP", "COpenSSL"],
@@ -77,10 +80,16 @@ let package = Package(
             resources: [.copy("Migrations"), .copy("OpenAPI"), .copy("Web")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // `chorus loadtest`: real WebRTC publishers and subscribers against a server on 127.0.0.1.
+        .target(
+            name: "LoadTest",
+            dependencies: ["SFU", "RTP", "ICE", "COpenSSL", "CSockets", "COpus", "CVPX"],
+            path: "Sources/LoadTest"
+        ),
         .executableTarget(
             name: "chorus",
             dependencies: [
-                "Signaling", "SFU", "RTP",
+                "Signaling", "SFU", "RTP", "LoadTest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,6 +100,7 @@ let package = Package(
         .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "ChorusTestSupport"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "ChorusTestSupport"]),
+        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX"]),
         .testTarget(
             name: "SFUTests", dependencies: ["SFU", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -14,7 +14,7 @@ struct Chorus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chorus",
         abstract: "A group-call server: WebRTC SFU (WHIP/WHEP) with server-enforced mute.",
-        subcommands: [Serve.self, Token.self, Migrate.self],
+        subcommands: [Serve.self, Token.self, Migrate.self, LoadTestCommand.self],
         defaultSubcommand: Serve.self)
 }
 

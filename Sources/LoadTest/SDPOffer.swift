@@ -1,0 +1,93 @@
+// The offers a load-test peer sends: what a browser's WHIP publisher and WHEP player would offer,
+// trimmed to what Chorus negotiates (RFC 8829): BUNDLE, rtcp-mux, the MID header extension,
+// Opus 48000/2 and VP8 90000, ICE credentials, the DTLS fingerprint and setup:actpass.
+
+import ICE
+import SFU
+
+/// Payload types, mids and the MID extension id the offers use, as Chrome numbers them.
+public enum OfferFormat {
+    public static let audioPayloadType: UInt8 = 111
+    public static let videoPayloadType: UInt8 = 96
+    public static let audioMID = "0"
+    public static let videoMID = "1"
+    /// RFC 8843 §15: `urn:ietf:params:rtp-hdrext:sdes:mid`.
+    public static let midExtensionID: UInt8 = 4
+    public static let midExtensionURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+}
+
+public struct SDPOffer: Sendable {
+    public var ice: ICECredentials
+    public var fingerprint: DTLSFingerprint
+    /// Our UDP socket; offered as the one host candidate (the offer is not trickled).
+    public var localPort: UInt16
+    public var sessionID: UInt64
+
+    public init(ice: ICECredentials, fingerprint: DTLSFingerprint, localPort: UInt16, sessionID: UInt64 = .random(in: 1...(1 << 62))) {
+        self.ice = ice
+        self.fingerprint = fingerprint
+        self.localPort = localPort
+        self.sessionID = sessionID
+    }
+
+    /// A WHIP offer: sendonly Opus and VP8 with their SSRCs (RFC 5576), so the SFU can map
+    /// packets to tracks before it has seen a MID extension.
+    public func publish(audioSSRC: UInt32, videoSSRC: UInt32, cname: String) -> String {
+        let stream = "loadtest-" + cname
+        return session(stream: stream) + [
+            section(kind: "audio", direction: "sendonly", source: (audioSSRC, cname, stream, "audio")),
+            section(kind: "video", direction: "sendonly", source: (videoSSRC, cname, stream, "video")),
+        ].joined()
+    }
+
+    /// A WHEP offer: recvonly Opus and VP8; the answer names the SSRCs the SFU will send.
+    public func subscribe() -> String {
+        session(stream: nil) + section(kind: "audio", direction: "recvonly", source: nil)
+            + section(kind: "video", direction: "recvonly", source: nil)
+    }
+
+    private func session(stream: String?) -> String {
+        var lines = [
+            "v=0",
+            "o=- \(sessionID) 2 IN IP4 127.0.0.1",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE \(OfferFormat.audioMID) \(OfferFormat.videoMID)",
+        ]
+        if let stream { lines.append("a=msid-semantic: WMS \(stream)") }
+        return lines.map { $0 + "\r\n" }.joined()
+    }
+
+    private func section(kind: String, direction: String, source: (ssrc: UInt32, cname: String, stream: String, track: String)?) -> String {
+        let audio = kind == "audio"
+        let pt = audio ? OfferFormat.audioPayloadType : OfferFormat.videoPayloadType
+        var lines = [
+            "m=\(kind) \(localPort) UDP/TLS/RTP/SAVPF \(pt)",
+            "c=IN IP4 127.0.0.1",
+            "a=ice-ufrag:\(ice.ufrag)",
+            "a=ice-pwd:\(ice.pwd)",
+            "a=fingerprint:\(fingerprint.algorithm) \(fingerprint.hex)",
+            // RFC 8842 §5.2: an offerer says actpass; Chorus answers passive, so we are the DTLS client.
+            "a=setup:actpass",
+            "a=mid:\(audio ? OfferFormat.audioMID : OfferFormat.videoMID)",
+            "a=extmap:\(OfferFormat.midExtensionID) \(OfferFormat.midExtensionURI)",
+            "a=\(direction)",
+        ]
+        if let source { lines.append("a=msid:\(source.stream) \(source.track)") }
+        lines += ["a=rtcp-mux", "a=rtcp-rsize"]
+        if audio {
+            lines += ["a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1"]
+        } else {
+            lines += ["a=rtpmap:\(pt) VP8/90000", "a=rtcp-fb:\(pt) nack", "a=rtcp-fb:\(pt) nack pli", "a=rtcp-fb:\(pt) ccm fir"]
+        }
+        if let source {
+            lines += [
+                "a=ssrc:\(source.ssrc) cname:\(source.cname)",
+                "a=ssrc:\(source.ssrc) msid:\(source.stream) \(source.track)",
+            ]
+        }
+        // RFC 8445 §5.1.2.1 host priority for component 1, as ClientTransport's checks carry it.
+        lines += ["a=candidate:1 1 udp 2130706431 127.0.0.1 \(localPort) typ host", "a=end-of-candidates"]
+        return lines.map { $0 + "\r\n" }.joined()
+    }
+}
