@@ -1,6 +1,7 @@
 // The results of a load test: one record per step (a fixed run has one), the run around them,
 // their JSON form (`--output`) and the table printed at the end.
 
+import SFU
 import Foundation
 
 public struct LatencySummary: Equatable, Sendable, Codable {
@@ -61,6 +62,11 @@ public struct StepResult: Equatable, Sendable, Codable {
     public var serverRSSMegabytes: Double?
     /// This generator's own CPU: near 100 % per thread means it, not the server, is the limit.
     public var generatorCPUPercent: Double?
+    /// Server CPU time per packet a subscriber received: Chorus's whole cost of one forwarded
+    /// packet (receive, route, protect, send, RTCP, timers), comparable with the floor.
+    public var serverNanosecondsPerForwardedPacket: Double?
+    /// Forwarded (outgoing) packets per second of server CPU time.
+    public var forwardedPacketsPerServerCPUSecond: Double?
 
     public var keyframeRequests: Int
     public var keyframesForced: Int
@@ -99,6 +105,10 @@ public struct StepResult: Equatable, Sendable, Codable {
         self.serverCPUPercent = serverCPUPercent
         self.serverRSSMegabytes = serverRSSMegabytes
         self.generatorCPUPercent = generatorCPUPercent
+        if let cpu = serverCPUPercent, cpu > 0, forwardedPacketsPerSecond > 0 {
+            serverNanosecondsPerForwardedPacket = cpu / 100 * 1e9 / forwardedPacketsPerSecond
+            forwardedPacketsPerServerCPUSecond = forwardedPacketsPerSecond / (cpu / 100)
+        }
         keyframeRequests = c.keyframeRequests
         keyframesForced = c.keyframesForced
         lagResets = c.lagResets
@@ -149,6 +159,8 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
     /// Why the run ended: "duration", or for a ramp the limit reached.
     public var stopReason: String
     public var failures: [String]
+    /// The forwarding floor measured in the same run (fan-out 10, AES-GCM, sendmmsg on loopback).
+    public var floor: ForwardingFloorResult?
 
     public init(
         server: String, serverPID: Int32?, mode: String, rampGrowth: RampGrowth?, scenario: Scenario, threads: Int,
@@ -188,7 +200,7 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
     /// The end-of-run table: one line per step.
     public func table() -> String {
         let header = ["step", "peers", "offered pps", "fwd pps", "Mbit/s", "loss %", "dup", "p50 ms", "p99 ms", "p99.9 ms",
-                      "srv CPU %", "srv RSS MB", "gen CPU %"]
+                      "srv CPU %", "srv RSS MB", "gen CPU %", "srv ns/fwd", "x floor"]
         var rows = [header]
         for s in steps {
             rows.append([
@@ -197,6 +209,8 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
                 Self.format(s.lossPercent, 3), "\(s.duplicates)", Self.format(s.latency.p50Ms, 3), Self.format(s.latency.p99Ms, 3),
                 Self.format(s.latency.p999Ms, 3), s.serverCPUPercent.map { Self.format($0, 1) } ?? "-",
                 s.serverRSSMegabytes.map { Self.format($0, 1) } ?? "-", s.generatorCPUPercent.map { Self.format($0, 1) } ?? "-",
+                s.serverNanosecondsPerForwardedPacket.map { Self.format($0, 0) } ?? "-",
+                ratioToFloor(s).map { Self.format($0, 2) } ?? "-",
             ])
         }
         var widths = [Int](repeating: 0, count: header.count)
@@ -205,7 +219,19 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
             row.enumerated().map { i, cell in String(repeating: " ", count: widths[i] - cell.count) + cell }.joined(separator: "  ")
         }
         let rule = String(repeating: "-", count: lines[0].count)
-        return ([lines[0], rule] + lines.dropFirst()).joined(separator: "\n")
+        var text = ([lines[0], rule] + lines.dropFirst()).joined(separator: "\n")
+        if let floor {
+            text += "\nfloor (same run): \(Self.format(floor.nanosecondsPerOutgoingPacket, 0)) ns per forwarded packet, "
+                + "\(Self.format(floor.outgoingPacketsPerCPUSecond / 1000, 1))k packets per CPU-second "
+                + "(fan-out \(floor.fanout), \(floor.profile), \(floor.payloadBytes) B payload, sendmmsg)"
+        }
+        return text
+    }
+
+    /// Chorus's server CPU per forwarded packet over the floor's.
+    public func ratioToFloor(_ step: StepResult) -> Double? {
+        guard let floor, let cost = step.serverNanosecondsPerForwardedPacket, floor.nanosecondsPerOutgoingPacket > 0 else { return nil }
+        return cost / floor.nanosecondsPerOutgoingPacket
     }
 
     static func format(_ value: Double, _ decimals: Int) -> String {

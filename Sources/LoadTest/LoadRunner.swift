@@ -22,6 +22,8 @@ public struct LoadTestOptions: Sendable {
     public var clip: ClipSettings
     /// After peers connect and before measuring: subscribers wait for a keyframe.
     public var warmupSeconds: Double
+    /// Incoming packets of the forwarding-floor measurement run before the load (0: none).
+    public var floorPackets: Int = 50_000
 
     public init(
         server: LoopbackServer, jwtSecret: String, scenario: Scenario, duration: Int, ramp: RampGrowth? = nil,
@@ -90,6 +92,7 @@ public final class LoadRunner {
     private var sessionCount = 0
     private var failures: [String] = []
     private var serverPID: Int32?
+    private var floor: ForwardingFloorResult?
     private let startedAt = MonotonicTime.now()
 
     /// `log` receives progress lines (one per second while measuring) and notices.
@@ -104,6 +107,19 @@ public final class LoadRunner {
     }
 
     public func run() throws(LoadTestError) -> LoadTestResult {
+        // The floor first, on this (the generator's) core, while the server is idle: the same
+        // machine and run as the load it is compared with.
+        if options.floorPackets > 0 {
+            log("measuring the forwarding floor (\(options.floorPackets) packets, fan-out 10, AES-GCM, sendmmsg) ...")
+            do {
+                floor = try ForwardingFloor.measure(fanout: 10, profile: .aeadAes128Gcm, incomingPackets: options.floorPackets)
+                if let floor {
+                    log("floor: \(Self.f(floor.nanosecondsPerOutgoingPacket, 0)) ns per forwarded packet (\(Self.f(floor.outgoingPacketsPerCPUSecond / 1000, 1))k per CPU-second)")
+                }
+            } catch {
+                throw .setup("floor measurement failed: \(error)")
+            }
+        }
         try options.validate()
         log("encoding \(options.clip.seconds) s of \(options.clip.width)x\(options.clip.height) VP8 at \(options.clip.videoKilobitsPerSecond) kbit/s and Opus ...")
         let clip = try MediaClip.encode(options.clip)
@@ -170,11 +186,13 @@ public final class LoadRunner {
                 step: steps.count, scenario: last.scenario, counters: last.counters, start: last.start, end: stoppedAt,
                 server: last.server, generator: last.generator)
         }
-        return LoadTestResult(
+        var result = LoadTestResult(
             server: options.server.url, serverPID: serverPID, mode: options.ramp == nil ? "fixed" : "ramp",
             rampGrowth: options.ramp, scenario: options.scenario, threads: options.threads, clip: summary,
             lossThresholdPercent: options.lossThresholdPercent, cpuThresholdPercent: options.cpuThresholdPercent,
             steps: steps, stopReason: stopReason, failures: failures)
+        result.floor = floor
+        return result
     }
 
     // MARK: - Peers

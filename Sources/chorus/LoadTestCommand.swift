@@ -60,6 +60,8 @@ struct LoadTestCommand: ParsableCommand {
     var plot: String?
     @Flag(help: "No progress lines, only the table.")
     var quiet = false
+    @Option(help: "Incoming packets of the forwarding-floor measurement before the load (0: skip).")
+    var floorPackets = 50_000
 
     func validate() throws {
         do {
@@ -111,10 +113,13 @@ struct LoadTestCommand: ParsableCommand {
         clip.height = size[1]
         clip.videoKilobitsPerSecond = videoKbps
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        return LoadTestOptions(
+        var options = LoadTestOptions(
             server: server, jwtSecret: secret, scenario: scenario, duration: duration ?? (rate ? 5 : 10),
             ramp: rate ? (rampBy ?? RampGrowth.natural(for: scenario)) : nil, maxSteps: maxSteps,
             lossThresholdPercent: maxLoss, cpuThresholdPercent: maxServerCpu, threads: threads ?? max(1, min(4, cores - 1)),
             serverPID: serverPid, clip: clip)
+        guard floorPackets >= 0 else { throw LoadTestError.badArgument("--floor-packets must be 0 or more") }
+        options.floorPackets = floorPackets
+        return options
     }
 }

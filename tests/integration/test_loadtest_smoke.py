@@ -36,7 +36,7 @@ def test_loadtest_smoke(chorus: ChorusServer, tmp_path: Path) -> None:
         "--rooms", "1", "--publishers", "1", "--subscribers", "2", "--duration", "4",
         "--server-pid", str(chorus.process.pid), "--threads", "1",
         # A smaller clip than the default keeps the run light on a shared machine.
-        "--video-size", "320x180", "--video-kbps", "500",
+        "--video-size", "320x180", "--video-kbps", "500", "--floor-packets", "3000",
         "--output", str(result_path), "--plot", str(plot_path),
     ])
     output = f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
@@ -70,6 +70,12 @@ def test_loadtest_smoke(chorus: ChorusServer, tmp_path: Path) -> None:
     assert step["forwardedPacketsPerSecond"] > 0 and step["offeredPacketsPerSecond"] > 0, step
     assert step["serverCPUPercent"] is not None and step["serverCPUPercent"] > 0, step
     assert step["serverRSSMegabytes"] > 1, step
+    # The floor measured in the same run, and Chorus's cost per forwarded packet beside it.
+    floor = result["floor"]
+    assert floor["incomingPackets"] == 3000 and floor["outgoingPackets"] == 30000 and floor["sendErrors"] == 0, floor
+    assert floor["cpuSeconds"] > 0, floor
+    assert step["serverNanosecondsPerForwardedPacket"] > 0, step
+    assert "x floor" in done.stdout and "floor (same run)" in done.stdout, output
 
     svg = ElementTree.parse(plot_path).getroot()
     assert svg.tag == "{http://www.w3.org/2000/svg}svg", svg.tag
