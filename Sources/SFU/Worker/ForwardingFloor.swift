@@ -19,6 +19,8 @@ public struct ForwardingFloorResult: Sendable, Codable, Equatable {
     /// CPU time of the forwarding thread only (setup and input preparation excluded).
     public var cpuSeconds: Double
     public var sendErrors: Int
+    /// Datagrams that went out inside UDP GSO runs (0 when the kernel has no GSO).
+    public var gsoDatagrams: Int
 
     public var nanosecondsPerOutgoingPacket: Double { cpuSeconds * 1e9 / Double(max(1, outgoingPackets)) }
     public var outgoingPacketsPerCPUSecond: Double { Double(outgoingPackets) / max(cpuSeconds, 1e-9) }
@@ -29,7 +31,7 @@ public enum ForwardingFloor {
     /// 127.0.0.1, which a second thread drains (as subscribers would, on another core).
     public static func measure(
         fanout: Int = 10, profile: SRTPProfile = .aeadAes128Gcm, payloadBytes: Int = 1160,
-        incomingPackets: Int = 100_000
+        incomingPackets: Int = 100_000, gso: Bool = true
     ) throws -> ForwardingFloorResult {
         precondition(fanout > 0 && payloadBytes > 0 && payloadBytes <= 1300)
         let key = SRTPMasterKey(
@@ -46,8 +48,8 @@ public enum ForwardingFloor {
         defer { drain.stop() }
 
         let socket = try UDPSocket(host: "127.0.0.1", port: 0)
-        let sender = BatchSender(capacity: 64)
-        let queue = SendQueue(capacity: 64, flushHandler: { _ in })
+        let sender = BatchSender(capacity: Worker.sendBatch, gso: gso)
+        let queue = SendQueue(capacity: Worker.sendBatch, flushHandler: { _ in })
         queue.flushHandler = { queue in
             _ = sender.send(queue, on: socket)
             queue.removeAll()
@@ -98,7 +100,7 @@ public enum ForwardingFloor {
         }
         return ForwardingFloorResult(
             fanout: fanout, profile: "\(profile)", payloadBytes: payloadBytes, incomingPackets: done,
-            outgoingPackets: done * fanout, cpuSeconds: cpu, sendErrors: sender.sendErrors)
+            outgoingPackets: done * fanout, cpuSeconds: cpu, sendErrors: sender.sendErrors, gsoDatagrams: sender.gsoDatagrams)
     }
 
     static func threadCPUSeconds() -> Double {
