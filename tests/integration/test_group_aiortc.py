@@ -140,3 +140,46 @@ def test_sfu_events_are_refused_clearly(chorus) -> None:
             await b.close()
 
     run(scenario(), timeout=60)
+
+
+def test_a_silent_participant_is_dropped_by_consent_and_the_others_renegotiate(tmp_path) -> None:
+    """ICE consent (RFC 7675) ends a participant whose connection went silent without a
+    goodbye: the SFU frees its transport, tells it (sfu-closed), the others lose its tracks by
+    renegotiation, and the call's history records it. The timeout is above aioice's 5 s
+    consent interval, so only the silenced peer expires."""
+    from conftest import start_server, stop_process
+    from test_call_persistence import sql
+
+    server = start_server(tmp_path, extra_env={"CHORUS_CONSENT_TIMEOUT": "9"})
+    try:
+        tokens = {u: server.token(u, "*", publish=True, subscribe=True) for u in ("dora", "eve")}
+        call_id = initiate_group(server.base_url, tokens["dora"], ["eve"])
+
+        async def scenario() -> None:
+            peers = {u: await GroupPeer.connect(server.base_url, tokens[u], u) for u in tokens}
+            try:
+                for user in peers:
+                    await peers[user].join(call_id)
+                await peers["dora"].wait_tracks(["eve"], timeout=20)
+                await peers["eve"].wait_tracks(["dora"], timeout=20)
+                # Eve's network goes away: her ICE transport stops without a DTLS close_notify.
+                for transceiver in peers["eve"].pc.getTransceivers():
+                    await transceiver.receiver.transport.transport.stop()
+                closed = await peers["eve"].realtime.wait_for("sfu-closed", timeout=25)
+                assert "consent" in closed["reason"].lower(), closed
+                deadline = time.monotonic() + 10
+                while peers["dora"].tracks_from("eve", "video"):
+                    assert time.monotonic() < deadline, f"dora still has eve's tracks after eve's consent expired: {[m.get('event') for m in peers['dora'].realtime.events]} {peers['dora'].negotiation_error}"
+                    await asyncio.sleep(0.1)
+                state = room_state(server.base_url, tokens["dora"], call_id).json()
+                assert [p["identity"] for p in state["participants"]] == ["dora"], state
+                assert state["participants"][0]["receiving"] == [], state
+            finally:
+                for peer in peers.values():
+                    await peer.close()
+
+        run(scenario(), timeout=90)
+        events = [row[0] for row in sql(server.database, f"SELECT type FROM call_events WHERE call_id = '{call_id}' ORDER BY id")]
+        assert "media-closed" in events, events
+    finally:
+        stop_process(server.process)
