@@ -9,8 +9,13 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from conftest import ChorusServer
 
 
 @dataclass
@@ -83,3 +88,19 @@ def start_coturn(directory: Path, secret: str, realm: str = "chorus.test") -> Co
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"turnserver did not start: {log_path.read_text()[-2000:]}")
+
+
+@contextmanager
+def chorus_with_turn(directory: Path, coturn: Coturn) -> Iterator["ChorusServer"]:
+    """A chorus serve of its own that mints credentials for `coturn` (TURN REST API, the same
+    secret), stopped afterwards with SIGTERM, which must exit 0."""
+    from conftest import start_server, stop_process
+
+    server = start_server(
+        directory,
+        extra_env={"CHORUS_TURN_URLS": coturn.url, "CHORUS_TURN_SECRET": coturn.secret, "CHORUS_TURN_TTL": "600"},
+    )
+    try:
+        yield server
+    finally:
+        assert stop_process(server.process) == 0

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from browser import browsers, inbound, page_url, require_browser, require_page, wait_flowing, wait_until, web_dev_server
-from conftest import ChorusServer, start_server, stop_process
-from coturn import Coturn, start_coturn
+from conftest import ChorusServer
+from coturn import Coturn, chorus_with_turn, start_coturn
 from test_call_persistence import sql
 
 pytestmark = pytest.mark.browser
@@ -37,14 +37,8 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
 
 @pytest.fixture(scope="module")
 def chorus_turn(tmp_path_factory: pytest.TempPathFactory, coturn: Coturn) -> Iterator[ChorusServer]:
-    server = start_server(
-        tmp_path_factory.mktemp("chorus-browser-turn"),
-        extra_env={"CHORUS_TURN_URLS": coturn.url, "CHORUS_TURN_SECRET": coturn.secret, "CHORUS_TURN_TTL": "600"},
-    )
-    try:
+    with chorus_with_turn(tmp_path_factory.mktemp("chorus-browser-turn"), coturn) as server:
         yield server
-    finally:
-        assert stop_process(server.process) == 0
 
 
 def user(name: str) -> str:

@@ -16,8 +16,8 @@ import pytest
 import requests
 from aioice.turn import create_turn_endpoint
 
-from conftest import ChorusServer, start_server, stop_process
-from coturn import Coturn, start_coturn
+from conftest import ChorusServer
+from coturn import Coturn, chorus_with_turn, start_coturn
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +31,8 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
 
 @pytest.fixture(scope="module")
 def chorus_turn(tmp_path_factory: pytest.TempPathFactory, coturn: Coturn) -> Iterator[ChorusServer]:
-    server = start_server(
-        tmp_path_factory.mktemp("chorus-turn"),
-        extra_env={"CHORUS_TURN_URLS": coturn.url, "CHORUS_TURN_SECRET": coturn.secret, "CHORUS_TURN_TTL": "600"},
-    )
-    try:
+    with chorus_with_turn(tmp_path_factory.mktemp("chorus-turn"), coturn) as server:
         yield server
-    finally:
-        assert stop_process(server.process) == 0
 
 
 class Collect(asyncio.DatagramProtocol):
