@@ -465,3 +465,30 @@ def test_sigterm_releases_held_polls_and_websockets(tmp_path):
         ws.close()
     finally:
         stop_process(server.process)
+
+
+def test_group_media_is_negotiated_over_socketio_too(chorus, peers):
+    """sfu-offer/sfu-answer ride the Socket.IO channel like the native WebSocket: two aiortc
+    offers from two Socket.IO clients (one polling, one on WebSocket) get answers, and the
+    first participant gets Chorus's offer with the second one's tracks."""
+    from peers import publish_offer
+
+    alice_id, bob_id = user("alice"), user("bob")
+    alice_token = chorus.token(alice_id, "*")
+    alice, bob = peers(alice_id, ["polling"]), peers(bob_id, ["websocket"])
+    call_id = api(chorus, "POST", "/api/calls/initiate", alice_token, {
+        "roomId": "!sfu:example.org", "callType": "video", "invitees": [bob_id], "isGroupCall": True,
+    })["callId"]
+    bob.expect("incoming-call", lambda d: d["callId"] == call_id)
+    assert bob.call("join-call", {"callId": call_id}) == {"ok": True}
+    for peer in (alice, bob):
+        assert peer.call("sfu-offer", {"callId": call_id, "sdp": publish_offer()}) == {"ok": True}
+        answer = peer.expect("sfu-answer", lambda d: d["callId"] == call_id)
+        assert "a=ice-lite" in answer["sdp"] and "a=recvonly" in answer["sdp"], answer["sdp"]
+    offer = alice.expect("sfu-offer", lambda d: d["callId"] == call_id)
+    assert offer["sdp"].count("a=sendonly") == 2, offer["sdp"]
+    assert [s["userId"] for s in offer["streams"]] == [bob_id], offer["streams"]
+    # Bad input on this channel is an error ack, never a dropped connection.
+    refused = alice.call("sfu-answer", {"callId": call_id, "sdp": "v=0"})
+    assert refused.get("ok") is False and refused.get("code") == "bad_sdp", refused
+    api(chorus, "POST", f"/api/calls/{call_id}/end", alice_token)
