@@ -63,3 +63,15 @@ struct BatchSenderTests {
         }
     }
 }
+
+struct WorkerPollTimeoutTests {
+    @Test func waitsAreRoundedUpToWholeMilliseconds() {
+        #expect(Worker.pollMilliseconds(.microseconds(1)) == 1)  // not 0: that would spin
+        #expect(Worker.pollMilliseconds(.microseconds(999)) == 1)
+        #expect(Worker.pollMilliseconds(.milliseconds(20)) == 20)
+        #expect(Worker.pollMilliseconds(.microseconds(20_001)) == 21)
+        #expect(Worker.pollMilliseconds(.zero) == 0)
+        #expect(Worker.pollMilliseconds(.milliseconds(-3)) == 0)
+        #expect(Worker.pollMilliseconds(.seconds(1) + .nanoseconds(1)) == 1001)
+    }
+}

@@ -104,8 +104,10 @@ public final class Worker: @unchecked Sendable {
         ]
         var nextTick = ContinuousClock.now + Self.tick
         while running {
+            // Rounded up: rounding down turned the last millisecond before every tick into a
+            // busy loop of poll(0) calls (up to 5 % of a core with nothing to do).
             let wait = nextTick - ContinuousClock.now
-            let waitMilliseconds = max(0, Int32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000))
+            let waitMilliseconds = Self.pollMilliseconds(wait)
             let ready = poll(&fds, 2, waitMilliseconds)
             if ready > 0 {
                 if fds[0].revents & Int16(POLLIN) != 0 { drainSocket() }
@@ -123,6 +125,14 @@ public final class Worker: @unchecked Sendable {
         }
         core.queue.flush()
         logger.info("worker stopped", metadata: ["worker": "\(index)"])
+    }
+
+    /// poll()'s timeout for `wait`: whole milliseconds, rounded up, never negative.
+    static func pollMilliseconds(_ wait: Duration) -> Int32 {
+        let (seconds, attoseconds) = wait.components
+        guard seconds >= 0, attoseconds >= 0, seconds > 0 || attoseconds > 0 else { return 0 }
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: milliseconds)
     }
 
     /// Reads batches until the socket is empty (bounded, so commands and timers are not starved).
