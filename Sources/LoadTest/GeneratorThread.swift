@@ -178,7 +178,7 @@ final class GeneratorThread: @unchecked Sendable {
                 for d in 0..<n {
                     let datagram = receiveBatch.datagram(d)
                     if isSubscriber { counters.bytesReceived += datagram.count }
-                    session.transport.handle(datagram: datagram, from: remote, now: instant)
+                    session.receive(datagram, from: remote, now: instant)
                     // The kernel's arrival time; "now" only if the stamp is missing or odd.
                     var arrival = now
                     if let stamp = receiveBatch.kernelTimestamp(d) {

@@ -1,6 +1,7 @@
-// Runs a load test: encodes the clip, brings up the scenario's peers over WHIP/WHEP (HTTP on
-// this thread, ICE/DTLS/SRTP and media on the generator threads), measures each step after a
-// warm-up, prints progress once a second, and tears everything down again.
+// Runs a load test: encodes the clip, brings up the scenario's peers through the SFU's signaling
+// (WHIP/WHEP for Chorus, the VideoRoom API for Janus; HTTP on this thread, ICE/DTLS/SRTP and
+// media on the generator threads), measures each step after a warm-up, prints progress once a
+// second, and tears everything down again.
 
 import Glibc
 import ICE
@@ -8,6 +9,8 @@ import SFU
 
 public struct LoadTestOptions: Sendable {
     public var server: LoopbackServer
+    /// Which SFU `server` is: how peers publish and subscribe (`--sfu`).
+    public var sfu: SFUKind = .chorus
     public var jwtSecret: String
     public var scenario: Scenario
     /// Seconds measured: the whole run, or each step with `ramp`.
@@ -45,7 +48,9 @@ public struct LoadTestOptions: Sendable {
     }
 
     public func validate() throws(LoadTestError) {
-        guard !jwtSecret.isEmpty else { throw .badArgument("--jwt-secret (or CHORUS_JWT_SECRET) is required: the test mints its own tokens") }
+        guard !jwtSecret.isEmpty || sfu != .chorus else {
+            throw .badArgument("--jwt-secret (or CHORUS_JWT_SECRET) is required: the test mints its own tokens")
+        }
         guard (1...LoadLimits.maxSeconds).contains(duration) else {
             throw .overLimit("--duration must be 1...\(LoadLimits.maxSeconds) seconds")
         }
@@ -64,9 +69,8 @@ public final class LoadRunner {
     struct PublisherRecord {
         let index: Int
         let identity: String
-        let token: String
-        let participantID: String
-        let location: String
+        /// How subscriptions name this publisher to the SFU.
+        let publisherID: String
         let audioLog: SendLog
         let videoLog: SendLog
     }
@@ -79,10 +83,8 @@ public final class LoadRunner {
 
     public let options: LoadTestOptions
     private let log: (String) -> Void
-    private let minter: AccessTokenMinter
-    private let whip: WHIPClient
+    private let signaling: any SignalingAPI
     private let runID = String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
-    private let tokenExpiry: Int64
     private var clip: MediaClip?
     private var dtlsContext: DTLSContext?
     private var threads: [GeneratorThread] = []
@@ -99,11 +101,13 @@ public final class LoadRunner {
     public init(options: LoadTestOptions, log: @escaping (String) -> Void) {
         self.options = options
         self.log = log
-        minter = AccessTokenMinter(secret: options.jwtSecret)
-        whip = WHIPClient(server: options.server)
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        tokenExpiry = Int64(now.tv_sec) + Int64(LoadLimits.maxSeconds) + 3600
+        let tokenExpiry = Int64(now.tv_sec) + Int64(LoadLimits.maxSeconds) + 3600
+        switch options.sfu {
+        case .chorus: signaling = ChorusSignaling(server: options.server, jwtSecret: options.jwtSecret, tokenExpiry: tokenExpiry)
+        case .janus: signaling = JanusSignaling(server: options.server)
+        }
     }
 
     public func run() throws(LoadTestError) -> LoadTestResult {
@@ -208,16 +212,15 @@ public final class LoadRunner {
                 if target.publishersSubscribe {
                     for subscriber in rooms[r].publishers {
                         for publisher in rooms[r].publishers where publisher.index != subscriber.index {
-                            try addSubscription(room: rooms[r].name, to: publisher, identity: subscriber.identity, token: subscriber.token)
+                            try addSubscription(room: rooms[r].name, to: publisher, identity: subscriber.identity)
                         }
                     }
                 }
             }
             while rooms[r].listeners < target.subscribersPerRoom {
                 let identity = "lt-\(runID)-r\(r)-s\(rooms[r].listeners)"
-                let token = minter.token(identity: identity, room: rooms[r].name, publish: false, subscribe: true, expiresAt: tokenExpiry)
                 for publisher in rooms[r].publishers {
-                    try addSubscription(room: rooms[r].name, to: publisher, identity: identity, token: token)
+                    try addSubscription(room: rooms[r].name, to: publisher, identity: identity)
                 }
                 rooms[r].listeners += 1
             }
@@ -226,23 +229,17 @@ public final class LoadRunner {
 
     private func addPublisher(room: String, identity: String) throws(LoadTestError) -> PublisherRecord {
         guard let clip, let dtlsContext else { throw .setup("not started") }
-        let token = minter.token(identity: identity, room: room, publish: true, subscribe: true, expiresAt: tokenExpiry)
         let socket = try UDPEndpoint()
         let ice = ICECredentials.random()
         let audioSSRC = UInt32.random(in: 1...UInt32.max)
         let videoSSRC = UInt32.random(in: 1...UInt32.max)
-        let offer = SDPOffer(ice: ice, fingerprint: dtlsContext.certificate.fingerprint, localPort: socket.localAddress.port)
-            .publish(audioSSRC: audioSSRC, videoSSRC: videoSSRC, cname: identity)
-        let session = try whip.publish(room: room, offer: offer, token: token)
-        let answer = try SDPAnswer(parsing: session.answer)
-        guard answer.section(mid: OfferFormat.audioMID) != nil, answer.section(mid: OfferFormat.videoMID) != nil else {
-            throw .badAnswer("WHIP answer for \(identity) did not accept both Opus and VP8")
-        }
+        let local = LocalPeer(ice: ice, fingerprint: dtlsContext.certificate.fingerprint, port: socket.localAddress.port)
+        let publication = try signaling.publish(room: room, identity: identity, local: local, audioSSRC: audioSSRC, videoSSRC: videoSSRC)
+        let answer = publication.remote
         let index = publisherCount
         publisherCount += 1
         let record = PublisherRecord(
-            index: index, identity: identity, token: token, participantID: session.resourceID, location: session.location,
-            audioLog: SendLog(), videoLog: SendLog())
+            index: index, identity: identity, publisherID: publication.publisherID, audioLog: SendLog(), videoLog: SendLog())
         let media = PublisherMedia(
             clip: clip, publisherIndex: index, audioSSRC: audioSSRC, videoSSRC: videoSSRC, audioLog: record.audioLog,
             videoLog: record.videoLog)
@@ -250,21 +247,21 @@ public final class LoadRunner {
         return record
     }
 
-    private func addSubscription(room: String, to publisher: PublisherRecord, identity: String, token: String) throws(LoadTestError) {
+    private func addSubscription(room: String, to publisher: PublisherRecord, identity: String) throws(LoadTestError) {
         guard let dtlsContext else { throw .setup("not started") }
         let socket = try UDPEndpoint()
         let ice = ICECredentials.random()
-        let offer = SDPOffer(ice: ice, fingerprint: dtlsContext.certificate.fingerprint, localPort: socket.localAddress.port).subscribe()
-        let session = try whip.subscribe(room: room, participant: publisher.participantID, offer: offer, token: token)
-        let answer = try SDPAnswer(parsing: session.answer)
-        guard let audioSSRC = answer.section(mid: OfferFormat.audioMID)?.ssrc, let videoSSRC = answer.section(mid: OfferFormat.videoMID)?.ssrc else {
-            throw .badAnswer("WHEP answer for \(identity) names no a=ssrc for both audio and video")
-        }
+        let local = LocalPeer(ice: ice, fingerprint: dtlsContext.certificate.fingerprint, port: socket.localAddress.port)
+        let subscription = try signaling.subscribe(room: room, publisherID: publisher.publisherID, identity: identity, local: local)
         let media = SubscriberMedia(streams: [
-            .init(ssrc: audioSSRC, isVideo: false, streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: false), log: publisher.audioLog),
-            .init(ssrc: videoSSRC, isVideo: true, streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: true), log: publisher.videoLog),
+            .init(
+                ssrc: subscription.audioSSRC, isVideo: false, streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: false),
+                log: publisher.audioLog),
+            .init(
+                ssrc: subscription.videoSSRC, isVideo: true, streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: true),
+                log: publisher.videoLog),
         ])
-        try start(label: "\(identity)<-\(publisher.identity)", socket: socket, ice: ice, answer: answer, media: .subscriber(media))
+        try start(label: "\(identity)<-\(publisher.identity)", socket: socket, ice: ice, answer: subscription.remote, media: .subscriber(media))
     }
 
     /// Creates the transport for an answered offer and hands the session to a thread.
@@ -280,7 +277,9 @@ public final class LoadRunner {
         } catch {
             throw .setup("DTLS endpoint for \(label): \(error)")
         }
-        let session = PeerSession(label: label, socket: socket, transport: transport, media: media)
+        let session = PeerSession(
+            label: label, socket: socket, transport: transport, media: media,
+            checkResponder: ICECheckResponder(local: ice, remote: answer.ice))
         threads[nextThread].send(.add(SessionHandoff(session: session)))
         nextThread = (nextThread + 1) % threads.count
         sessionCount += 1
@@ -419,12 +418,7 @@ public final class LoadRunner {
             thread.send(.closeAll)
         }
         sleep(seconds: 0.1)
-        // Deleting a publisher frees the subscriptions to it as well.
-        for room in rooms {
-            for publisher in room.publishers {
-                try? whip.delete(location: publisher.location, token: publisher.token)
-            }
-        }
+        signaling.leave()
         for thread in threads { thread.send(.exit) }
         let deadline = MonotonicTime.now() + 3_000_000_000
         while MonotonicTime.now() < deadline, !threads.allSatisfy({ $0.status.finished }) { sleep(seconds: 0.01) }

@@ -2,6 +2,8 @@
 // ICE, DTLS client, SRTP) and what it plays, a publisher's media or a subscriber's. Owned by
 // one generator thread, which feeds it datagrams and time and drains what it wants sent.
 
+import Glibc
+import ICE
 import SFU
 
 final class PeerSession {
@@ -14,17 +16,31 @@ final class PeerSession {
     let socket: UDPEndpoint
     let transport: ClientTransport
     let media: Media
+    /// Answers the server's own connectivity checks (Janus sends them; Chorus does not).
+    let checkResponder: ICECheckResponder?
     private(set) var isConnected = false
     private(set) var failure: String?
     private(set) var isClosed = false
     /// Whether the owning thread has counted this session as connected / failed yet.
     var tallied: (connected: Bool, failed: Bool) = (false, false)
 
-    init(label: String, socket: UDPEndpoint, transport: ClientTransport, media: Media) {
+    init(label: String, socket: UDPEndpoint, transport: ClientTransport, media: Media, checkResponder: ICECheckResponder? = nil) {
         self.label = label
         self.socket = socket
         self.transport = transport
         self.media = media
+        self.checkResponder = checkResponder
+    }
+
+    /// One datagram from the server: a connectivity check of its own is answered here, at
+    /// once (a few per connection and consent interval, so no batching), everything else goes
+    /// to the transport.
+    func receive(_ datagram: UnsafeRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant) {
+        if let first = datagram.first, first < 4, let response = checkResponder?.response(to: datagram, from: source) {
+            _ = response.withUnsafeBytes { Glibc.send(socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            return
+        }
+        transport.handle(datagram: datagram, from: source, now: now)
     }
 
     var isAlive: Bool { failure == nil && !isClosed }

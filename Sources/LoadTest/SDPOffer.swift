@@ -22,6 +22,10 @@ public struct SDPOffer: Sendable {
     /// Our UDP socket; offered as the one host candidate (the offer is not trickled).
     public var localPort: UInt16
     public var sessionID: UInt64
+    /// RFC 8842 §5.2: an offerer says actpass and Chorus answers passive; Janus answers an
+    /// actpass offer active, so against Janus the offer says active. Either way the peer is
+    /// the DTLS client, as ClientTransport always is.
+    public var dtlsSetup = "actpass"
 
     public init(ice: ICECredentials, fingerprint: DTLSFingerprint, localPort: UInt16, sessionID: UInt64 = .random(in: 1...(1 << 62))) {
         self.ice = ice
@@ -67,8 +71,7 @@ public struct SDPOffer: Sendable {
             "a=ice-ufrag:\(ice.ufrag)",
             "a=ice-pwd:\(ice.pwd)",
             "a=fingerprint:\(fingerprint.algorithm) \(fingerprint.hex)",
-            // RFC 8842 §5.2: an offerer says actpass; Chorus answers passive, so we are the DTLS client.
-            "a=setup:actpass",
+            "a=setup:\(dtlsSetup)",
             "a=mid:\(audio ? OfferFormat.audioMID : OfferFormat.videoMID)",
             "a=extmap:\(OfferFormat.midExtensionID) \(OfferFormat.midExtensionURI)",
             "a=\(direction)",

@@ -1,5 +1,6 @@
-// `chorus loadtest`: plays WebRTC publishers and subscribers against a Chorus server on this
-// machine and reports forwarded packets, loss, added latency and the server's CPU.
+// `chorus loadtest`: plays WebRTC publishers and subscribers against a Chorus server (or, with
+// `--sfu janus`, a Janus VideoRoom) on this machine and reports forwarded packets, loss, added
+// latency and the server's CPU.
 
 import ArgumentParser
 import Foundation
@@ -7,6 +8,7 @@ import LoadTest
 
 extension ScenarioPreset: ExpressibleByArgument {}
 extension RampGrowth: ExpressibleByArgument {}
+extension SFUKind: ExpressibleByArgument {}
 
 struct LoadTestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,11 +21,15 @@ struct LoadTestCommand: ParsableCommand {
             --subscribers), meeting (10 participants who all publish and see each other), livestream \
             (1 publisher, 20 subscribers), small-rooms (20 rooms of 3). --rate grows the load step by step \
             until loss passes --max-loss or the server's CPU reaches --max-server-cpu.
+            --sfu janus plays the same peers against Janus's VideoRoom plugin through its HTTP API \
+            (--server http://127.0.0.1:8088; no token secret needed).
             Only 127.0.0.1 is accepted; at most 2000 peer connections and 600 s.
             """)
 
     @Option(help: "The server's HTTP API (127.0.0.1 only).")
     var server = "http://127.0.0.1:8080"
+    @Option(help: "The SFU behind --server: chorus (WHIP/WHEP) or janus (VideoRoom over Janus's HTTP API).")
+    var sfu: SFUKind = .chorus
     @Option(help: "The server's HS256 token secret (env CHORUS_JWT_SECRET).")
     var jwtSecret: String?
     @Option(help: "custom, meeting, livestream or small-rooms.")
@@ -120,6 +126,7 @@ struct LoadTestCommand: ParsableCommand {
             serverPID: serverPid, clip: clip)
         guard floorPackets >= 0 else { throw LoadTestError.badArgument("--floor-packets must be 0 or more") }
         options.floorPackets = floorPackets
+        options.sfu = sfu
         return options
     }
 }

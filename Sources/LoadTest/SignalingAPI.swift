@@ -1,0 +1,97 @@
+// How the load test reaches an SFU's signaling, so that the same peers, media and counters run
+// against Chorus (WHIP/WHEP) or Janus (VideoRoom over its HTTP/JSON API): publish a peer,
+// subscribe a peer to one publisher, and leave at the end. ICE, DTLS and SRTP are the same
+// ClientTransport for both; only how the SDP is exchanged differs.
+
+import ICE
+import SFU
+
+/// Which SFU `--server` runs.
+public enum SFUKind: String, CaseIterable, Sendable, Codable {
+    case chorus
+    case janus
+}
+
+/// What a load-test peer puts into its SDP: its ICE credentials, its certificate's fingerprint
+/// and its one UDP port on 127.0.0.1.
+struct LocalPeer {
+    var ice: ICECredentials
+    var fingerprint: DTLSFingerprint
+    var port: UInt16
+}
+
+/// A publisher the SFU accepted: the SFU's side of the transport, and how subscriptions name it.
+struct Publication {
+    var remote: SDPAnswer
+    /// Chorus: the participant id of the WHIP resource; Janus: the VideoRoom feed id.
+    var publisherID: String
+}
+
+/// A subscription the SFU set up: the SFU's side of the transport and the SSRCs it sends
+/// one publisher's audio and video with.
+struct Subscription {
+    var remote: SDPAnswer
+    var audioSSRC: UInt32
+    var videoSSRC: UInt32
+}
+
+protocol SignalingAPI: AnyObject {
+    /// Publishes Opus and VP8 with these SSRCs (the offer names them, RFC 5576).
+    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, videoSSRC: UInt32) throws(LoadTestError) -> Publication
+    /// Subscribes `identity` to one publisher's audio and video.
+    func subscribe(room: String, publisherID: String, identity: String, local: LocalPeer) throws(LoadTestError) -> Subscription
+    /// Frees what the run created on the server (best effort: the transports are closed already).
+    func leave()
+}
+
+/// Chorus: WHIP to publish, WHEP to subscribe (one session per publisher), each with a token
+/// minted from the server's secret.
+final class ChorusSignaling: SignalingAPI {
+    private let whip: WHIPClient
+    private let minter: AccessTokenMinter
+    private let tokenExpiry: Int64
+    /// WHIP resources to DELETE when leaving, with the token that may.
+    private var locations: [(location: String, token: String)] = []
+    /// Each identity's token: a publisher subscribes with its own (meetings).
+    private var tokens: [String: String] = [:]
+
+    init(server: LoopbackServer, jwtSecret: String, tokenExpiry: Int64) {
+        whip = WHIPClient(server: server)
+        minter = AccessTokenMinter(secret: jwtSecret)
+        self.tokenExpiry = tokenExpiry
+    }
+
+    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, videoSSRC: UInt32) throws(LoadTestError) -> Publication {
+        let token = minter.token(identity: identity, room: room, publish: true, subscribe: true, expiresAt: tokenExpiry)
+        tokens[identity] = token
+        let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port)
+            .publish(audioSSRC: audioSSRC, videoSSRC: videoSSRC, cname: identity)
+        let session = try whip.publish(room: room, offer: offer, token: token)
+        let answer = try SDPAnswer(parsing: session.answer)
+        guard answer.section(mid: OfferFormat.audioMID) != nil, answer.section(mid: OfferFormat.videoMID) != nil else {
+            throw .badAnswer("WHIP answer for \(identity) did not accept both Opus and VP8")
+        }
+        locations.append((session.location, token))
+        return Publication(remote: answer, publisherID: session.resourceID)
+    }
+
+    func subscribe(room: String, publisherID: String, identity: String, local: LocalPeer) throws(LoadTestError) -> Subscription {
+        let token = tokens[identity] ?? minter.token(identity: identity, room: room, publish: false, subscribe: true, expiresAt: tokenExpiry)
+        tokens[identity] = token
+        let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port).subscribe()
+        let session = try whip.subscribe(room: room, participant: publisherID, offer: offer, token: token)
+        let answer = try SDPAnswer(parsing: session.answer)
+        guard let audioSSRC = answer.section(mid: OfferFormat.audioMID)?.ssrc, let videoSSRC = answer.section(mid: OfferFormat.videoMID)?.ssrc else {
+            throw .badAnswer("WHEP answer for \(identity) names no a=ssrc for both audio and video")
+        }
+        return Subscription(remote: answer, audioSSRC: audioSSRC, videoSSRC: videoSSRC)
+    }
+
+    func leave() {
+        // Deleting a publisher frees the subscriptions to it as well.
+        for (location, token) in locations {
+            try? whip.delete(location: location, token: token)
+        }
+        locations.removeAll()
+    }
+}
