@@ -161,6 +161,8 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
     public var failures: [String]
     /// The forwarding floor measured in the same run (fan-out 10, AES-GCM, sendmmsg on loopback).
     public var floor: ForwardingFloorResult?
+    /// The same floor with one datagram per sendmmsg message (no GSO runs).
+    public var floorWithoutGSO: ForwardingFloorResult?
 
     public init(
         server: String, serverPID: Int32?, mode: String, rampGrowth: RampGrowth?, scenario: Scenario, threads: Int,
@@ -223,7 +225,14 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
         if let floor {
             text += "\nfloor (same run): \(Self.format(floor.nanosecondsPerOutgoingPacket, 0)) ns per forwarded packet, "
                 + "\(Self.format(floor.outgoingPacketsPerCPUSecond / 1000, 1))k packets per CPU-second "
-                + "(fan-out \(floor.fanout), \(floor.profile), \(floor.payloadBytes) B payload, sendmmsg)"
+                + "(fan-out \(floor.fanout), \(floor.profile), \(floor.payloadBytes) B payload, sendmmsg with GSO runs)"
+        }
+        if let plain = floorWithoutGSO {
+            text += "\nfloor without GSO: \(Self.format(plain.nanosecondsPerOutgoingPacket, 0)) ns per forwarded packet, "
+                + "\(Self.format(plain.outgoingPacketsPerCPUSecond / 1000, 1))k packets per CPU-second"
+            if let cost = steps.compactMap(\.serverNanosecondsPerForwardedPacket).last, plain.nanosecondsPerOutgoingPacket > 0 {
+                text += " (last step: \(Self.format(cost / plain.nanosecondsPerOutgoingPacket, 2))x)"
+            }
         }
         return text
     }

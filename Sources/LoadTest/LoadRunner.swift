@@ -95,6 +95,7 @@ public final class LoadRunner {
     private var failures: [String] = []
     private var serverPID: Int32?
     private var floor: ForwardingFloorResult?
+    private var floorWithoutGSO: ForwardingFloorResult?
     private let startedAt = MonotonicTime.now()
 
     /// `log` receives progress lines (one per second while measuring) and notices.
@@ -117,6 +118,10 @@ public final class LoadRunner {
             log("measuring the forwarding floor (\(options.floorPackets) packets, fan-out 10, AES-GCM, sendmmsg) ...")
             do {
                 floor = try ForwardingFloor.measure(fanout: 10, profile: .aeadAes128Gcm, incomingPackets: options.floorPackets)
+                // The same without GSO: what each datagram costs when no run forms (paced input,
+                // one packet per peer per flush), the usual case of a fan-out to distinct peers.
+                floorWithoutGSO = try ForwardingFloor.measure(
+                    fanout: 10, profile: .aeadAes128Gcm, incomingPackets: options.floorPackets, gso: false)
                 if let floor {
                     log("floor: \(Self.f(floor.nanosecondsPerOutgoingPacket, 0)) ns per forwarded packet (\(Self.f(floor.outgoingPacketsPerCPUSecond / 1000, 1))k per CPU-second)")
                 }
@@ -196,6 +201,7 @@ public final class LoadRunner {
             lossThresholdPercent: options.lossThresholdPercent, cpuThresholdPercent: options.cpuThresholdPercent,
             steps: steps, stopReason: stopReason, failures: failures)
         result.floor = floor
+        result.floorWithoutGSO = floorWithoutGSO
         return result
     }
 

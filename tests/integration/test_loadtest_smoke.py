@@ -74,6 +74,8 @@ def test_loadtest_smoke(chorus: ChorusServer, tmp_path: Path) -> None:
     floor = result["floor"]
     assert floor["incomingPackets"] == 3000 and floor["outgoingPackets"] == 30000 and floor["sendErrors"] == 0, floor
     assert floor["cpuSeconds"] > 0, floor
+    plain = result["floorWithoutGSO"]
+    assert plain["outgoingPackets"] == 30000 and plain["gsoDatagrams"] == 0 and plain["sendErrors"] == 0, plain
     assert step["serverNanosecondsPerForwardedPacket"] > 0, step
     assert "x floor" in done.stdout and "floor (same run)" in done.stdout, output
 
