@@ -75,3 +75,18 @@ struct WorkerPollTimeoutTests {
         #expect(Worker.pollMilliseconds(.seconds(1) + .nanoseconds(1)) == 1001)
     }
 }
+
+struct SendKeyTests {
+    @Test func ipv4KeysAreExactAndIPv6KeysOnlyHint() {
+        let a = TransportAddress(string: "127.0.0.1", port: 5000)!
+        let b = TransportAddress(string: "127.0.0.1", port: 5001)!
+        let c = TransportAddress(string: "127.0.0.2", port: 5000)!
+        #expect(Set([a.sendKey, b.sendKey, c.sendKey]).count == 3)
+        #expect(TransportAddress.isExactKey(a.sendKey))
+        let v6 = TransportAddress(string: "::1", port: 5000)!
+        let v6b = TransportAddress(string: "::2", port: 5000)!
+        #expect(!TransportAddress.isExactKey(v6.sendKey))  // a hash: the sender compares addresses too
+        #expect(v6.sendKey != v6b.sendKey)
+        #expect(v6.sendKey == TransportAddress(string: "::1", port: 5000)!.sendKey)
+    }
+}

@@ -104,3 +104,19 @@ def chorus_with_turn(directory: Path, coturn: Coturn) -> Iterator["ChorusServer"
         yield server
     finally:
         assert stop_process(server.process) == 0
+
+
+@contextmanager
+def running_coturn(directory: Path) -> Iterator[Coturn]:
+    """A coturn with a fresh secret for the duration of the block, stopped by PID afterwards;
+    one that does not start fails the test with coturn's reason."""
+    import pytest
+
+    try:
+        server = start_coturn(directory, secret=secrets.token_hex(16))
+    except RuntimeError as error:
+        pytest.fail(f"coturn did not start: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,7 +5,6 @@ hang-up, and the call's status, history and event log afterwards."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Iterator
 
@@ -14,7 +13,7 @@ import requests
 
 from browser import browsers, inbound, page_url, require_browser, require_page, wait_flowing, wait_until, web_dev_server
 from conftest import ChorusServer
-from coturn import Coturn, chorus_with_turn, start_coturn
+from coturn import Coturn, chorus_with_turn, running_coturn
 from test_call_persistence import sql
 
 pytestmark = pytest.mark.browser
@@ -25,14 +24,8 @@ __all__ = ["browsers"]  # the fixture, imported for pytest
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     require_browser()
-    try:
-        server = start_coturn(tmp_path_factory.mktemp("coturn-browser"), secret=secrets.token_hex(16))
-    except RuntimeError as error:
-        pytest.fail(f"coturn did not start: {error}", pytrace=False)
-    try:
+    with running_coturn(tmp_path_factory.mktemp("coturn-browser")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

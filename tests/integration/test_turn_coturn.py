@@ -8,7 +8,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import secrets
 import time
 from typing import Iterator
 
@@ -17,16 +16,13 @@ import requests
 from aioice.turn import create_turn_endpoint
 
 from conftest import ChorusServer
-from coturn import Coturn, chorus_with_turn, start_coturn
+from coturn import Coturn, chorus_with_turn, running_coturn
 
 
 @pytest.fixture(scope="module")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
-    server = start_coturn(tmp_path_factory.mktemp("coturn"), secret=secrets.token_hex(16))
-    try:
+    with running_coturn(tmp_path_factory.mktemp("coturn")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ public final class SendQueue {
     let buffers: UnsafeMutableRawPointer
     private(set) var lengths: [Int]
     private(set) var destinations: [TransportAddress?]
+    /// `destinations` as integers, so the sender's search for same-peer runs compares words.
+    private let keys: UnsafeMutablePointer<UInt64>
     public private(set) var count = 0
     /// Called when the queue is full or the worker ends a batch; must empty the queue.
     var flushHandler: (SendQueue) -> Void
@@ -20,10 +22,15 @@ public final class SendQueue {
         buffers = .allocate(byteCount: capacity * Self.slotSize, alignment: 16)
         lengths = Array(repeating: 0, count: capacity)
         destinations = Array(repeating: nil, count: capacity)
+        keys = .allocate(capacity: capacity)
+        keys.initialize(repeating: 0, count: capacity)
         self.flushHandler = flushHandler
     }
 
-    deinit { buffers.deallocate() }
+    deinit {
+        buffers.deallocate()
+        keys.deallocate()
+    }
 
     /// The next free slot; flushes first when the queue is full.
     public func reserve() -> UnsafeMutableRawBufferPointer {
@@ -35,6 +42,7 @@ public final class SendQueue {
     public func commit(length: Int, to destination: TransportAddress) {
         lengths[count] = length
         destinations[count] = destination
+        keys[count] = destination.sendKey
         count += 1
     }
 
@@ -55,6 +63,7 @@ public final class SendQueue {
     }
 
     func destination(_ i: Int) -> TransportAddress { destinations[i]! }
+    func key(_ i: Int) -> UInt64 { keys[i] }
     func length(_ i: Int) -> Int { lengths[i] }
 
     public func flush() {
@@ -127,6 +136,7 @@ final class BatchSender {
         var segmentsPerMessage = (messages: 0, datagrams: 0)
         for i in 0..<n where !taken[i] {
             let (first, destination) = queue.datagram(i)
+            let key = queue.key(i)
             let size = first.count
             taken[i] = true
             let firstIovec = iovecCount
@@ -140,7 +150,7 @@ final class BatchSender {
                 // that cannot join, so the peer's datagrams keep their order.
                 var j = i + 1
                 while j < n, segments < Self.maximumSegments {
-                    if !taken[j] && queue.destination(j) == destination {
+                    if !taken[j] && queue.key(j) == key && (TransportAddress.isExactKey(key) || queue.destination(j) == destination) {
                         let length = queue.length(j)
                         guard length <= size, total + length <= Self.maximumGSOBytes else { break }
                         let (data, _) = queue.datagram(j)
@@ -211,4 +221,21 @@ final class BatchSender {
             if chorus_sendmmsg(socket.fd, &single, 1, Int32(MSG_DONTWAIT)) != 1 { sendErrors += 1 }
         }
     }
+}
+
+extension TransportAddress {
+    /// One word per address: IPv4 exactly (top bit set, then the address and port), IPv6 as a
+    /// hash (top bit clear) that a full comparison must confirm.
+    var sendKey: UInt64 {
+        switch ip {
+        case .v4(let a, let b, let c, let d):
+            return 1 << 63 | UInt64(a) << 40 | UInt64(b) << 32 | UInt64(c) << 24 | UInt64(d) << 16 | UInt64(port)
+        case .v6(let bytes):
+            var hash: UInt64 = 1_469_598_103_934_665_603
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+            return (hash ^ UInt64(port)) & ~(1 << 63)
+        }
+    }
+
+    static func isExactKey(_ key: UInt64) -> Bool { key >> 63 == 1 }
 }

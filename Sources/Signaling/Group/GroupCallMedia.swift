@@ -180,11 +180,6 @@ actor GroupCallMedia {
         }
     }
 
-    /// Whether `user` has a live media session in `callId` (tests, room checks).
-    func participantID(callId: String, user: String) -> String? {
-        members[callId]?[user]?.participantID
-    }
-
     // MARK: - Internals
 
     private func newMember(callId: String, user: String, client: any RealtimeClient, sdp: String) async throws(CallError) -> Member {
