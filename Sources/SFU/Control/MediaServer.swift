@@ -119,18 +119,6 @@ public final class MediaServer: Sendable {
 
     // MARK: - Group calls (see MediaCore+Group.swift)
 
-    /// A group participant's transport: publishes `tracks` and will receive the others'.
-    public func join(
-        room: String, participantID: String, identity: String, remote: RemoteTransportParameters, tracks: [TrackParameters]
-    ) async throws -> LocalTransportDescription {
-        try await publish(room: room, participantID: participantID, identity: identity, remote: remote, tracks: tracks)
-    }
-
-    /// Closes a participant's transport with everything on it (`unpublish` under its group name).
-    public func leave(room: String, participantID: String) async throws {
-        try await unpublish(room: room, participantID: participantID)
-    }
-
     public func addProducers(room: String, participantID: String, tracks: [TrackParameters]) async throws -> [String] {
         try await worker(for: room).run { core, _ in try core.addProducers(room: room, participantID: participantID, tracks: tracks) }
     }

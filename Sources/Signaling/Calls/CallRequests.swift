@@ -116,17 +116,7 @@ public struct RelayMessage: Sendable, Equatable {
         self.kind = kind
         switch kind {
         case .offer, .answer:
-            // An SDP string, or an RTCSessionDescriptionInit object carrying one.
-            switch body["sdp"] {
-            case .string(let sdp)? where !sdp.isEmpty:
-                break
-            case .object(let description)? where description["sdp"]?.stringValue?.isEmpty == false:
-                break
-            case nil, .null?:
-                throw .missing("sdp")
-            default:
-                throw .invalid("sdp", "a non-empty SDP string")
-            }
+            _ = try body.sdp()
         case .candidate:
             // RFC 8838 §4.4: an empty candidate string signals the end of candidates.
             switch body["candidate"] {
@@ -189,6 +179,23 @@ struct CallFields {
         switch object[key] {
         case nil, .null?: return nil
         default: return try identifier(key)
+        }
+    }
+
+    /// `sdp`: an SDP string, or an RTCSessionDescriptionInit object carrying one.
+    func sdp() throws(CallError) -> String {
+        switch object["sdp"] {
+        case .string(let sdp)? where !sdp.isEmpty:
+            return sdp
+        case .object(let description)?:
+            guard case .string(let sdp)? = description["sdp"], !sdp.isEmpty else {
+                throw .invalid("sdp", "a non-empty SDP string")
+            }
+            return sdp
+        case nil, .null?:
+            throw .missing("sdp")
+        default:
+            throw .invalid("sdp", "a non-empty SDP string")
         }
     }
 

@@ -97,14 +97,3 @@ extension CallService {
         }
     }
 }
-
-extension CallFields {
-    /// `sdp` as a string or an `RTCSessionDescriptionInit` object holding one.
-    func sdp() throws(CallError) -> String {
-        if case .string(let text)? = self["sdp"] { return text }
-        guard case .object(let object)? = self["sdp"], case .string(let text)? = object["sdp"] else {
-            throw .missing("sdp")
-        }
-        return text
-    }
-}

@@ -193,7 +193,7 @@ actor GroupCallMedia {
         let local: LocalTransportDescription
         do {
             // Producers come from the session's view of the offer (apply), not from here.
-            local = try await media.join(
+            local = try await media.publish(
                 room: callId, participantID: participantID, identity: user, remote: negotiated.remoteTransport, tracks: [])
         } catch {
             throw Self.callError(error)
@@ -264,7 +264,7 @@ actor GroupCallMedia {
 
     private func closeTransport(callId: String, participantID: String) async {
         do {
-            try await media.leave(room: callId, participantID: participantID)
+            try await media.unpublish(room: callId, participantID: participantID)
         } catch {
             // Already gone (consent expired a moment ago): nothing left to free.
             logger.debug("group call \(callId): closing \(participantID): \(error)")
