@@ -148,7 +148,7 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: s
     last_error = ""
     for attempt in range(3):
         http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
-        secret = secrets.token_urlsafe(32)
+        secret = secrets.token_hex(32)  # never starts with "-", which the CLI would read as an option
         database = database or integration_database(tmp, attempt)
         args = [
             str(binary), "serve",

@@ -16,6 +16,9 @@ public final class Worker: @unchecked Sendable {
     private let sender: BatchSender
     private let wakeFD: Int32
     private var commands: [() -> Void] = []
+    /// False once the loop has ended (guarded by `commandLock`): a command queued then would
+    /// never run, and its caller would wait forever.
+    private var accepting = true
     private let commandLock = Mutex()
     private var thread: pthread_t?
     private var running = true
@@ -71,19 +74,20 @@ public final class Worker: @unchecked Sendable {
     /// Runs `body` on the worker thread and returns its result.
     public func run<T: Sendable>(_ body: @escaping (MediaCore, ContinuousClock.Instant) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            enqueue {
+            let accepted = enqueue {
                 do {
                     continuation.resume(returning: try body(self.core, .now))
                 } catch {
                     continuation.resume(throwing: error)
                 }
             }
+            if !accepted { continuation.resume(throwing: MediaServerError.failed("media worker \(index) has stopped")) }
         }
     }
 
     /// Closes every transport, stops the loop and waits for the thread to end.
     public func shutdown() {
-        enqueue { [self] in
+        _ = enqueue { [self] in
             core.closeAll()
             running = false
         }
@@ -91,10 +95,17 @@ public final class Worker: @unchecked Sendable {
         thread = nil
     }
 
-    private func enqueue(_ command: @escaping () -> Void) {
-        commandLock.withLock { commands.append(command) }
+    /// Queues `command` for the worker thread; false once the worker has stopped.
+    private func enqueue(_ command: @escaping () -> Void) -> Bool {
+        let accepted = commandLock.withLock { () -> Bool in
+            guard accepting else { return false }
+            commands.append(command)
+            return true
+        }
+        guard accepted else { return false }
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
+        return true
     }
 
     private func loop() {
@@ -124,6 +135,15 @@ public final class Worker: @unchecked Sendable {
             }
         }
         core.queue.flush()
+        // Commands queued while the loop ended still run here, on this thread, against the
+        // closed core (they fail as their rooms are gone); later ones are refused.
+        let leftover = commandLock.withLock { () -> [() -> Void] in
+            accepting = false
+            let taken = commands
+            commands.removeAll()
+            return taken
+        }
+        for command in leftover { command() }
         logger.info("worker stopped", metadata: ["worker": "\(index)"])
     }
 
