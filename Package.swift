@@ -40,12 +40,14 @@ let package = Package(
         ),
         // recvmmsg/sendmmsg, which Swift's Glibc module hides behind _GNU_SOURCE.
         .target(name: "CSockets", path: "Sources/CSockets"),
+        // Prefetch hints (static inline, from the compiler's builtins) for the fan-out loop.
+        .target(name: "CCacheHints", path: "Sources/CCacheHints"),
         // libopus and libvpx from Debian: the load generator encodes its clip with them once at start.
         .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CVPX", path: "Sources/CVPX", pkgConfig: "vpx", providers: [.apt(["libvpx-dev"])]),
         .target(
             name: "RTP",
-            dependencies: ["CSRTP", "COpenSSL"],
+            dependencies: ["CSRTP", "COpenSSL", "CCacheHints"],
             path: "Sources/RTP"
         ),
         .target(
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "SFU",
             dependencies: [
-                "RTP", "ICE", "COpenSSL", "CSockets",
+                "RTP", "ICE", "COpenSSL", "CSockets", "CCacheHints",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/SFU",

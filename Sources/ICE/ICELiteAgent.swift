@@ -122,6 +122,8 @@ public struct ICELiteAgent: Sendable {
         case .new:
             if now >= createdAt + consentTimeout { close(reason: "no valid ICE check") }
         case .connected:
+            // Filtering builds a new dictionary: only when an address's consent has run out.
+            guard validated.isEmpty || validated.values.contains(where: { now >= $0 + consentTimeout }) else { return }
             validated = validated.filter { now < $0.value + consentTimeout }
             guard let selected = selectedAddress, validated[selected] == nil else { return }
             // Not yet nominated: the peer may simply check over another pair now; follow the

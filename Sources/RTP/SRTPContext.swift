@@ -20,6 +20,14 @@ public protocol SRTPContext: AnyObject {
     func unprotectRTP(_ packet: UnsafeMutableRawPointer, length: Int) throws(SRTPError) -> Int
     func protectRTCP(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int) throws(SRTPError) -> Int
     func unprotectRTCP(_ packet: UnsafeMutableRawPointer, length: Int) throws(SRTPError) -> Int
+    /// A cache hint ahead of `protectRTP` for `ssrc`, in two steps taken some time apart: stage 0
+    /// starts loading the context's own state, stage 1 (once that has arrived) the stream's.
+    /// Changes nothing observable; a backend without a fast path ignores it.
+    func prefetchProtect(ssrc: UInt32, stage: Int)
+}
+
+extension SRTPContext {
+    public func prefetchProtect(ssrc: UInt32, stage: Int) {}
 }
 
 public enum SRTPDirection: Sendable {

@@ -2,6 +2,7 @@
 // and AEAD_AES_128_GCM (RFC 7714) over cipher contexts keyed once per context, so that a packet
 // costs no allocation and no lock (Debian's libsrtp2 over NSS costs 5-14 mallocs and a lock).
 
+import CCacheHints
 import COpenSSL
 
 /// Protects (outbound) or unprotects (inbound) SRTP and SRTCP for any number of SSRCs with one
@@ -93,6 +94,24 @@ public final class OpenSSLSRTPContext: SRTPContext, @unchecked Sendable {
             else { throw .openSSL() }
         }
         return length + profile.rtpOverhead
+    }
+
+    /// See SRTPContext.prefetchProtect: a fan-out protects for one cold subscriber after another.
+    @inline(__always)
+    public func prefetchProtect(ssrc: UInt32, stage: Int) {
+        guard stage == 0 else {
+            streams.pointee.prefetch(ssrc)
+            return
+        }
+        chorus_prefetch(streams)
+        chorus_prefetch(scratch)
+        switch rtp {
+        case .counterMode(let cipher, let mac, _):
+            cipher.prefetch()
+            mac.prefetch()
+        case .gcm(let cipher, _):
+            cipher.prefetch()
+        }
     }
 
     public func unprotectRTP(_ packet: UnsafeMutableRawPointer, length: Int) throws(SRTPError) -> Int {

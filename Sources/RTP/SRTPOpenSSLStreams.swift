@@ -2,6 +2,8 @@
 // §3.3.1, Appendix A), replay windows (§3.3.2) and the SRTCP index of every SSRC a context
 // serves, in a table that allocates only when a new SSRC makes it grow, never per packet.
 
+import CCacheHints
+
 enum SRTPPacketIndex {
     /// The 48-bit index (ROC << 16 | SEQ) of a packet with `sequence`, and its distance from
     /// `highest`, the highest index accepted so far (RFC 3711 Appendix A: the ROC among ROC-1,
@@ -131,6 +133,15 @@ struct SRTPStreamTable {
             if key == Self.emptyKey { return nil }
             slot = (slot + 1) & (capacity - 1)
         }
+    }
+
+    /// Starts loading where `ssrc`'s key and stream would be in the table, as a hint: its home
+    /// slot, which holds it unless a collision moved it along.
+    @inline(__always)
+    func prefetch(_ ssrc: UInt32) {
+        let slot = Self.home(ssrc, capacity)
+        chorus_prefetch(keys + slot)
+        chorus_prefetch_lines(streams + slot, 3)
     }
 
     /// The stream of `ssrc`, added (with nothing seen yet) when the table lacks it. Valid until

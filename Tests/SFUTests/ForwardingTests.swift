@@ -152,6 +152,30 @@ import RTP
         #expect(call.subscriber.rtp.count == 5)
     }
 
+    /// The fan-out walks ahead of itself with cache hints (Consumer.prefetch, five stages): with
+    /// fewer and more subscribers than that, each still gets every packet exactly once, in order.
+    @Test(arguments: [3, 7])
+    func everySubscriberOfAFanOutGetsEachPacketOnceInOrder(extraSubscribers: Int) throws {
+        let call = try CallFixture()
+        var audioSSRCs = [(peer: call.subscriber, ssrc: call.audioTrack.ssrc)]
+        for index in 0..<extraSubscribers {
+            let peer = try call.net.makePeer("listener\(index)")
+            let (answer, tracks) = try call.core.subscribe(
+                room: CallFixture.room, participantID: CallFixture.publisherID, subscriptionID: "listener\(index)",
+                identity: "Listener \(index)", remote: peer.offer, slots: CallFixture.subscriberSlots, now: call.net.now)
+            try call.net.connect(peer, answer: answer)
+            audioSSRCs.append((peer, try #require(tracks.first { $0.kind == .audio }).ssrc))
+        }
+        var sent: [[UInt8]] = []
+        for _ in 0..<4 { sent.append(try call.sendAudio().payload) }
+        #expect(Set(audioSSRCs.map(\.ssrc)).count == extraSubscribers + 1)
+        for (peer, ssrc) in audioSSRCs {
+            let received = peer.rtp(ssrc: ssrc)
+            #expect(received.map(\.payload) == sent)
+            #expect(zip(received, received.dropFirst()).allSatisfy { $1.sequenceNumber == $0.sequenceNumber &+ 1 })
+        }
+    }
+
     @Test func clientRejectsSendingBeforeConnectingAndOversizedPackets() throws {
         let call = try CallFixture(connect: false)
         let answer = try call.core.publish(

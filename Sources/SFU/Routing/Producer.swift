@@ -61,8 +61,23 @@ public final class Producer {
             stats.drop(.padding)
             return
         }
-        for consumer in consumers {
-            consumer.forward(packet, now: now, queue: queue, stats: stats)
+        // Consumer.prefetch stages run ahead of the forwarding: consumer k gets stage s at step
+        // k + s and is forwarded at step k + prefetchStages, so the cold state of the next few
+        // subscribers loads while this one's packet is copied and encrypted.
+        let consumers = self.consumers
+        let depth = Consumer.prefetchStages
+        consumers.withUnsafeBufferPointer { list in
+            for step in 0..<(list.count + depth) {
+                var stage = 0
+                while stage < depth {
+                    let index = step - stage
+                    if index >= 0, index < list.count { list[index].prefetch(stage: stage) }
+                    stage += 1
+                }
+                if step >= depth {
+                    list[step - depth].forward(packet, now: now, queue: queue, stats: stats)
+                }
+            }
         }
     }
 

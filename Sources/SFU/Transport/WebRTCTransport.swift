@@ -2,6 +2,7 @@
 // producers and consumers whose packets cross it. Sans-IO: bytes, addresses and time in;
 // datagrams into the worker's SendQueue and events to the owner out.
 
+import CCacheHints
 import ICE
 import RTP
 
@@ -17,13 +18,15 @@ enum TransportEvent {
 }
 
 public final class WebRTCTransport {
-    public let id: String
-    private(set) var ice: ICELiteAgent
-    private let dtls: DTLSEndpoint
-    private var srtpIn: SRTPContext?
-    private var srtpOut: SRTPContext?
-    private let srtpBackend: SRTPBackend
+    // What a forwarded packet reads comes first (state, SRTP, the ICE agent's selected address):
+    // Consumer.prefetch loads this object's first lines ahead of the packet.
     public private(set) var state: TransportState = .new
+    private var srtpOut: SRTPContext?
+    private var srtpIn: SRTPContext?
+    private(set) var ice: ICELiteAgent
+    public let id: String
+    private let dtls: DTLSEndpoint
+    private let srtpBackend: SRTPBackend
     public private(set) var closeReason: String?
     /// The time origin of this transport's statistics (jitter is a difference of transits).
     let epoch: ContinuousClock.Instant
@@ -39,6 +42,8 @@ public final class WebRTCTransport {
     private var consumersBySSRC: [UInt32: Consumer] = [:]
 
     private var nextReport: ContinuousClock.Instant
+    /// No timer of this transport is due before this (see `handleTimeout`).
+    private var nextDue: ContinuousClock.Instant
     /// A peer that passes ICE checks but never completes DTLS must not hold resources forever.
     private let connectDeadline: ContinuousClock.Instant
     static let reportInterval: Duration = .seconds(1)
@@ -55,6 +60,7 @@ public final class WebRTCTransport {
         self.dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: remote.fingerprints)
         self.epoch = now
         self.nextReport = now + Self.reportInterval
+        self.nextDue = now
         self.connectDeadline = now + consentTimeout
         self.cname = "chorus-" + id.prefix(8)
     }
@@ -64,6 +70,18 @@ public final class WebRTCTransport {
     var sendAddress: TransportAddress? { state == .connected ? ice.selectedAddress : nil }
     var isConnected: Bool { state == .connected }
     var srtpOverhead: Int { srtpOut?.profile.rtpOverhead ?? 16 }
+
+    /// Cache hints ahead of `protectRTP` (see Consumer.prefetch): stage 0 the SRTP context
+    /// object, stages 1 and 2 its state and the stream of `ssrc`.
+    @inline(__always)
+    func prefetchProtect(ssrc: UInt32, stage: Int) {
+        guard let srtpOut else { return }
+        if stage == 0 {
+            chorus_prefetch_lines(UnsafeRawPointer(Unmanaged.passUnretained(srtpOut as AnyObject).toOpaque()), 2)
+        } else {
+            srtpOut.prefetchProtect(ssrc: ssrc, stage: stage - 1)
+        }
+    }
 
     // MARK: - Producers and consumers
 
@@ -93,6 +111,8 @@ public final class WebRTCTransport {
     // MARK: - Input
 
     func handleSTUN(_ datagram: UnsafeRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        // A check changes ICE's deadlines: look at the timers again at the next tick.
+        nextDue = now
         switch ice.handle(datagram, from: source, now: now) {
         case .respond(let response, let destination):
             queue.enqueue(response, to: destination)
@@ -109,6 +129,8 @@ public final class WebRTCTransport {
     }
 
     func handleDTLS(_ datagram: UnsafeRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant, queue: SendQueue) {
+        // DTLS input may start or stop its retransmission timer.
+        nextDue = now
         dtls.handle(datagram: datagram, now: now)
         flushDTLS(queue: queue, fallback: source)
         switch dtls.state {
@@ -287,8 +309,25 @@ public final class WebRTCTransport {
 
     // MARK: - Time
 
+    /// Runs the timers that are due. Every worker tick calls this for every transport; a tick
+    /// before `nextDue` returns at once instead of visiting the ICE agent and the DTLS engine
+    /// (hundreds of transports' cold state, 50 times a second, for nothing).
     func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
-        guard state != .closed else { return }
+        guard state != .closed, now >= nextDue else { return }
+        runTimers(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
+        nextDue = earliestDeadline()
+    }
+
+    /// The earliest of ICE consent, the connect deadline, DTLS retransmission and the next RTCP
+    /// report. Only DTLS and ICE input can bring one forward; those reset `nextDue`.
+    private func earliestDeadline() -> ContinuousClock.Instant {
+        var due = state == .connected ? nextReport : connectDeadline
+        if let ice = ice.nextTimeout() { due = min(due, ice) }
+        if let dtls = dtls.nextTimeout { due = min(due, dtls) }
+        return due
+    }
+
+    private func runTimers(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
         ice.handleTimeout(now: now)
         if case .closed(let reason) = ice.state {
             // No consent means no sending on that path at all (RFC 7675 §5.1), not even close_notify.
