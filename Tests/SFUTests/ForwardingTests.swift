@@ -154,9 +154,10 @@ import RTP
 
     /// The fan-out walks ahead of itself with cache hints (Consumer.prefetch, five stages): with
     /// fewer and more subscribers than that, each still gets every packet exactly once, in order.
-    @Test(arguments: [3, 7])
-    func everySubscriberOfAFanOutGetsEachPacketOnceInOrder(extraSubscribers: Int) throws {
-        let call = try CallFixture()
+    /// Both SRTP backends (OpenSSL takes an unretained fast path, libsrtp the protocol's).
+    @Test(arguments: [3, 7], [SRTPBackend.openssl, .libsrtp])
+    func everySubscriberOfAFanOutGetsEachPacketOnceInOrder(extraSubscribers: Int, backend: SRTPBackend) throws {
+        let call = try CallFixture(net: InMemoryNetwork(srtpBackend: backend))
         var audioSSRCs = [(peer: call.subscriber, ssrc: call.audioTrack.ssrc)]
         for index in 0..<extraSubscribers {
             let peer = try call.net.makePeer("listener\(index)")

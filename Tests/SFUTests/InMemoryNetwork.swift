@@ -127,7 +127,10 @@ final class InMemoryNetwork {
     }
     private var paceAnchor: (fake: ContinuousClock.Instant, real: ContinuousClock.Instant) = (.now, .now)
 
-    init(seed: UInt64 = 1, clientConfiguration: ClientTransportConfiguration = ClientTransportConfiguration(), consentTimeout: Duration = .seconds(30)) throws {
+    init(
+        seed: UInt64 = 1, clientConfiguration: ClientTransportConfiguration = ClientTransportConfiguration(),
+        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default
+    ) throws {
         self.seed = seed
         self.clientConfiguration = clientConfiguration
         serverContext = try DTLSContext(certificate: DTLSCertificate())
@@ -142,7 +145,9 @@ final class InMemoryNetwork {
             }
             queue.removeAll()
         }
-        core = MediaCore(dtlsContext: serverContext, announcedAddress: serverAddress, consentTimeout: consentTimeout, queue: queue)
+        core = MediaCore(
+            dtlsContext: serverContext, announcedAddress: serverAddress, consentTimeout: consentTimeout,
+            srtpBackend: srtpBackend, queue: queue)
         // The flush handler cannot capture self before init ends; it hands over through here.
         drainCore = {
             let batch = collected
