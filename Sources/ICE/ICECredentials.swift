@@ -13,7 +13,13 @@ public struct ICECredentials: Hashable, Sendable {
     /// RFC 8445 §5.3 asks for at least 24 random bits in the ufrag (4 ice-chars) and 128 in
     /// the pwd (22 ice-chars); 8 and 24 characters give 48 and 144 bits.
     public static func random() -> ICECredentials {
-        ICECredentials(ufrag: randomICEChars(8), pwd: randomICEChars(24))
+        random(ufragPrefix: "")
+    }
+
+    /// The same, with a ufrag that starts with `ufragPrefix` (ice-chars) before its 8 random
+    /// ones: a server sharing one port among workers tags each worker's ufrags.
+    public static func random(ufragPrefix: String) -> ICECredentials {
+        ICECredentials(ufrag: ufragPrefix + randomICEChars(8), pwd: randomICEChars(24))
     }
 
     /// ice-char = ALPHA / DIGIT / "+" / "/" (RFC 8839 §5.4): 64 characters, so the low six

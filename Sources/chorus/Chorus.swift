@@ -3,6 +3,7 @@
 import ArgumentParser
 import Logging
 import RTP
+import SFU
 import Signaling
 
 #if canImport(Glibc)
@@ -64,8 +65,10 @@ struct Serve: AsyncParsableCommand {
     var turnCredential: String?
     @Option(help: "SRTP implementation: openssl (default) or libsrtp (env CHORUS_SRTP_BACKEND).")
     var srtpBackend: String?
-    @Option(help: "Media worker threads, each with its own UDP port (udp-port + i); default one per core (env CHORUS_WORKERS).")
+    @Option(help: "Media worker threads; default one per core (env CHORUS_WORKERS).")
     var workers: Int?
+    @Option(help: "Workers on one UDP port (shared: SO_REUSEPORT with eBPF steering, needs root), one port each (per-worker: udp-port + i), or auto: shared when it can be set up (default; env CHORUS_UDP_PORT_SHARING).")
+    var udpPortSharing: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -82,6 +85,12 @@ struct Serve: AsyncParsableCommand {
         if let count = workers ?? environment("CHORUS_WORKERS").flatMap({ Int($0) }) {
             guard (1...256).contains(count) else { throw ValidationError("--workers must be 1...256") }
             configuration.workers = count
+        }
+        if let name = udpPortSharing ?? environment("CHORUS_UDP_PORT_SHARING") {
+            guard let sharing = UDPPortSharing(rawValue: name) else {
+                throw ValidationError("--udp-port-sharing must be one of \(UDPPortSharing.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.udpPortSharing = sharing
         }
         configuration.announcedIP = announcedIP ?? environment("CHORUS_ANNOUNCED_IP")
         if let text = database ?? environment("CHORUS_DATABASE_URL") {

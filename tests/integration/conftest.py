@@ -29,8 +29,9 @@ from peers import use_loopback_only  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT = 60.0
-# Two media workers (two UDP ports), so rooms land on different workers and every test also
-# checks that a room's transports find their own worker.
+# Two media workers, so rooms land on different workers and every test also checks that a
+# room's transports find their own worker: on one shared UDP port with eBPF steering when the
+# tests run as root (the default `--udp-port-sharing auto`), else one port each.
 WORKERS = 2
 STOP_TIMEOUT = 10.0
 
@@ -106,8 +107,17 @@ class ChorusServer:
 
     @property
     def udp_ports(self) -> list[int]:
-        """Worker i listens on udp_port + i."""
-        return [self.udp_port + i for i in range(self.workers)]
+        """The media ports the server announced at start: one shared by all workers, or worker
+        i's udp_port + i (read from its "media on udp HOST:PORTS (...)" log line)."""
+        lines = re.findall(r"media on udp (\S+) \((.*?)\)", self.log_path.read_text(errors="replace"))
+        assert lines, f"no 'media on udp' line in the server log:\n{tail(self.log_path)}"
+        address, _ = lines[-1]
+        return [int(port) for port in address.rsplit(":", 1)[1].split(",")]
+
+    @property
+    def shares_udp_port(self) -> bool:
+        lines = re.findall(r"media on udp \S+ \((.*?)\)", self.log_path.read_text(errors="replace"))
+        return bool(lines) and lines[-1].startswith("shared by")
 
     def alive(self) -> bool:
         return self.process.poll() is None

@@ -28,6 +28,20 @@ public final class MediaCore {
     /// transport closed on its own: consent lost, DTLS failure, shutdown).
     public var onEvent: ((MediaEvent) -> Void)?
 
+    // Workers sharing one UDP port (see ReuseportSteering). The hooks keep this type sans-IO:
+    // the worker installs them, tests may too.
+    /// Starts every local ufrag, so that any worker can tell from a STUN check whose it is.
+    var ufragPrefix = ""
+    /// ICE validated an address of one of this core's transports (true), or the transport
+    /// holding it went (false): the peer's datagrams must (no longer) be steered here.
+    var steerAddress: ((TransportAddress, Bool) -> Void)?
+    /// A STUN check for a ufrag this core does not know (another worker's peer whose datagrams
+    /// are not steered yet): true when it was passed on to its owner instead of dropped.
+    var handOffSTUN: ((Substring, UnsafeRawBufferPointer, TransportAddress) -> Bool)? {
+        get { server.handOffSTUN }
+        set { server.handOffSTUN = newValue }
+    }
+
     public init(
         dtlsContext: DTLSContext, announcedAddress: TransportAddress, consentTimeout: Duration = .seconds(30),
         srtpBackend: SRTPBackend = .default, queue: SendQueue
@@ -182,7 +196,7 @@ public final class MediaCore {
         let transport: WebRTCTransport
         do {
             transport = try WebRTCTransport(
-                id: id, local: .random(), remote: remote, dtlsContext: dtlsContext, now: now,
+                id: id, local: .random(ufragPrefix: ufragPrefix), remote: remote, dtlsContext: dtlsContext, now: now,
                 consentTimeout: consentTimeout, srtpBackend: srtpBackend)
         } catch {
             throw .failed("transport: \(error)")
@@ -204,6 +218,9 @@ public final class MediaCore {
         switch event {
         case .addressValidated(let address):
             server.bind(address, to: transport)
+            // Every valid check, not only the first: a peer steered elsewhere since (its port
+            // reused by another worker's peer) comes back with its next consent check.
+            steerAddress?(address, true)
         case .connected:
             log?("transport \(transport.id) connected")
         case .closed(let reason):
@@ -216,7 +233,7 @@ public final class MediaCore {
     /// subscriptions, and the room when it was the last participant.
     private func release(_ transport: WebRTCTransport) {
         let key = ObjectIdentifier(transport)
-        server.unregister(transport)
+        for address in server.unregister(transport) { steerAddress?(address, false) }
         transports[key] = nil
         guard let owner = owners.removeValue(forKey: key) else { return }
         switch owner {

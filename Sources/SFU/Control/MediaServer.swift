@@ -12,23 +12,36 @@ public struct MediaServerConfiguration: Sendable {
     public var announcedIP: String
     public var consentTimeout: Duration
     public var srtpBackend: SRTPBackend
-    /// Worker threads, each with its own UDP socket, event loop and rooms. Worker i listens on
-    /// `udpPort + i` (or a kernel-chosen port when `udpPort` is 0) and announces that port for
-    /// its rooms: the kernel's SO_REUSEPORT spreading hashes 4-tuples, which would scatter a
-    /// room's peers over workers, so each room's peers are sent to its worker's own port.
+    /// Worker threads, each with its own UDP socket, event loop and rooms (see `portSharing`).
     public var workers: Int
+    public var portSharing: UDPPortSharing
 
     public init(
         host: String = "127.0.0.1", udpPort: UInt16 = 40000, announcedIP: String = "127.0.0.1",
-        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, workers: Int = 1
+        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, workers: Int = 1,
+        portSharing: UDPPortSharing = .automatic
     ) {
-        self.workers = max(1, workers)
+        self.workers = max(1, min(workers, SharedPortUfrag.maximumWorkers))
+        self.portSharing = portSharing
         self.srtpBackend = srtpBackend
         self.host = host
         self.udpPort = udpPort
         self.announcedIP = announcedIP
         self.consentTimeout = consentTimeout
     }
+}
+
+/// How several workers receive media.
+public enum UDPPortSharing: String, Sendable, CaseIterable {
+    /// All workers on `udpPort` (SO_REUSEPORT), each peer's datagrams steered to the worker of
+    /// its room by an eBPF program; the kernel's own SO_REUSEPORT spreading hashes 4-tuples,
+    /// which would scatter a room's peers over workers. Needs CAP_BPF and CAP_NET_ADMIN (root).
+    case shared
+    /// Worker i on `udpPort + i` (kernel-chosen ports when `udpPort` is 0), announced for its
+    /// rooms: no privileges needed, a range of ports to open.
+    case perWorker = "per-worker"
+    /// `shared` when the eBPF steering can be set up, else `perWorker`.
+    case automatic = "auto"
 }
 
 public final class MediaServer: Sendable {
@@ -47,18 +60,44 @@ public final class MediaServer: Sendable {
         let (events, continuation) = AsyncStream.makeStream(of: MediaEvent.self)
         self.events = events
         eventsContinuation = continuation
+        var sockets: [UDPSocket] = []
+        var steering: ReuseportSteering?
+        if configuration.workers > 1, configuration.portSharing != .perWorker {
+            do {
+                let first = try UDPSocket(host: configuration.host, port: configuration.udpPort, reusePort: true)
+                sockets = [first]
+                for _ in 1..<configuration.workers {
+                    sockets.append(try UDPSocket(host: configuration.host, port: first.localPort, reusePort: true))
+                }
+                steering = try ReuseportSteering(sockets: sockets.map(\.fd))
+            } catch where configuration.portSharing == .automatic {
+                logger.warning("media workers fall back to one UDP port each: cannot share one (\(error))")
+                sockets = []
+            }
+        }
+        if steering == nil {
+            for index in 0..<configuration.workers {
+                let port = configuration.udpPort == 0 ? 0 : Int(configuration.udpPort) + index
+                guard port <= Int(UInt16.max) else { throw UDPSocketError.system("udp port \(port)", EINVAL) }
+                sockets.append(try UDPSocket(host: configuration.host, port: UInt16(port)))
+            }
+        }
         var workers: [Worker] = []
-        for index in 0..<configuration.workers {
-            let port = configuration.udpPort == 0 ? 0 : Int(configuration.udpPort) + index
-            guard port <= Int(UInt16.max) else { throw UDPSocketError.system("udp port \(port)", EINVAL) }
+        for (index, socket) in sockets.enumerated() {
             workers.append(try Worker(
-                index: index, host: configuration.host, port: UInt16(port),
-                announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
+                index: index, socket: socket, announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
                 consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger,
                 events: continuation))
         }
+        if let steering {
+            for worker in workers { worker.share(steering, with: workers) }
+        }
         self.workers = workers
+        sharesPort = steering != nil
     }
+
+    /// True when the workers share one UDP port (see UDPPortSharing.shared).
+    public let sharesPort: Bool
 
     public func start() {
         for worker in workers { worker.start() }
@@ -157,6 +196,7 @@ public final class MediaServer: Sendable {
             total.rooms += s.rooms
             total.producers += s.producers
             total.consumers += s.consumers
+            total.stunHandedOff += s.stunHandedOff
         }
         return total
     }

@@ -9,6 +9,8 @@ final class WebRTCServer {
     private var transportsByAddress: [TransportAddress: WebRTCTransport] = [:]
     private var addressesByTransport: [ObjectIdentifier: [TransportAddress]] = [:]
     let stats: WorkerStats
+    /// See MediaCore.handOffSTUN.
+    var handOffSTUN: ((Substring, UnsafeRawBufferPointer, TransportAddress) -> Bool)?
 
     init(stats: WorkerStats) {
         self.stats = stats
@@ -20,11 +22,18 @@ final class WebRTCServer {
         transportsByUfrag[transport.localICE.ufrag] = transport
     }
 
-    func unregister(_ transport: WebRTCTransport) {
+    /// Forgets `transport`; returns the addresses that led to it and now lead nowhere.
+    @discardableResult
+    func unregister(_ transport: WebRTCTransport) -> [TransportAddress] {
         transportsByUfrag[transport.localICE.ufrag] = nil
+        var released: [TransportAddress] = []
         for address in addressesByTransport.removeValue(forKey: ObjectIdentifier(transport)) ?? [] {
-            if transportsByAddress[address] === transport { transportsByAddress[address] = nil }
+            if transportsByAddress[address] === transport {
+                transportsByAddress[address] = nil
+                released.append(address)
+            }
         }
+        return released
     }
 
     /// ICE validated `address` for `transport`; DTLS and SRTP from it now reach that transport.
@@ -75,9 +84,13 @@ final class WebRTCServer {
             answerPlainBinding(datagram, from: source, queue: queue)
             return
         }
-        let localUfrag = username.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-        guard let transport = transportsByUfrag[localUfrag] else {
-            stats.drop(.unknownTransport)
+        let localUfrag = username.split(separator: ":", maxSplits: 1).first ?? ""
+        guard let transport = transportsByUfrag[String(localUfrag)] else {
+            if handOffSTUN?(localUfrag, datagram, source) == true {
+                stats.stunHandedOff &+= 1
+            } else {
+                stats.drop(.unknownTransport)
+            }
             return
         }
         transport.handleSTUN(datagram, from: source, now: now, queue: queue, stats: stats)

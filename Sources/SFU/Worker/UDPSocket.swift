@@ -19,7 +19,9 @@ final class UDPSocket {
     let fd: Int32
     let localPort: UInt16
 
-    init(host: String, port: UInt16) throws {
+    /// With `reusePort`, other sockets of this process may bind the same address and port
+    /// (SO_REUSEPORT): the workers' shared port.
+    init(host: String, port: UInt16, reusePort: Bool = false) throws {
         guard let address = TransportAddress(string: host, port: port) else {
             throw UDPSocketError.system("parse address \(host)", EINVAL)
         }
@@ -28,6 +30,11 @@ final class UDPSocket {
         guard fd >= 0 else { throw UDPSocketError.system("socket", errno) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort, setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            let code = errno
+            close(fd)
+            throw UDPSocketError.system("SO_REUSEPORT", code)
+        }
         // Bursts of video (a keyframe is tens of packets) must not overflow the default buffers.
         var size: Int32 = 4 << 20
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))

@@ -31,10 +31,16 @@ public final class Worker: @unchecked Sendable {
     /// How often transports' timers (DTLS retransmission, consent, RTCP reports) are checked.
     static let tick: Duration = .milliseconds(20)
 
-    public init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
+    public convenience init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
+        try self.init(
+            index: index, socket: UDPSocket(host: host, port: port), announcedIP: announcedIP, dtlsContext: dtlsContext,
+            consentTimeout: consentTimeout, srtpBackend: srtpBackend, logger: logger, events: events)
+    }
+
+    init(index: Int, socket: UDPSocket, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
         self.index = index
         self.logger = logger
-        socket = try UDPSocket(host: host, port: port)
+        self.socket = socket
         guard let announced = TransportAddress(string: announcedIP, port: socket.localPort) else {
             throw UDPSocketError.system("announced IP \(announcedIP)", EINVAL)
         }
@@ -56,6 +62,33 @@ public final class Worker: @unchecked Sendable {
     }
 
     deinit { close(wakeFD) }
+
+    /// Joins a shared port (before `start`): this worker's ufrags carry its index, the peers
+    /// ICE validates here are steered to its socket, and a STUN check that the kernel hashed
+    /// here for another worker's ufrag is passed to that worker (a copy, through its command
+    /// queue: only until the peer is steered, a check or two per peer).
+    func share(_ steering: ReuseportSteering, with workers: [Worker]) {
+        let index = self.index
+        let others = workers.map { WeakWorker(worker: $0) }
+        core.ufragPrefix = SharedPortUfrag.prefix(worker: index)
+        core.steerAddress = { address, steer in
+            if steer { steering.steer(address, to: index) } else { steering.unsteer(address) }
+        }
+        core.handOffSTUN = { ufrag, datagram, source in
+            guard let owner = SharedPortUfrag.worker(of: ufrag), owner != index, owner < others.count,
+                let worker = others[owner].worker
+            else { return false }
+            let copy = Array(datagram)
+            return worker.enqueue { [unowned worker] in
+                var copy = copy
+                copy.withUnsafeMutableBytes { worker.core.handleDatagram($0, from: source, now: .now) }
+            }
+        }
+    }
+
+    private struct WeakWorker {
+        weak var worker: Worker?
+    }
 
     public var localPort: UInt16 { socket.localPort }
     public var announcedAddress: TransportAddress { core.announcedAddress }

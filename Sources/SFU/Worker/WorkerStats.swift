@@ -44,6 +44,9 @@ public struct WorkerStatsSnapshot: Sendable, Equatable {
     public var rooms = 0
     public var producers = 0
     public var consumers = 0
+    /// STUN checks the kernel delivered to this worker for another worker's ufrag on a shared
+    /// port, passed on to their owner: a peer's first check or two; more means steering fails.
+    public var stunHandedOff = 0
 
     public init() {}
 
@@ -55,6 +58,7 @@ final class WorkerStats {
     var bytesIn = 0
     var packetsOut = 0
     var bytesOut = 0
+    var stunHandedOff = 0
     /// Indexed by DropReason.rawValue; allocated once.
     private var droppedCounts = [Int](repeating: 0, count: DropReason.allCases.count)
 
@@ -71,6 +75,7 @@ final class WorkerStats {
         s.packetsOut = packetsOut
         s.bytesOut = bytesOut
         s.dropped = droppedCounts
+        s.stunHandedOff = stunHandedOff
         return s
     }
 }

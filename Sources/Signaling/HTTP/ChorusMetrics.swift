@@ -20,6 +20,7 @@ final class ChorusMetrics: @unchecked Sendable {
     private let rooms: CoreMetrics.Gauge
     private let producers: CoreMetrics.Gauge
     private let consumers: CoreMetrics.Gauge
+    private let stunHandedOff: CoreMetrics.Counter
 
     init() {
         let factory = PrometheusMetricsFactory(registry: registry)
@@ -35,6 +36,7 @@ final class ChorusMetrics: @unchecked Sendable {
         rooms = CoreMetrics.Gauge(label: "chorus_rooms", factory: factory)
         producers = CoreMetrics.Gauge(label: "chorus_producers", factory: factory)
         consumers = CoreMetrics.Gauge(label: "chorus_consumers", factory: factory)
+        stunHandedOff = CoreMetrics.Counter(label: "chorus_stun_handed_off_total", factory: factory)
     }
 
     /// Advances the counters to `snapshot` and renders the exposition text.
@@ -51,6 +53,7 @@ final class ChorusMetrics: @unchecked Sendable {
             rooms.record(snapshot.rooms)
             producers.record(snapshot.producers)
             consumers.record(snapshot.consumers)
+            stunHandedOff.increment(by: max(0, snapshot.stunHandedOff - last.stunHandedOff))
             last = snapshot
         }
         return registry.emitToString()

@@ -2,6 +2,7 @@
 
 import Glibc
 import RTP
+import SFU
 
 public struct ChorusConfiguration: Sendable {
     public var host = "127.0.0.1"
@@ -15,6 +16,9 @@ public struct ChorusConfiguration: Sendable {
     public var srtpBackend: SRTPBackend = .default
     /// Media worker threads; one per core by default (see MediaServerConfiguration.workers).
     public var workers: Int = ChorusConfiguration.defaultWorkers
+    /// Several workers on one UDP port (eBPF steering, needs root) or one port each; by
+    /// default the first when it can be set up (see UDPPortSharing).
+    public var udpPortSharing: UDPPortSharing = .automatic
 
     public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
     /// Calls nobody answers within this become `missed` (CHORUS_RING_TIMEOUT, seconds).

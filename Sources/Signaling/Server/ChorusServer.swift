@@ -93,7 +93,8 @@ public enum ChorusServer {
                 configuration: MediaServerConfiguration(
                     host: configuration.host, udpPort: configuration.udpPort,
                     announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
-                    srtpBackend: configuration.srtpBackend, workers: configuration.workers),
+                    srtpBackend: configuration.srtpBackend, workers: configuration.workers,
+                    portSharing: configuration.udpPortSharing),
                 logger: logger)
         } catch {
             try? await store.close()
@@ -114,7 +115,10 @@ public enum ChorusServer {
                 media: media, authority: authority, calls: calls, devTokens: configuration.secretDecision == .development),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
-        logger.info("media on udp \(configuration.host):\(media.udpPorts.map(String.init).joined(separator: ",")) (\(media.udpPorts.count) worker(s)), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
+        let ports = media.sharesPort
+            ? "\(media.udpPort) (shared by \(media.udpPorts.count) workers: SO_REUSEPORT with eBPF steering)"
+            : "\(media.udpPorts.map(String.init).joined(separator: ",")) (\(media.udpPorts.count) worker(s), one port each)"
+        logger.info("media on udp \(configuration.host):\(ports), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
         // Started in this order and stopped in reverse: HTTP first, so that no request reaches
         // a stopped call service; the database pool (PostgreSQL) last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
