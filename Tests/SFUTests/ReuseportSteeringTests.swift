@@ -15,9 +15,9 @@ struct ReuseportSteeringTests {
 
     /// Sends one datagram tagged `tag` from each client and returns, per client, the indices of
     /// the sockets that received its datagram.
-    private func deliver(from clients: [UDPSocket], to port: UInt16, over sockets: [UDPSocket], tag: UInt8) -> [[Int]] {
+    private func deliver(from clients: [UDPSocket], to port: UInt16, over sockets: [UDPSocket], tag: UInt8, host: String = "127.0.0.1") -> [[Int]] {
         let queue = SendQueue(capacity: 4, flushHandler: { _ in })
-        let destination = TransportAddress(string: "127.0.0.1", port: port)!
+        let destination = TransportAddress(string: host, port: port)!
         for (index, client) in clients.enumerated() {
             queue.enqueue([tag, UInt8(index)], to: destination)
             _ = BatchSender(capacity: 4).send(queue, on: client)
@@ -37,25 +37,43 @@ struct ReuseportSteeringTests {
         return seen
     }
 
-    @Test(.enabled(if: isRoot, "loading eBPF needs root"))
-    func steeredPeersReachTheSocketNamedForThem() throws {
-        let first = try UDPSocket(host: "127.0.0.1", port: 0, reusePort: true)
-        let sockets = try [first] + (1..<3).map { _ in try UDPSocket(host: "127.0.0.1", port: first.localPort, reusePort: true) }
+    /// IPv4 and IPv6: the program reads the source address at a different offset for each.
+    @Test(.enabled(if: isRoot, "loading eBPF needs root"), arguments: ["127.0.0.1", "::1"])
+    func steeredPeersReachTheSocketNamedForThem(host: String) throws {
+        let first = try UDPSocket(host: host, port: 0, reusePort: true)
+        let sockets = try [first] + (1..<3).map { _ in try UDPSocket(host: host, port: first.localPort, reusePort: true) }
         let steering = try ReuseportSteering(sockets: sockets.map(\.fd))
-        let clients = try (0..<9).map { _ in try UDPSocket(host: "127.0.0.1", port: 0) }
-        func address(_ client: UDPSocket) -> TransportAddress { TransportAddress(string: "127.0.0.1", port: client.localPort)! }
+        let clients = try (0..<9).map { _ in try UDPSocket(host: host, port: 0) }
+        func address(_ client: UDPSocket) -> TransportAddress { TransportAddress(string: host, port: client.localPort)! }
+        func deliver(tag: UInt8) -> [[Int]] { self.deliver(from: clients, to: first.localPort, over: sockets, tag: tag, host: host) }
         for (index, client) in clients.enumerated() { #expect(steering.steer(address(client), to: index % 3)) }
-        let steered = deliver(from: clients, to: first.localPort, over: sockets, tag: 1)
+        let steered = deliver(tag: 1)
         #expect(steered == (0..<9).map { [$0 % 3] })
 
         // Moved and forgotten: a peer re-steered goes to its new socket; one unsteered still
         // arrives (by the kernel's hash), exactly once.
         #expect(steering.steer(address(clients[0]), to: 2))
         steering.unsteer(address(clients[1]))
-        let after = deliver(from: clients, to: first.localPort, over: sockets, tag: 2)
+        let after = deliver(tag: 2)
         #expect(after[0] == [2])
         #expect(after[1].count == 1)
         #expect(after[2...] == steered[2...])
+    }
+
+    /// A dual-stack group (bound to `::`) sees IPv4 peers as ::ffff:a.b.c.d; on the wire they
+    /// are IPv4, and steering one by its mapped address must still work.
+    @Test(.enabled(if: isRoot, "loading eBPF needs root"))
+    func mappedIPv4PeersOfADualStackGroupAreSteered() throws {
+        let first = try UDPSocket(host: "::", port: 0, reusePort: true)
+        let sockets = try [first] + (1..<3).map { _ in try UDPSocket(host: "::", port: first.localPort, reusePort: true) }
+        let steering = try ReuseportSteering(sockets: sockets.map(\.fd))
+        let clients = try (0..<6).map { _ in try UDPSocket(host: "127.0.0.1", port: 0) }
+        for (index, client) in clients.enumerated() {
+            let mapped = try #require(TransportAddress(string: "::ffff:127.0.0.1", port: client.localPort))
+            #expect(steering.steer(mapped, to: (index + 1) % 3))
+        }
+        let seen = deliver(from: clients, to: first.localPort, over: sockets, tag: 3)
+        #expect(seen == (0..<6).map { [($0 + 1) % 3] })
     }
 
     @Test func ufragsNameTheirWorker() {
