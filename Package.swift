@@ -85,7 +85,7 @@ let package = Package(
         // `chorus loadtest`: real WebRTC publishers and subscribers against a server on 127.0.0.1.
         .target(
             name: "LoadTest",
-            dependencies: ["SFU", "RTP", "ICE", "COpenSSL", "CSockets", "COpus", "CVPX"],
+            dependencies: ["SFU", "Signaling", "RTP", "ICE", "COpenSSL", "CSockets", "COpus", "CVPX"],
             path: "Sources/LoadTest"
         ),
         .executableTarget(

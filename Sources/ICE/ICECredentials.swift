@@ -24,7 +24,7 @@ public struct ICECredentials: Hashable, Sendable {
 
     /// ice-char = ALPHA / DIGIT / "+" / "/" (RFC 8839 §5.4): 64 characters, so the low six
     /// bits of a random byte pick one without bias.
-    static let iceChars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    public static let iceChars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     static func randomICEChars(_ count: Int) -> String {
         String(decoding: secureRandomBytes(count).map { iceChars[Int($0 & 63)] }, as: UTF8.self)

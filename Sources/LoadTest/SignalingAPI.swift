@@ -5,6 +5,7 @@
 
 import ICE
 import SFU
+import Signaling
 
 /// Which SFU `--server` runs.
 public enum SFUKind: String, CaseIterable, Sendable, Codable {
@@ -48,7 +49,8 @@ protocol SignalingAPI: AnyObject {
 /// minted from the server's secret.
 final class ChorusSignaling: SignalingAPI {
     private let whip: WHIPClient
-    private let minter: AccessTokenMinter
+    /// Signs tokens as the server's own `chorus token` does, from the secret it was given.
+    private let authority: TokenAuthority
     private let tokenExpiry: Int64
     /// WHIP resources to DELETE when leaving, with the token that may.
     private var locations: [(location: String, token: String)] = []
@@ -57,12 +59,21 @@ final class ChorusSignaling: SignalingAPI {
 
     init(server: LoopbackServer, jwtSecret: String, tokenExpiry: Int64) {
         whip = WHIPClient(server: server)
-        minter = AccessTokenMinter(secret: jwtSecret)
+        authority = TokenAuthority(secret: jwtSecret)
         self.tokenExpiry = tokenExpiry
     }
 
+    private func token(identity: String, room: String, publish: Bool) throws(LoadTestError) -> String {
+        do {
+            return try authority.sign(AccessClaims(
+                identity: identity, room: room, publish: publish, subscribe: true, admin: false, expiresAt: tokenExpiry))
+        } catch {
+            throw .setup("token for \(identity): \(error)")
+        }
+    }
+
     func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, videoSSRC: UInt32) throws(LoadTestError) -> Publication {
-        let token = minter.token(identity: identity, room: room, publish: true, subscribe: true, expiresAt: tokenExpiry)
+        let token = try token(identity: identity, room: room, publish: true)
         tokens[identity] = token
         let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port)
             .publish(audioSSRC: audioSSRC, videoSSRC: videoSSRC, cname: identity)
@@ -76,7 +87,12 @@ final class ChorusSignaling: SignalingAPI {
     }
 
     func subscribe(room: String, publisherID: String, identity: String, local: LocalPeer) throws(LoadTestError) -> Subscription {
-        let token = tokens[identity] ?? minter.token(identity: identity, room: room, publish: false, subscribe: true, expiresAt: tokenExpiry)
+        let token: String
+        if let own = tokens[identity] {
+            token = own
+        } else {
+            token = try self.token(identity: identity, room: room, publish: false)
+        }
         tokens[identity] = token
         let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port).subscribe()
         let session = try whip.subscribe(room: room, participant: publisherID, offer: offer, token: token)

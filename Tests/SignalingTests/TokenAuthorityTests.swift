@@ -55,6 +55,29 @@ import Testing
         #expect(claims.identity == "bob" && claims.room == "r9" && claims.canSubscribe && !claims.canPublish)
         #expect(TokenAuthority(secret: "chorus-dev-secreT").verify(token) == .failure(.badSignature))
     }
+
+    /// What it signs matches an independent HS256 implementation byte for byte (the load test
+    /// signs its peers' tokens with this too).
+    @Test func matchesAnIndependentHS256Implementation() throws {
+        let token = try authority.sign(AccessClaims(
+            identity: "alice", room: "r1", publish: true, subscribe: false, admin: false, expiresAt: 2_000_000_000))
+        // python3: hmac.new(secret, header.payload, sha256), json.dumps(sort_keys=True, separators=(',', ':'))
+        #expect(token == "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhZG1pbiI6ZmFsc2UsImV4cCI6MjAwMDAwMDAwMCwicHVibGlzaCI6dHJ1ZSwicm9vbSI6InIxIiwic3ViIjoiYWxpY2UiLCJzdWJzY3JpYmUiOmZhbHNlfQ.nlI3qHWM-UWIUEyr1-36prqgsV3NnlNYNjpZDq6tFCU")
+    }
+
+    @Test func base64URLHasNoPaddingOrUnsafeCharacters() {
+        #expect(TokenAuthority.base64URL([]) == "")
+        #expect(TokenAuthority.base64URL([0xFB]) == "-w")
+        #expect(TokenAuthority.base64URL([0xFB, 0xFF]) == "-_8")
+        #expect(TokenAuthority.base64URL(Array("any carnal pleasure.".utf8)) == "YW55IGNhcm5hbCBwbGVhc3VyZS4")
+    }
+
+    /// Quotes, backslashes and control characters in claims survive signing and verifying.
+    @Test func jsonStringsAreEscaped() throws {
+        let room = "a\"b\\c\n\u{1}"
+        let token = try authority.makeToken(identity: "x", room: room, publish: false, subscribe: true, admin: false, ttl: 60)
+        #expect(try authority.verify(token).get().room == room)
+    }
 }
 
 @Suite struct ConfigurationTests {

@@ -124,14 +124,7 @@ private final class Drain: @unchecked Sendable {
     }
 
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { argument in
-            let drain = Unmanaged<Drain>.fromOpaque(argument!).takeRetainedValue()
-            drain.loop()
-            return nil
-        }, box.toOpaque())
-        self.thread = thread
+        thread = startThread { [self] in loop() }
     }
 
     func stop() {

@@ -65,7 +65,7 @@ final class ReuseportSteering: Sendable {
 /// How a STUN check finds its worker on a shared port before the peer is steered: every local
 /// ufrag starts with two ice-chars naming the worker (RFC 8839 §5.4's alphabet, 64 x 64 workers).
 enum SharedPortUfrag {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let alphabet = ICECredentials.iceChars
     static let maximumWorkers = 64 * 64
 
     static func prefix(worker index: Int) -> String {

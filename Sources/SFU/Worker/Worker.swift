@@ -31,12 +31,6 @@ public final class Worker: @unchecked Sendable {
     /// How often transports' timers (DTLS retransmission, consent, RTCP reports) are checked.
     static let tick: Duration = .milliseconds(20)
 
-    public convenience init(index: Int, host: String, port: UInt16, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
-        try self.init(
-            index: index, socket: UDPSocket(host: host, port: port), announcedIP: announcedIP, dtlsContext: dtlsContext,
-            consentTimeout: consentTimeout, srtpBackend: srtpBackend, logger: logger, events: events)
-    }
-
     init(index: Int, socket: UDPSocket, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
         self.index = index
         self.logger = logger
@@ -94,14 +88,7 @@ public final class Worker: @unchecked Sendable {
     public var announcedAddress: TransportAddress { core.announcedAddress }
 
     public func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { argument in
-            let worker = Unmanaged<Worker>.fromOpaque(argument!).takeRetainedValue()
-            worker.loop()
-            return nil
-        }, box.toOpaque())
-        self.thread = thread
+        thread = startThread { [self] in loop() }
     }
 
     /// Runs `body` on the worker thread and returns its result.
@@ -240,4 +227,19 @@ final class Mutex: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
+}
+
+/// Runs `body` on a new pthread, the thread a worker (or the floor's drain) owns for its whole
+/// life, and returns it for pthread_join.
+func startThread(_ body: @escaping () -> Void) -> pthread_t {
+    final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+    var thread = pthread_t()
+    pthread_create(&thread, nil, { argument in
+        Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue().run()
+        return nil
+    }, Unmanaged.passRetained(Body(body)).toOpaque())
+    return thread
 }
