@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev pkg-config)
+# linux-libc-dev: <linux/bpf.h> for the shared port's eBPF steering (Swift's toolchain pulls it
+# in through libc6-dev; named so that the build does not depend on that).
+APT_PACKAGES=(libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev pkg-config linux-libc-dev)
 # Real peers and servers the tests start: coturn (TURN credentials), PostgreSQL (CallStore),
 # headless Chromium and its WebDriver (browser end-to-end tests, driven by selenium), unzip (the
 # Socket.IO JavaScript client is taken out of a PyPI wheel).
