@@ -8,7 +8,10 @@
 // (SO_TIMESTAMPNS), so reading late changes no measurement. Sends are not batched per round:
 // publishers are independent, and sending a millisecond's worth of every publisher's packets at
 // once handed the SFU a burst each round that real peers never make (its queueing showed in
-// the measured p99).
+// the measured p99). For the same reason the round's long walks (reading the ready sockets,
+// the timers of every session) stop between sessions to send what has come due: under load
+// they take most of a millisecond, and packets held back that long left as one burst
+// (measured: p99 send lag 1.4 ms at 115k forwarded pkt/s).
 
 import Foundation
 import Glibc
@@ -57,6 +60,8 @@ final class GeneratorThread: @unchecked Sendable {
     private var failures: [String] = []
     private let receiveBatch = DatagramBatch()
     private let sendBatch = DatagramBatch()
+    /// The earliest due time of any publisher, as of the last send (`.max`: none).
+    private var sendDue: UInt64 = .max
 
     init(index: Int) {
         self.index = index
@@ -105,6 +110,7 @@ final class GeneratorThread: @unchecked Sendable {
                 runTimers(now: now)
             }
             sendMedia(now: now, horizon: now)
+            sendDue = earliestDue()
             if poll(&pollDescriptors, nfds_t(pollDescriptors.count), 0) > 0 { receive() }
             if now - lastFlush >= Self.flushInterval || exiting {
                 lastFlush = now
@@ -155,7 +161,24 @@ final class GeneratorThread: @unchecked Sendable {
             session.transport.handleTimeout(now: instant)
             session.pumpEvents(now: now, counters: &counters)
             settle(session, at: i)
+            sendIfDue()
         }
+    }
+
+    private func earliestDue() -> UInt64 {
+        var earliest = UInt64.max
+        for session in publishers where session.isConnected && session.isAlive {
+            if let due = session.publisher?.nextDue, due < earliest { earliest = due }
+        }
+        return earliest
+    }
+
+    /// Sends what has come due, between the sessions of a long walk.
+    private func sendIfDue() {
+        let now = MonotonicTime.now()
+        guard now >= sendDue else { return }
+        sendMedia(now: now, horizon: now)
+        sendDue = earliestDue()
     }
 
     /// Sends every publisher's packets at their due times until `end`, sleeping in between.
@@ -164,10 +187,8 @@ final class GeneratorThread: @unchecked Sendable {
     private func sendOnTime(until end: UInt64) {
         var previous = UInt64.max
         while true {
-            var earliest = UInt64.max
-            for session in publishers where session.isConnected && session.isAlive {
-                if let due = session.publisher?.nextDue, due < earliest { earliest = due }
-            }
+            let earliest = earliestDue()
+            sendDue = earliest
             guard earliest < end, earliest != previous else { return }
             previous = earliest
             if earliest > MonotonicTime.now() { MonotonicTime.sleep(until: earliest) }
@@ -212,6 +233,7 @@ final class GeneratorThread: @unchecked Sendable {
                 guard n == receiveBatch.capacity else { break }
             }
             settle(session, at: i)
+            sendIfDue()
         }
     }
 

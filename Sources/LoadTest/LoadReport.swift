@@ -56,6 +56,9 @@ public struct StepResult: Equatable, Sendable, Codable {
     public var late: Int
     public var unknownSSRC: Int
     public var latency: LatencySummary
+    /// How late publishers' packets left against their schedules (nil in results written
+    /// before it was measured).
+    public var sendLag: LatencySummary?
 
     /// Percent of one core over the window; nil when the server's process is unknown.
     public var serverCPUPercent: Double?
@@ -102,6 +105,7 @@ public struct StepResult: Equatable, Sendable, Codable {
         late = c.late
         unknownSSRC = c.unknownSSRC
         latency = LatencySummary(c.latency)
+        sendLag = LatencySummary(c.sendLag)
         self.serverCPUPercent = serverCPUPercent
         self.serverRSSMegabytes = serverRSSMegabytes
         self.generatorCPUPercent = generatorCPUPercent
@@ -202,14 +206,14 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
     /// The end-of-run table: one line per step.
     public func table() -> String {
         let header = ["step", "peers", "offered pps", "fwd pps", "Mbit/s", "loss %", "dup", "p50 ms", "p99 ms", "p99.9 ms",
-                      "srv CPU %", "srv RSS MB", "gen CPU %", "srv ns/fwd", "x floor"]
+                      "send lag p99 ms", "srv CPU %", "srv RSS MB", "gen CPU %", "srv ns/fwd", "x floor"]
         var rows = [header]
         for s in steps {
             rows.append([
                 "\(s.step)", "\(s.connected)/\(s.transports)", Self.format(s.offeredPacketsPerSecond, 0),
                 Self.format(s.forwardedPacketsPerSecond, 0), Self.format(s.forwardedMegabitsPerSecond, 1),
                 Self.format(s.lossPercent, 3), "\(s.duplicates)", Self.format(s.latency.p50Ms, 3), Self.format(s.latency.p99Ms, 3),
-                Self.format(s.latency.p999Ms, 3), s.serverCPUPercent.map { Self.format($0, 1) } ?? "-",
+                Self.format(s.latency.p999Ms, 3), s.sendLag.map { Self.format($0.p99Ms, 3) } ?? "-", s.serverCPUPercent.map { Self.format($0, 1) } ?? "-",
                 s.serverRSSMegabytes.map { Self.format($0, 1) } ?? "-", s.generatorCPUPercent.map { Self.format($0, 1) } ?? "-",
                 s.serverNanosecondsPerForwardedPacket.map { Self.format($0, 0) } ?? "-",
                 ratioToFloor(s).map { Self.format($0, 2) } ?? "-",

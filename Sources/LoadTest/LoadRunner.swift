@@ -347,7 +347,8 @@ public final class LoadRunner {
             let seconds = MonotonicTime.seconds(now - previousTime)
             var line = "\(elapsed()) step \(step) | rx \(Self.f(Double(interval.packetsReceived) / seconds, 0)) pkt/s "
                 + "\(Self.f(Double(interval.bytesReceived) * 8 / seconds / 1e6, 1)) Mbit/s | loss \(Self.f(interval.lossPercent, 3)) % "
-                + "dup \(interval.duplicates) | p99 \(Self.f(Double(interval.latency.value(atPercentile: 99)) / 1e6, 3)) ms"
+                + "dup \(interval.duplicates) | p99 \(Self.f(Double(interval.latency.value(atPercentile: 99)) / 1e6, 3)) ms "
+                + "(send lag \(Self.f(Double(interval.sendLag.value(atPercentile: 99)) / 1e6, 3)))"
             if let server, let previousServer {
                 line += " | server \(Self.f(ProcessSample.cpuPercent(from: previousServer, to: server), 1)) % CPU \(server.residentBytes >> 20) MB"
             }

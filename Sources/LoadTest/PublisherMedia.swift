@@ -68,6 +68,7 @@ final class PublisherMedia {
                 // Only when the transport is no longer connected; the session notices the event.
                 return
             }
+            counters.sendLag.record(now > due.due ? now - due.due : 0)
             if due.isVideo {
                 videoLog.record(sequenceNumber: due.sequenceNumber.rawValue, sendTime: now)
                 counters.videoPacketsSent += 1

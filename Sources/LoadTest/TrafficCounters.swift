@@ -31,6 +31,10 @@ public struct TrafficCounters: Equatable, Sendable {
 
     /// Publisher send time to subscriber receive time, ns.
     public var latency = LatencyHistogram()
+    /// Due time to send time per packet sent, ns: how well the generator keeps its publishers'
+    /// schedules. Late sends bunch up into bursts independent peers would not make, and the
+    /// SFU's queueing behind a burst lands in `latency`.
+    public var sendLag = LatencyHistogram()
 
     public init() {}
 
@@ -57,13 +61,17 @@ public struct TrafficCounters: Equatable, Sendable {
         keyframesForced += other.keyframesForced
         lagResets += other.lagResets
         latency.add(other.latency)
+        sendLag.add(other.sendLag)
     }
 
     /// Zeroes everything, keeping the histogram's storage.
     public mutating func reset() {
         var latency = self.latency
+        var sendLag = self.sendLag
         latency.reset()
+        sendLag.reset()
         self = TrafficCounters()
         self.latency = latency
+        self.sendLag = sendLag
     }
 }

@@ -42,7 +42,7 @@ import FoundationXML
         let steps = try #require(object["steps"] as? [[String: Any]])
         #expect(steps.count == 2)
         for key in ["forwardedPacketsPerSecond", "offeredPacketsPerSecond", "lossPercent", "duplicates", "latency",
-                    "audioPacketsSent", "videoPacketsReceived", "serverRSSMegabytes", "generatorCPUPercent"] {
+                    "audioPacketsSent", "videoPacketsReceived", "serverRSSMegabytes", "generatorCPUPercent", "sendLag"] {
             #expect(steps[1][key] != nil, "missing \(key)")
         }
         let latency = try #require(steps[0]["latency"] as? [String: Any])

@@ -16,12 +16,15 @@ import Testing
         b.unique = 100
         b.duplicates = 2
         b.latency.record(3_000_000)
+        b.sendLag.record(20_000)
+        b.sendLag.record(40_000)
         a.add(b)
         #expect(a.packetsReceived == 15)
         #expect(a.lost == 1)
         #expect(a.lossPercent == 0.5)
         #expect(a.duplicates == 2)
         #expect(a.latency.count == 2)
+        #expect(a.sendLag.count == 2 && a.sendLag.max >= 40_000)
         a.reset()
         #expect(a == TrafficCounters())
     }

@@ -67,6 +67,11 @@ def test_loadtest_smoke(chorus: ChorusServer, tmp_path: Path) -> None:
     latency = step["latency"]
     assert latency["samples"] >= 0.99 * step["expected"], f"packets without a latency sample: {latency}"
     assert 0 < latency["p50Ms"] <= latency["p99Ms"] <= latency["p999Ms"] <= latency["maxMs"], latency
+    # Every packet sent has its send lag (due time to leaving) measured.
+    lag = step["sendLag"]
+    assert lag["samples"] == step["audioPacketsSent"] + step["videoPacketsSent"], f"{lag}\n{step}"
+    assert 0 <= lag["p50Ms"] <= lag["p99Ms"] <= lag["maxMs"], lag
+    assert "send lag p99 ms" in done.stdout and "(send lag " in done.stdout, output
     assert step["forwardedPacketsPerSecond"] > 0 and step["offeredPacketsPerSecond"] > 0, step
     assert step["serverCPUPercent"] is not None and step["serverCPUPercent"] > 0, step
     assert step["serverRSSMegabytes"] > 1, step
