@@ -15,6 +15,10 @@ public final class MediaCore {
     private let server: WebRTCServer
     var routers: [String: Router] = [:]
     private var transports: [ObjectIdentifier: WebRTCTransport] = [:]
+    /// Every open transport, by when its next timer is due.
+    let timers = TimerHeap<WebRTCTransport>()
+    /// The transports one tick found due (kept to reuse its storage).
+    private var dueTransports: [WebRTCTransport] = []
     private var owners: [ObjectIdentifier: Owner] = [:]
 
     private enum Owner {
@@ -61,10 +65,17 @@ public final class MediaCore {
         server.handle(datagram, from: source, now: now, queue: queue)
     }
 
+    /// Runs the timers of the transports whose deadline has passed, each once per call: all
+    /// due ones are taken out first, so a transport still due afterwards waits for the next tick.
     public func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64) {
-        for transport in Array(transports.values) {
+        while let transport = timers.popDue(now: now) { dueTransports.append(transport) }
+        for transport in dueTransports {
             transport.handleTimeout(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
+            // Closing released it (and any subscriptions hanging on it): nothing to schedule.
+            guard transports[ObjectIdentifier(transport)] != nil else { continue }
+            timers.schedule(transport, at: transport.nextDue)
         }
+        dueTransports.removeAll(keepingCapacity: true)
     }
 
     public var statsSnapshot: WorkerStatsSnapshot {
@@ -205,6 +216,8 @@ public final class MediaCore {
             self.handle(event, of: transport)
         }
         transports[ObjectIdentifier(transport)] = transport
+        transport.timers = timers
+        timers.schedule(transport, at: transport.nextDue)
         server.register(transport)
         return transport
     }
@@ -235,6 +248,8 @@ public final class MediaCore {
         let key = ObjectIdentifier(transport)
         for address in server.unregister(transport) { steerAddress?(address, false) }
         transports[key] = nil
+        timers.remove(transport)
+        transport.timers = nil
         guard let owner = owners.removeValue(forKey: key) else { return }
         switch owner {
         case .participant(let room, let id):

@@ -17,7 +17,7 @@ enum TransportEvent {
     case closed(reason: String)
 }
 
-public final class WebRTCTransport {
+public final class WebRTCTransport: TimerHeapElement {
     // What a forwarded packet reads comes first (state, SRTP, the ICE agent's selected address):
     // Consumer.prefetch loads this object's first lines ahead of the packet.
     public private(set) var state: TransportState = .new
@@ -49,7 +49,11 @@ public final class WebRTCTransport {
 
     private var nextReport: ContinuousClock.Instant
     /// No timer of this transport is due before this (see `handleTimeout`).
-    private var nextDue: ContinuousClock.Instant
+    private(set) var nextDue: ContinuousClock.Instant
+    /// The worker's timer order this transport is in (MediaCore sets it): input that brings a
+    /// deadline forward moves the transport up there.
+    weak var timers: TimerHeap<WebRTCTransport>?
+    var timerSlot = -1
     /// A peer that passes ICE checks but never completes DTLS must not hold resources forever.
     private let connectDeadline: ContinuousClock.Instant
     static let reportInterval: Duration = .seconds(1)
@@ -122,7 +126,7 @@ public final class WebRTCTransport {
 
     func handleSTUN(_ datagram: UnsafeRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
         // A check changes ICE's deadlines: look at the timers again at the next tick.
-        nextDue = now
+        wakeTimers(at: now)
         switch ice.handle(datagram, from: source, now: now) {
         case .respond(let response, let destination):
             queue.enqueue(response, to: destination)
@@ -140,7 +144,7 @@ public final class WebRTCTransport {
 
     func handleDTLS(_ datagram: UnsafeRawBufferPointer, from source: TransportAddress, now: ContinuousClock.Instant, queue: SendQueue) {
         // DTLS input may start or stop its retransmission timer.
-        nextDue = now
+        wakeTimers(at: now)
         dtls.handle(datagram: datagram, now: now)
         flushDTLS(queue: queue, fallback: source)
         switch dtls.state {
@@ -322,13 +326,17 @@ public final class WebRTCTransport {
 
     // MARK: - Time
 
-    /// Runs the timers that are due. Every worker tick calls this for every transport; a tick
-    /// before `nextDue` returns at once instead of visiting the ICE agent and the DTLS engine
-    /// (hundreds of transports' cold state, 50 times a second, for nothing).
+    /// Runs the timers that are due. The worker's tick calls this for the transports whose
+    /// `nextDue` has passed (see TimerHeap); a call before it returns at once.
     func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
         guard state != .closed, now >= nextDue else { return }
         runTimers(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
         nextDue = earliestDeadline()
+    }
+
+    private func wakeTimers(at instant: ContinuousClock.Instant) {
+        nextDue = instant
+        timers?.scheduleNoLaterThan(self, at: instant)
     }
 
     /// The earliest of ICE consent, the connect deadline, DTLS retransmission and the next RTCP
