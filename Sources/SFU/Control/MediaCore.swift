@@ -73,7 +73,7 @@ public final class MediaCore {
             transport.handleTimeout(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
             // Closing released it (and any subscriptions hanging on it): nothing to schedule.
             guard transports[ObjectIdentifier(transport)] != nil else { continue }
-            timers.schedule(transport, at: transport.nextDue)
+            timers.schedule(transport, at: transport.nextDeadline)
         }
         dueTransports.removeAll(keepingCapacity: true)
     }
@@ -217,7 +217,8 @@ public final class MediaCore {
         }
         transports[ObjectIdentifier(transport)] = transport
         transport.timers = timers
-        timers.schedule(transport, at: transport.nextDue)
+        // Due at once: the first tick files it at its real deadline.
+        timers.schedule(transport, at: now)
         server.register(transport)
         return transport
     }

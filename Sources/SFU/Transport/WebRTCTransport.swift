@@ -48,10 +48,8 @@ public final class WebRTCTransport: TimerHeapElement {
     private var consumersBySSRC: [UInt32: Consumer] = [:]
 
     private var nextReport: ContinuousClock.Instant
-    /// No timer of this transport is due before this (see `handleTimeout`).
-    private(set) var nextDue: ContinuousClock.Instant
-    /// The worker's timer order this transport is in (MediaCore sets it): input that brings a
-    /// deadline forward moves the transport up there.
+    /// The worker's timer order this transport is in (MediaCore sets it; the heap holds when
+    /// this transport is next due): input that may bring a deadline forward moves it up there.
     weak var timers: TimerHeap<WebRTCTransport>?
     var timerSlot = -1
     /// A peer that passes ICE checks but never completes DTLS must not hold resources forever.
@@ -70,7 +68,6 @@ public final class WebRTCTransport: TimerHeapElement {
         self.dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: remote.fingerprints)
         self.epoch = now
         self.nextReport = now + Self.reportInterval
-        self.nextDue = now
         self.connectDeadline = now + consentTimeout
         self.cname = "chorus-" + id.prefix(8)
     }
@@ -327,21 +324,19 @@ public final class WebRTCTransport: TimerHeapElement {
     // MARK: - Time
 
     /// Runs the timers that are due. The worker's tick calls this for the transports whose
-    /// `nextDue` has passed (see TimerHeap); a call before it returns at once.
+    /// place in the TimerHeap has come, then files them again at `nextDeadline`.
     func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
-        guard state != .closed, now >= nextDue else { return }
+        guard state != .closed else { return }
         runTimers(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
-        nextDue = earliestDeadline()
     }
 
     private func wakeTimers(at instant: ContinuousClock.Instant) {
-        nextDue = instant
         timers?.scheduleNoLaterThan(self, at: instant)
     }
 
     /// The earliest of ICE consent, the connect deadline, DTLS retransmission and the next RTCP
-    /// report. Only DTLS and ICE input can bring one forward; those reset `nextDue`.
-    private func earliestDeadline() -> ContinuousClock.Instant {
+    /// report. Only DTLS and ICE input can bring one forward; those call `wakeTimers`.
+    var nextDeadline: ContinuousClock.Instant {
         var due = state == .connected ? nextReport : connectDeadline
         if let ice = ice.nextTimeout() { due = min(due, ice) }
         if let dtls = dtls.nextTimeout { due = min(due, dtls) }
