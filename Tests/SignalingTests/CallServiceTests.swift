@@ -23,11 +23,11 @@ private struct Fixture {
     }
 
     /// Connects a recording client for each user.
-    func connect(_ users: String...) async -> [RecordingClient] {
+    func connect(_ users: String...) async throws -> [RecordingClient] {
         var clients: [RecordingClient] = []
         for user in users {
             let client = RecordingClient(user)
-            await service.connected(client)
+            try await service.connected(client)
             clients.append(client)
         }
         return clients
@@ -59,7 +59,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
 @Suite struct CallServiceTests {
     @Test func oneToOneCallFromRingToEnd() async throws {
         let fixture = try await Fixture.make(CallServiceConfiguration(iceServers: ICEServerConfiguration(stunURLs: ["stun:127.0.0.1:40000"])))
-        let clients = await fixture.connect("@alice:x", "@bob:x", "@carol:x")
+        let clients = try await fixture.connect("@alice:x", "@bob:x", "@carol:x")
         let (alice, bob, carol) = (clients[0], clients[1], clients[2])
 
         let call = try await fixture.oneToOne()
@@ -152,7 +152,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
 
     @Test func rejectingAOneToOneCallEndsIt() async throws {
         let fixture = try await Fixture.make()
-        let clients = await fixture.connect("@alice:x", "@bob:x")
+        let clients = try await fixture.connect("@alice:x", "@bob:x")
         let call = try await fixture.oneToOne(type: .voice)
         #expect(call.participants.allSatisfy { !$0.videoEnabled })
         let rejected = try await fixture.service.reject(call.callId, by: "@bob:x", reason: "busy")
@@ -169,7 +169,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
 
     @Test func unansweredCallsBecomeMissedAfterTheRingTimeout() async throws {
         let fixture = try await Fixture.make(CallServiceConfiguration(ringTimeout: .seconds(60)))
-        let clients = await fixture.connect("@alice:x", "@bob:x")
+        let clients = try await fixture.connect("@alice:x", "@bob:x")
         let call = try await fixture.oneToOne()
         fixture.clock.advance(30)
         let answeredLater = try await fixture.oneToOne(from: "@carol:x", to: "@dave:x")
@@ -204,7 +204,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
             configuration: CallServiceConfiguration(ringTimeout: .seconds(1), sweepInterval: .milliseconds(50)),
             logger: quietLogger("test.calls"))
         let alice = RecordingClient("@alice:x")
-        await service.connected(alice)
+        try await service.connected(alice)
         let sweeper = Task { try await service.run() }
         let call = try await service.initiate(InitiateCall(roomId: "!r:x", callType: .voice, invitees: ["@bob:x"]), by: "@alice:x")
         #expect(try await service.status(call.callId, for: "@alice:x").status == .ringing)
@@ -257,7 +257,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
 
     @Test func groupCallsEndWhenTheLastParticipantLeaves() async throws {
         let fixture = try await Fixture.make()
-        let clients = await fixture.connect("@alice:x", "@bob:x", "@carol:x", "@dave:x", "@erin:x")
+        let clients = try await fixture.connect("@alice:x", "@bob:x", "@carol:x", "@dave:x", "@erin:x")
         let (alice, bob, carol, dave, erin) = (clients[0], clients[1], clients[2], clients[3], clients[4])
         let call = try await fixture.service.initiate(
             InitiateCall(roomId: "!g:x", callType: .video, invitees: ["@bob:x", "@carol:x", "@dave:x"], isGroupCall: true), by: "@alice:x")
@@ -300,7 +300,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
 
     @Test func theInitiatorEndsAGroupCallForEveryone() async throws {
         let fixture = try await Fixture.make()
-        let clients = await fixture.connect("@alice:x", "@bob:x", "@carol:x")
+        let clients = try await fixture.connect("@alice:x", "@bob:x", "@carol:x")
         let call = try await fixture.service.initiate(
             InitiateCall(roomId: "!g:x", callType: .voice, invitees: ["@bob:x", "@carol:x"], isGroupCall: true), by: "@alice:x")
         _ = try await fixture.service.answer(call.callId, by: "@bob:x")
@@ -314,7 +314,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
 
     @Test func aGroupCallEveryoneDeclinesIsRejected() async throws {
         let fixture = try await Fixture.make()
-        let clients = await fixture.connect("@alice:x")
+        let clients = try await fixture.connect("@alice:x")
         let call = try await fixture.service.initiate(
             InitiateCall(roomId: "!g:x", callType: .voice, invitees: ["@bob:x", "@carol:x"], isGroupCall: true), by: "@alice:x")
         _ = try await fixture.service.reject(call.callId, by: "@bob:x", reason: nil)
@@ -374,7 +374,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
 @Suite struct CallRealtimeTests {
     @Test func clientEventsReachOnlyTheOtherParticipants() async throws {
         let fixture = try await Fixture.make()
-        let clients = await fixture.connect("@alice:x", "@bob:x", "@bob:x", "@carol:x")
+        let clients = try await fixture.connect("@alice:x", "@bob:x", "@bob:x", "@carol:x")
         let (alice, bob, bobPhone, carol) = (clients[0], clients[1], clients[2], clients[3])
         let call = try await fixture.oneToOne()
         #expect(bob.events("incoming-call").count == 1 && bobPhone.events("incoming-call").count == 1)
@@ -418,7 +418,7 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
     @Test func badClientEventsGetErrors() async throws {
         let fixture = try await Fixture.make()
         let alice = RecordingClient("@alice:x")
-        await fixture.service.connected(alice)
+        try await fixture.service.connected(alice)
         let call = try await fixture.oneToOne()
         let id = JSONValue.string(call.callId)
         let cases: [(RealtimeEvent, String)] = [
@@ -453,8 +453,8 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
         let fixture = try await Fixture.make(CallServiceConfiguration(gracePeriod: .milliseconds(500)))
         let alice = RecordingClient("@alice:x")
         let bob = RecordingClient("@bob:x")
-        await fixture.service.connected(alice)
-        await fixture.service.connected(bob)
+        try await fixture.service.connected(alice)
+        try await fixture.service.connected(bob)
         let call = try await fixture.oneToOne()
         _ = try await fixture.service.answer(call.callId, by: "@bob:x")
 
@@ -470,22 +470,22 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
     @Test func reconnectingWithinTheGracePeriodKeepsTheCall() async throws {
         let fixture = try await Fixture.make(CallServiceConfiguration(gracePeriod: .seconds(1)))
         let alice = RecordingClient("@alice:x")
-        await fixture.service.connected(alice)
+        try await fixture.service.connected(alice)
         let bob = RecordingClient("@bob:x")
-        await fixture.service.connected(bob)
+        try await fixture.service.connected(bob)
         let call = try await fixture.oneToOne()
         _ = try await fixture.service.answer(call.callId, by: "@bob:x")
 
         await fixture.service.disconnected(bob)
         try await Task.sleep(for: .milliseconds(100))
-        await fixture.service.connected(RecordingClient("@bob:x"))
+        try await fixture.service.connected(RecordingClient("@bob:x"))
         #expect(fixture.service.pendingGracePeriods == 0)
         try await Task.sleep(for: .milliseconds(1500))
         #expect(try await fixture.service.status(call.callId, for: "@alice:x").status == .active)
         #expect(alice.events("call-ended").isEmpty)
         // One device of several dropping is no reason to leave either.
         let second = RecordingClient("@alice:x")
-        await fixture.service.connected(second)
+        try await fixture.service.connected(second)
         await fixture.service.disconnected(alice)
         #expect(fixture.service.pendingGracePeriods == 0)
         try await fixture.close()

@@ -149,11 +149,17 @@ def integration_database(tmp: Path, attempt: int) -> str:
     return f"{base}/{name}"
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None) -> ChorusServer:
+def start_server(
+    tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
+    development_secret: bool = False,
+) -> ChorusServer:
+    """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
+    on the published development secret, minting development tokens)."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
-    log_path = artifacts_dir() / ("chorus-serve.log" if not extra_env else f"chorus-serve-{tmp.name}.log")
+    own_log = extra_env or extra_args or development_secret
+    log_path = artifacts_dir() / (f"chorus-serve-{tmp.name}.log" if own_log else "chorus-serve.log")
     log_path.write_text("")
     last_error = ""
     for attempt in range(3):
@@ -168,8 +174,12 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: s
             "--workers", str(WORKERS),
             "--announced-ip", "127.0.0.1",
             "--database", database,
-            "--jwt-secret", secret,
         ]
+        if development_secret:
+            secret = "chorus-dev-secret"
+        else:
+            args += ["--jwt-secret", secret]
+        args += extra_args or []
         with log_path.open("a") as log:
             log.write(f"===== start attempt {attempt}: {' '.join(args)} =====\n")
             log.flush()

@@ -5,6 +5,7 @@ serving afterwards (conftest checks /healthz after every test)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -201,6 +202,38 @@ def test_whip_unusable_offer_400(chorus: ChorusServer, api: ChorusAPI, room: str
 
 
 @pytest.mark.parametrize(
+    ("path_room", "token_room"),
+    [
+        ("%2e%2e", ".."),  # percent-decoded into a path segment of its own meaning
+        ("%2E", "."),
+        ("*", "*"),  # in a token, "*" means every room: no room is called that
+        ("a%20b", "*"),
+        ("%C3%A9t%C3%A9", "*"),
+        ("r" * 129, "*"),
+    ],
+    ids=["dotdot", "dot", "star", "space", "non-ascii", "too-long"],
+)
+def test_room_names_are_checked_400(chorus: ChorusServer, api: ChorusAPI, offer: str, path_room: str, token_room: str) -> None:
+    star = chorus.token("alice", "*", publish=True, subscribe=True, admin=True)
+    error = assert_error(api.whip(path_room, offer, star), 400)
+    assert error["code"] == "bad_room"
+    assert assert_error(api.room(path_room, star), 400)["code"] == "bad_room"
+    assert assert_error(api.whep(path_room, "p1", offer, star), 400)["code"] == "bad_room"
+    if token_room not in ("*",):
+        # `chorus token` refuses to sign a claim for a room that cannot exist.
+        args = [str(chorus.binary), "token", "--identity", "alice", "--room", token_room, "--jwt-secret", chorus.secret]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        assert done.returncode != 0 and "room" in done.stderr, done
+
+
+def test_room_names_of_matrix_ids_and_call_ids_work(chorus: ChorusServer, api: ChorusAPI, offer: str) -> None:
+    for room in ("!opaque-Id_1:example.org", "2f1b9f4e-5d1c-4f0e-9a57-0c5b7a1e9d10", "r" * 128):
+        token = chorus.token("alice", room, publish=True)
+        created = assert_created(api.whip(room, offer, token), f"/whip/{room}")
+        api.delete(created.path, token)
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b"{not json",
@@ -260,3 +293,15 @@ def test_still_serves_a_fresh_whip_after_bad_input(chorus: ChorusServer, api: Ch
     created = assert_created(api.whip(room, publish_offer(), token), f"/whip/{room}")
     response = api.delete(created.path, token)
     assert response.status_code in (200, 204), describe(response)
+
+
+def test_errors_keep_their_status_for_pages_on_other_origins(chorus: ChorusServer, api: ChorusAPI, room: str, offer: str) -> None:
+    # A browser page elsewhere (RFC 9725 §4.8) sends Origin; its errors must stay 4xx with the
+    # JSON body and the CORS header, not turn into 500s.
+    headers = {"Origin": "https://app.example", "Content-Type": "application/sdp"}
+    response = api.request("POST", f"/whip/{room}", data=offer, headers=headers)
+    assert_error(response, 401)
+    assert response.headers.get("Access-Control-Allow-Origin") == "*"
+    viewer = chorus.token("bob", room, subscribe=True)
+    response = api.request("POST", f"/whip/{room}", data=offer, headers={**headers, "Authorization": f"Bearer {viewer}"})
+    assert_error(response, 403)

@@ -20,6 +20,12 @@ public final class MediaCore {
     /// The transports one tick found due (kept to reuse its storage).
     private var dueTransports: [WebRTCTransport] = []
     private var owners: [ObjectIdentifier: Owner] = [:]
+    /// Whose each transport is, and what each identity holds (the per-user limits' counts).
+    private var holders: [ObjectIdentifier: (identity: String, publisher: Bool)] = [:]
+    private var usage: [String: MediaUsage] = [:]
+    /// New transports beyond this many are refused (`tooManyTransports`): a worker's share of
+    /// what the machine can carry, so that a flood of offers cannot exhaust it.
+    public var maximumTransports = Int.max
 
     private enum Owner {
         case participant(room: String, id: String)
@@ -102,7 +108,7 @@ public final class MediaCore {
     ) throws(MediaServerError) -> LocalTransportDescription {
         let router = routers[room] ?? Router(name: room)
         guard router.participants[participantID] == nil else { throw .participantExists }
-        let transport = try makeTransport(id: participantID, remote: remote, now: now)
+        let transport = try makeTransport(id: participantID, identity: identity, publisher: true, remote: remote, now: now)
         let participant = RoomParticipant(id: participantID, identity: identity, transport: transport)
         for track in tracks {
             let producer = Producer(id: Self.producerID(participant: participantID, mid: track.mid), parameters: track, transport: transport)
@@ -133,7 +139,7 @@ public final class MediaCore {
             assignments.append((slot, available.remove(at: index)))
         }
         guard !assignments.isEmpty else { throw .nothingToSubscribe }
-        let transport = try makeTransport(id: subscriptionID, remote: remote, now: now)
+        let transport = try makeTransport(id: subscriptionID, identity: identity, publisher: false, remote: remote, now: now)
         let subscription = Subscription(id: subscriptionID, identity: identity, transport: transport)
         var outgoing: [OutgoingTrack] = []
         for (slot, producer) in assignments {
@@ -193,6 +199,9 @@ public final class MediaCore {
 
     public var roomNames: [String] { routers.keys.sorted() }
 
+    /// What `identity` holds on this worker.
+    public func usage(of identity: String) -> MediaUsage { usage[identity] ?? MediaUsage() }
+
     /// Closes every transport (shutdown): peers get close_notify.
     public func closeAll() {
         for transport in Array(transports.values) {
@@ -203,7 +212,10 @@ public final class MediaCore {
 
     // MARK: - Internals
 
-    private func makeTransport(id: String, remote: RemoteTransportParameters, now: ContinuousClock.Instant) throws(MediaServerError) -> WebRTCTransport {
+    private func makeTransport(
+        id: String, identity: String, publisher: Bool, remote: RemoteTransportParameters, now: ContinuousClock.Instant
+    ) throws(MediaServerError) -> WebRTCTransport {
+        guard transports.count < maximumTransports else { throw .tooManyTransports }
         let transport: WebRTCTransport
         do {
             transport = try WebRTCTransport(
@@ -216,6 +228,8 @@ public final class MediaCore {
             self.handle(event, of: transport)
         }
         transports[ObjectIdentifier(transport)] = transport
+        holders[ObjectIdentifier(transport)] = (identity, publisher)
+        usage[identity, default: MediaUsage()].add(publisher: publisher, count: 1)
         transport.timers = timers
         // Due at once: the first tick files it at its real deadline.
         timers.schedule(transport, at: now)
@@ -249,6 +263,10 @@ public final class MediaCore {
         let key = ObjectIdentifier(transport)
         for address in server.unregister(transport) { steerAddress?(address, false) }
         transports[key] = nil
+        if let holder = holders.removeValue(forKey: key) {
+            usage[holder.identity]?.add(publisher: holder.publisher, count: -1)
+            if usage[holder.identity]?.transports == 0 { usage[holder.identity] = nil }
+        }
         timers.remove(transport)
         transport.timers = nil
         guard let owner = owners.removeValue(forKey: key) else { return }

@@ -15,12 +15,15 @@ public struct MediaServerConfiguration: Sendable {
     /// Worker threads, each with its own UDP socket, event loop and rooms (see `portSharing`).
     public var workers: Int
     public var portSharing: UDPPortSharing
+    /// Transports one worker may hold; more are refused (`tooManyTransports`).
+    public var maximumTransportsPerWorker: Int
 
     public init(
         host: String = "127.0.0.1", udpPort: UInt16 = 40000, announcedIP: String = "127.0.0.1",
         consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, workers: Int = 1,
-        portSharing: UDPPortSharing = .automatic
+        portSharing: UDPPortSharing = .automatic, maximumTransportsPerWorker: Int = 10_000
     ) {
+        self.maximumTransportsPerWorker = max(1, maximumTransportsPerWorker)
         self.workers = max(1, min(workers, SharedPortUfrag.maximumWorkers))
         self.portSharing = portSharing
         self.srtpBackend = srtpBackend
@@ -87,7 +90,7 @@ public final class MediaServer: Sendable {
             workers.append(try Worker(
                 index: index, socket: socket, announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
                 consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger,
-                events: continuation))
+                maximumTransports: configuration.maximumTransportsPerWorker, events: continuation))
         }
         if let steering {
             for worker in workers { worker.share(steering, with: workers) }
@@ -180,6 +183,15 @@ public final class MediaServer: Sendable {
 
     public func participantState(room: String, participantID: String) async throws -> ParticipantState? {
         try await worker(for: room).run { core, _ in core.participantState(room: room, participantID: participantID) }
+    }
+
+    /// What `identity` holds on every worker (its rooms may be spread over all of them).
+    public func usage(of identity: String) async throws -> MediaUsage {
+        var total = MediaUsage()
+        for worker in workers {
+            total = total + (try await worker.run { core, _ in core.usage(of: identity) })
+        }
+        return total
     }
 
     /// Counters summed over all workers.

@@ -61,5 +61,28 @@ public enum MediaServerError: Error, Equatable, Sendable {
     case participantExists
     case muteLockedByAdmin
     case nothingToSubscribe
+    /// The worker holds as many transports as it may (`maximumTransportsPerWorker`).
+    case tooManyTransports
     case failed(String)
+}
+
+/// The media transports one identity holds: its publishers (WHIP and group-call connections)
+/// and everything else (WHEP subscriptions).
+public struct MediaUsage: Sendable, Equatable {
+    public var transports = 0
+    public var publishers = 0
+
+    public init(transports: Int = 0, publishers: Int = 0) {
+        self.transports = transports
+        self.publishers = publishers
+    }
+
+    mutating func add(publisher: Bool, count: Int) {
+        transports += count
+        if publisher { publishers += count }
+    }
+
+    static func + (a: MediaUsage, b: MediaUsage) -> MediaUsage {
+        MediaUsage(transports: a.transports + b.transports, publishers: a.publishers + b.publishers)
+    }
 }

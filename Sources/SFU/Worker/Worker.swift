@@ -31,7 +31,7 @@ public final class Worker: @unchecked Sendable {
     /// How often transports' timers (DTLS retransmission, consent, RTCP reports) are checked.
     static let tick: Duration = .milliseconds(20)
 
-    init(index: Int, socket: UDPSocket, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
+    init(index: Int, socket: UDPSocket, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, maximumTransports: Int = .max, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
         self.index = index
         self.logger = logger
         self.socket = socket
@@ -43,6 +43,7 @@ public final class Worker: @unchecked Sendable {
         let socket = self.socket
         let queue = SendQueue(capacity: Self.sendBatch, flushHandler: { _ in })
         core = MediaCore(dtlsContext: dtlsContext, announcedAddress: announced, consentTimeout: consentTimeout, srtpBackend: srtpBackend, queue: queue)
+        core.maximumTransports = maximumTransports
         wakeFD = chorus_wake_fd()
         let core = self.core
         queue.flushHandler = { queue in

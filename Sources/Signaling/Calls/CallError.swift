@@ -13,16 +13,25 @@ public struct CallError: Error, Equatable, Sendable, CustomStringConvertible {
         case conflict
         /// The database failed; not the client's fault (503).
         case unavailable
+        /// A limit was reached (429); `retryAfter` says when trying again may work.
+        case limited
     }
 
     public var kind: Kind
     public var code: String
     public var message: String
+    /// Seconds, for `.limited` (the `Retry-After` header, a `retryAfter` field in realtime).
+    public var retryAfter: Int?
 
     public init(_ kind: Kind, _ code: String, _ message: String) {
         self.kind = kind
         self.code = code
         self.message = message
+    }
+
+    public init(_ exceeded: LimitExceeded) {
+        self.init(.limited, exceeded.code, exceeded.message)
+        retryAfter = exceeded.retryAfter
     }
 
     public var description: String { "\(code): \(message)" }

@@ -84,6 +84,14 @@ public struct CallRecord: Codable, Sendable, Equatable {
     public func participant(_ user: String) -> CallParticipant? {
         participants.first { $0.user == user }
     }
+
+    /// Who may mute others and end their media in this call: its initiator, or a participant
+    /// whose token carries the admin grant. An admin token alone is not enough: a stranger's
+    /// token, even for every room, moderates no call.
+    public func isModerator(_ user: String, hasAdminGrant: Bool) -> Bool {
+        guard participant(user) != nil else { return false }
+        return user == initiator || hasAdminGrant
+    }
 }
 
 /// One row of the audit log (`call_events`).

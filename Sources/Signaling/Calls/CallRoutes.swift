@@ -74,16 +74,15 @@ struct CallRoutes: Sendable {
         }
         router.get("api/calls/active") { request, context -> Response in
             let user = try await authorizer.claims(of: request).identity
-            let list = try await run { () async throws(CallError) in try await calls.activeCalls(of: user) }
-            return Self.respond(.object(["calls": .array(list.map(\.json))]))
+            let (limit, before) = try Self.page(request, defaultLimit: ServiceLimits.maximumPageSize)
+            let page = try await run { () async throws(CallError) in try await calls.activeCalls(of: user, limit: limit, before: before) }
+            return Self.respond(Self.pageJSON(page))
         }
         router.get("api/calls/history") { request, context -> Response in
             let user = try await authorizer.claims(of: request).identity
-            let (limit, before) = try Self.page(request)
+            let (limit, before) = try Self.page(request, defaultLimit: ServiceLimits.defaultPageSize)
             let page = try await run { () async throws(CallError) in try await calls.history(of: user, limit: limit, before: before) }
-            var data: [String: JSONValue] = ["calls": .array(page.calls.map(\.json))]
-            if let next = page.nextBefore { data["nextBefore"] = .string(Timestamp.format(next)) }
-            return Self.respond(.object(data))
+            return Self.respond(Self.pageJSON(page))
         }
         router.get("api/calls/:callId/status") { request, context -> Response in
             let (user, callId) = try await identify(request, context)
@@ -119,8 +118,11 @@ struct CallRoutes: Sendable {
         case .forbidden: .forbidden
         case .conflict: .conflict
         case .unavailable: .serviceUnavailable
+        case .limited: .tooManyRequests
         }
-        return APIError(status, error.code, error.message)
+        var apiError = APIError(status, error.code, error.message)
+        apiError.retryAfter = error.retryAfter
+        return apiError
     }
 
     /// The body as JSON: 413 over 64 KiB, 400 when it is not a JSON object. An empty body is
@@ -151,13 +153,21 @@ struct CallRoutes: Sendable {
         }
     }
 
-    /// `limit` (1...100, default 20) and `before` (an ISO 8601 time or epoch milliseconds).
-    static func page(_ request: Request) throws -> (limit: Int, before: Date?) {
+    /// `{"calls": [...], "nextBefore"?: time}`: one page and where the next one starts.
+    static func pageJSON(_ page: (calls: [CallRecord], nextBefore: Date?)) -> JSONValue {
+        var data: [String: JSONValue] = ["calls": .array(page.calls.map(\.json))]
+        if let next = page.nextBefore { data["nextBefore"] = .string(Timestamp.format(next)) }
+        return .object(data)
+    }
+
+    /// `limit` (1...100) and `before` (an ISO 8601 time or epoch milliseconds).
+    static func page(_ request: Request, defaultLimit: Int) throws -> (limit: Int, before: Date?) {
         let query = request.uri.queryParameters
-        var limit = 20
+        let maximum = ServiceLimits.maximumPageSize
+        var limit = defaultLimit
         if let text = query["limit"] {
-            guard let value = Int(text), (1...100).contains(value) else {
-                throw APIError.badRequest("invalid_query", "'limit' must be an integer from 1 to 100")
+            guard let value = Int(text), (1...maximum).contains(value) else {
+                throw APIError.badRequest("invalid_query", "'limit' must be an integer from 1 to \(maximum)")
             }
             limit = value
         }

@@ -38,7 +38,6 @@ extension CallService {
             // connectivity checks, so trickled candidates carry nothing it needs.
             _ = try await joinedGroupCall(callId, user: client.user)
         case "mute-participant":
-            guard client.isAdmin else { throw CallError(.forbidden, "forbidden", "muting others needs a token with the admin grant") }
             let target = try fields.identifier("userId")
             let kind: MediaToggle
             switch try fields.string("kind") {
@@ -46,17 +45,24 @@ extension CallService {
             case "video": kind = .video
             default: throw .invalid("kind", "\"audio\" or \"video\"")
             }
-            _ = try await muteParticipant(callId, target: target, kind: kind, muted: try fields.bool("muted"), by: client.user)
+            _ = try await muteParticipant(
+                callId, target: target, kind: kind, muted: try fields.bool("muted"), by: client.user, hasAdminGrant: client.isAdmin)
         default:
             throw CallError(.invalid, "unknown_event", "unknown event '\(event.event.prefix(64))'")
         }
     }
 
-    /// A moderator mutes (or lets speak again) another participant of a group call, at the SFU.
+    /// A moderator of the call (its initiator, or a participant whose token has the admin
+    /// grant) mutes, or lets speak again, another participant of a group call, at the SFU.
     /// Everyone still in the call hears of it, the target included, with `byAdmin: true`.
-    public func muteParticipant(_ callId: String, target: String, kind: MediaToggle, muted: Bool, by admin: String) async throws(CallError) -> CallRecord {
-        let (call, _) = try await load(callId, for: admin)
+    public func muteParticipant(
+        _ callId: String, target: String, kind: MediaToggle, muted: Bool, by admin: String, hasAdminGrant: Bool
+    ) async throws(CallError) -> CallRecord {
+        let (call, me) = try await load(callId, for: admin)
         guard call.isGroupCall else { throw CallError(.invalid, "not_group_call", "only group calls have moderators") }
+        guard me.status == .joined || me.status == .invited, call.isModerator(admin, hasAdminGrant: hasAdminGrant) else {
+            throw CallError(.forbidden, "forbidden", "only the call's initiator or a participant with the admin grant can mute others")
+        }
         guard call.status == .ringing || call.status == .active else { throw .conflict("mute in", status: call.status) }
         guard let participant = call.participant(target), participant.status == .joined || participant.status == .invited else {
             throw .invalid("userId", "a participant who is still in the call")

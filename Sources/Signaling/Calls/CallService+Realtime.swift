@@ -4,8 +4,12 @@
 import ServiceLifecycle
 
 extension CallService: RealtimeHandler {
-    public func connected(_ client: any RealtimeClient) async {
-        hub.add(client)
+    public func admissionProblem(user: String, address: String?) -> LimitExceeded? {
+        hub.admissionProblem(user: user, address: address)
+    }
+
+    public func connected(_ client: any RealtimeClient) async throws(LimitExceeded) {
+        try hub.add(client)
     }
 
     public func disconnected(_ client: any RealtimeClient) async {
@@ -25,6 +29,7 @@ extension CallService: RealtimeHandler {
                 "code": .string(error.code), "message": .string(error.message), "event": .string(String(event.event.prefix(64))),
             ]
             if let callId = event.data["callId"] { data["callId"] = callId }
+            if let retryAfter = error.retryAfter { data["retryAfter"] = .number(Double(retryAfter)) }
             return RealtimeEvent("error", .object(data))
         }
     }

@@ -5,6 +5,7 @@
 
 import Logging
 import SFU
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -21,11 +22,14 @@ public struct CallServiceConfiguration: Sendable, Equatable {
     /// How often ringing calls are checked against the ring timeout.
     public var sweepInterval: Duration
     public var iceServers: ICEServerConfiguration
+    /// Calls per user and minute, open calls, realtime connections (see ServiceLimits).
+    public var limits: ServiceLimits
 
     public init(
         ringTimeout: Duration = .seconds(60), gracePeriod: Duration = .seconds(15), sweepInterval: Duration = .seconds(1),
-        iceServers: ICEServerConfiguration = ICEServerConfiguration()
+        iceServers: ICEServerConfiguration = ICEServerConfiguration(), limits: ServiceLimits = ServiceLimits()
     ) {
+        self.limits = limits
         self.ringTimeout = ringTimeout
         self.gracePeriod = gracePeriod
         self.sweepInterval = sweepInterval
@@ -41,7 +45,9 @@ public enum MediaToggle: String, Sendable {
 public final class CallService: Sendable {
     let store: any CallStore
     public let configuration: CallServiceConfiguration
-    let hub = RealtimeHub()
+    let hub: RealtimeHub
+    /// Calls each user started in the last minute.
+    private let startRate: Mutex<StartRateLimiter>
     let logger: Logger
     private let clock: @Sendable () -> Date
     /// The SFU side of group calls; nil when the service runs without media (tests).
@@ -57,6 +63,8 @@ public final class CallService: Sendable {
         self.group = media.map { GroupCallMedia(media: $0, logger: logger) }
         self.store = store
         self.configuration = configuration
+        self.hub = RealtimeHub(limits: configuration.limits)
+        self.startRate = Mutex(StartRateLimiter(limit: configuration.limits.callsPerUserPerMinute))
         self.logger = logger
         self.clock = now
     }
@@ -76,9 +84,29 @@ public final class CallService: Sendable {
         try await load(callId, for: user).call
     }
 
+    /// The call whose media room is `room` (a group call's SFU room is named by its call id),
+    /// whatever its status, or nil when no call owns that room.
+    public func call(owningRoom room: String) async throws(CallError) -> CallRecord? {
+        guard room.utf8.count <= CallLimits.maximumIdentifierBytes, !CallLimits.hasNUL(room) else { return nil }
+        return try await stored("read") { try await store.call(room) }
+    }
+
     /// The user's ringing and active calls, newest first.
     public func activeCalls(of user: String) async throws(CallError) -> [CallRecord] {
         try await stored("list") { try await store.calls(of: user, statuses: [.ringing, .active]) }
+    }
+
+    /// A page of the user's ringing and active calls, newest first, cut as history pages are
+    /// (never inside a group of calls created in the same millisecond), and where the next
+    /// page starts. A user can be rung by many callers at once; one response stays bounded.
+    public func activeCalls(of user: String, limit: Int, before: Date?) async throws(CallError) -> (calls: [CallRecord], nextBefore: Date?) {
+        let all = try await activeCalls(of: user)
+            .filter { call in before.map { call.createdAt < $0 } ?? true }
+            .sorted { ($0.createdAt, $0.callId) > ($1.createdAt, $1.callId) }
+        var (page, wholeGroup) = HistoryPage.cut(Array(all.prefix(limit + 1)), limit: limit)
+        if let wholeGroup { page += all.filter { $0.createdAt == wholeGroup } }
+        let more = page.last.map { last in all.contains { $0.createdAt < last.createdAt } } ?? false
+        return (page, more ? page.last?.createdAt : nil)
     }
 
     /// A page of the user's calls, newest first, and where the next page starts if there is
@@ -95,6 +123,7 @@ public final class CallService: Sendable {
 
     public func initiate(_ request: InitiateCall, by user: String) async throws(CallError) -> CallRecord {
         let now = now()
+        try await checkStartLimits(user, now: now)
         let video = request.callType == .video
         let call = CallRecord(
             callId: UUID().uuidString.lowercased(), roomId: request.roomId, callType: request.callType,
@@ -367,6 +396,22 @@ public final class CallService: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Refuses a call start over the user's rate or open-call limit (429 with Retry-After).
+    /// The open calls are counted first, so a refused start does not use up the rate.
+    private func checkStartLimits(_ user: String, now: Date) async throws(CallError) {
+        let limits = configuration.limits
+        let open = try await stored("initiate") { try await store.calls(of: user, statuses: [.ringing, .active]) }
+        let inCalls = open.filter { $0.participant(user)?.status == .joined }.count
+        if inCalls >= limits.openCallsPerUser {
+            throw CallError(LimitExceeded(
+                "too_many_open_calls", "at most \(limits.openCallsPerUser) ringing or active calls per user; end one first",
+                retryAfter: 30))
+        }
+        if case .failure(let exceeded) = startRate.withLock({ $0.admit(user, now: now) }) {
+            throw CallError(exceeded)
+        }
+    }
 
     /// The call and the user's place in it: 404 when there is no such call, 403 when the user is
     /// not a participant (so a stranger learns nothing about the call).

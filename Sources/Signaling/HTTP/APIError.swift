@@ -13,11 +13,18 @@ public struct APIError: Error, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// Seconds for a `Retry-After` header (429, 503).
+    public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
         self.status = status
         self.code = code
         self.message = message
+    }
+
+    init(_ exceeded: LimitExceeded) {
+        self.init(.tooManyRequests, exceeded.code, exceeded.message)
+        retryAfter = exceeded.retryAfter
     }
 
     static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }
@@ -34,9 +41,9 @@ public struct APIError: Error, Sendable {
             var error: Detail
         }
         let data = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -50,6 +57,8 @@ extension MediaServerError {
         case .muteLockedByAdmin: .forbidden("muted by a moderator; only a moderator can unmute")
         case .nothingToSubscribe:
             .badRequest("no_matching_tracks", "the participant publishes no track that the offer can receive")
+        case .tooManyTransports:
+            APIError(LimitExceeded("server_full", "this media worker holds as many connections as it may; try again later", retryAfter: 30))
         case .failed(let reason): APIError(.internalServerError, "internal", reason)
         }
     }

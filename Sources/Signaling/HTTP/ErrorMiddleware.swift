@@ -30,6 +30,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case 409: "conflict"
         case 413: "payload_too_large"
         case 415: "unsupported_media_type"
+        case 429: "rate_limited"
         default: status.code >= 500 ? "internal" : "error"
         }
     }

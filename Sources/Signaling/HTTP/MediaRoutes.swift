@@ -13,7 +13,8 @@ import Foundation
 
 struct MediaRoutes: Sendable {
     let media: MediaServer
-    let authorizer: Authorizer
+    let access: RoomAccess
+    let limits: ServiceLimits
     /// Offers are a few kilobytes; anything near this is not an offer.
     static let maximumOfferBytes = 64 * 1024
 
@@ -34,10 +35,10 @@ struct MediaRoutes: Sendable {
     }
 
     private func publish(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let room = try pathParameter("room", context)
-        let claims = try await authorizer.claims(of: request, room: room)
-        guard claims.canPublish else { throw APIError.forbidden("token has no publish grant") }
+        let room = try roomParameter(context)
+        let claims = try await access.grant(request, room: room, for: .publish).claims
         let offer = try await readOffer(request)
+        try await checkUsage(of: claims.identity, publishing: true)
         let negotiated = try negotiate(offer, policy: .default)
         let tracks = negotiated.sendingTracks
         guard !tracks.isEmpty else {
@@ -55,13 +56,13 @@ struct MediaRoutes: Sendable {
     }
 
     private func unpublish(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let room = try pathParameter("room", context)
+        let room = try roomParameter(context)
         let participantID = try pathParameter("participant", context)
-        let claims = try await authorizer.claims(of: request, room: room)
+        let grant = try await access.grant(request, room: room, for: .view)
         guard let participant = try await media.participantState(room: room, participantID: participantID) else {
             throw APIError.notFound("no such participant in this room")
         }
-        guard claims.isAdmin || claims.identity == participant.identity else {
+        guard grant.isModerator || grant.identity == participant.identity else {
             throw APIError.forbidden("only the publisher or a moderator can end this session")
         }
         try await mediaCall { try await media.unpublish(room: room, participantID: participantID) }
@@ -69,11 +70,11 @@ struct MediaRoutes: Sendable {
     }
 
     private func subscribe(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let room = try pathParameter("room", context)
+        let room = try roomParameter(context)
         let participantID = try pathParameter("participant", context)
-        let claims = try await authorizer.claims(of: request, room: room)
-        guard claims.canSubscribe else { throw APIError.forbidden("token has no subscribe grant") }
+        let claims = try await access.grant(request, room: room, for: .subscribe).claims
         let offer = try await readOffer(request)
+        try await checkUsage(of: claims.identity, publishing: false)
         guard let participant = try await media.participantState(room: room, participantID: participantID) else {
             throw APIError.notFound("no such participant in this room")
         }
@@ -100,17 +101,17 @@ struct MediaRoutes: Sendable {
     }
 
     private func unsubscribe(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let room = try pathParameter("room", context)
+        let room = try roomParameter(context)
         let participantID = try pathParameter("participant", context)
         let subscriptionID = try pathParameter("subscription", context)
-        let claims = try await authorizer.claims(of: request, room: room)
+        let grant = try await access.grant(request, room: room, for: .view)
         guard let participant = try await media.participantState(room: room, participantID: participantID) else {
             throw APIError.notFound("no such participant in this room")
         }
         guard let subscription = participant.subscriptions.first(where: { $0.id == subscriptionID }) else {
             throw APIError.notFound("no such subscription")
         }
-        guard claims.isAdmin || claims.identity == subscription.identity else {
+        guard grant.isModerator || grant.identity == subscription.identity else {
             throw APIError.forbidden("only the subscriber or a moderator can end this subscription")
         }
         try await mediaCall {
@@ -120,6 +121,22 @@ struct MediaRoutes: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// 429 when `identity` already holds as many publishers or transports as it may. Checked
+    /// per request, not atomically across workers: two offers racing may both pass, which
+    /// bounds a flood just the same.
+    private func checkUsage(of identity: String, publishing: Bool) async throws {
+        let usage = try await mediaCall { try await media.usage(of: identity) }
+        if publishing, usage.publishers >= limits.publishersPerUser {
+            throw APIError(LimitExceeded(
+                "too_many_publishers", "at most \(limits.publishersPerUser) publishers per user; end one first", retryAfter: 30))
+        }
+        if usage.transports >= limits.transportsPerUser {
+            throw APIError(LimitExceeded(
+                "too_many_transports", "at most \(limits.transportsPerUser) media connections per user; end one first",
+                retryAfter: 30))
+        }
+    }
 
     private func readOffer(_ request: Request) async throws -> String {
         let contentType = request.headers[.contentType]?.split(separator: ";").first?

@@ -12,7 +12,7 @@ import Foundation
 
 struct RoomRoutes: Sendable {
     let media: MediaServer
-    let authorizer: Authorizer
+    let access: RoomAccess
 
     struct MuteRequest: Decodable {
         var kind: String
@@ -21,15 +21,15 @@ struct RoomRoutes: Sendable {
 
     func register(on router: Router<some RequestContext>) {
         router.get("api/rooms/:room") { request, context -> Response in
-            let room = try pathParameter("room", context)
-            _ = try await authorizer.claims(of: request, room: room)
+            let room = try roomParameter(context)
+            _ = try await access.grant(request, room: room, for: .view)
             guard let state = try await media.roomState(room) else { throw APIError.notFound("no such room") }
             return try json(state)
         }
         router.post("api/rooms/:room/participants/:participant/mute") { request, context -> Response in
-            let room = try pathParameter("room", context)
+            let room = try roomParameter(context)
             let participantID = try pathParameter("participant", context)
-            let claims = try await authorizer.claims(of: request, room: room)
+            let grant = try await access.grant(request, room: room, for: .view)
             let body = try await request.body.collect(upTo: 4096)
             let mute: MuteRequest
             do {
@@ -43,12 +43,12 @@ struct RoomRoutes: Sendable {
             guard let participant = try await media.participantState(room: room, participantID: participantID) else {
                 throw APIError.notFound("no such participant in this room")
             }
-            guard claims.isAdmin || claims.identity == participant.identity else {
+            guard grant.isModerator || grant.identity == participant.identity else {
                 throw APIError.forbidden("only a moderator or the participant itself can mute")
             }
             do {
                 let state = try await media.setMute(
-                    room: room, participantID: participantID, kind: kind, muted: mute.muted, byAdmin: claims.isAdmin)
+                    room: room, participantID: participantID, kind: kind, muted: mute.muted, byAdmin: grant.isModerator)
                 return try json(state)
             } catch let error as MediaServerError {
                 throw error.apiError

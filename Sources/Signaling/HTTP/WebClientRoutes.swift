@@ -49,12 +49,50 @@ struct WebClientRoutes: Sendable {
             guard devTokens else {
                 throw APIError.notFound("development tokens are only minted by a server on the development secret")
             }
+            let sameOrigin = try Self.checkDevTokenRequest(host: request.head.authority, origin: request.headers[.origin])
             let body = try await CallRoutes.readJSON(request)
             let (name, admin) = try Self.devTokenRequest(body)
+            // The admin grant moderates every room: only the page served here may ask for it.
             let token = try authority.makeToken(
-                identity: name, room: "*", publish: true, subscribe: true, admin: admin, ttl: 12 * 3600)
+                identity: name, room: "*", publish: true, subscribe: true, admin: admin && sameOrigin, ttl: 12 * 3600)
             return CallRoutes.respond(.object(["token": .string(token), "user": .string(name)]), status: .created)
         }
+    }
+
+    /// Keeps other web pages from minting tokens through a visitor's browser. A page elsewhere
+    /// sends its own `Origin`; a DNS-rebinding page (a hostile name resolved to 127.0.0.1) is
+    /// on our origin as the browser sees it, but its requests carry the hostile name in
+    /// `Host`. So: `Host` must name the loopback interface, and an `Origin`, when sent, must be
+    /// this very server. Returns whether the request came from our own page (an `Origin` equal
+    /// to `http://<Host>`); tools such as curl send none and get tokens without the admin grant.
+    /// (HTTP/1's `Host` arrives as the request's authority.)
+    static func checkDevTokenRequest(host: String?, origin: String?) throws -> Bool {
+        guard let host, isLoopback(host: host) else {
+            throw APIError(.forbidden, "forbidden_host", "development tokens are minted only to requests for a loopback host")
+        }
+        guard let origin else { return false }
+        guard origin.lowercased() == "http://\(host.lowercased())" else {
+            throw APIError(.forbidden, "forbidden_origin", "development tokens are minted only to this server's own page")
+        }
+        return true
+    }
+
+    /// `127.0.0.1:8080`, `localhost`, `[::1]:8080`: the host part of a Host header names loopback.
+    static func isLoopback(host header: String) -> Bool {
+        var name = Substring(header.lowercased())
+        if name.hasPrefix("[") {
+            guard let close = name.firstIndex(of: "]") else { return false }
+            let rest = name[name.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isNumber)) else { return false }
+            return name[name.index(after: name.startIndex)..<close] == "::1"
+        }
+        if let colon = name.lastIndex(of: ":") {
+            guard name[name.index(after: colon)...].allSatisfy(\.isNumber) else { return false }
+            name = name[..<colon]
+        }
+        if name == "localhost" { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     /// `{"name", "admin"?}`.

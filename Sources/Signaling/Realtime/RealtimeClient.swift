@@ -21,17 +21,33 @@ public protocol RealtimeClient: AnyObject, Sendable {
     var user: String { get }
     /// The token's `admin` grant: may mute other participants of a group call.
     var isAdmin: Bool { get }
+    /// The client's IP address (the key of per-address limits); nil when unknown.
+    var address: String? { get }
     /// Sends an event to this client; a closed connection drops it silently.
     func deliver(_ event: RealtimeEvent) async
 }
 
+extension RealtimeClient {
+    public var address: String? { nil }
+}
+
 /// What the transports call. Implemented by the call service.
 public protocol RealtimeHandler: Sendable {
-    func connected(_ client: any RealtimeClient) async
+    /// Why one more connection of `user` from `address` would be refused, or nil: asked before
+    /// a WebSocket upgrade, so that the refusal can still be an HTTP 429.
+    func admissionProblem(user: String, address: String?) -> LimitExceeded?
+    /// Registers the client, unless that would cross a limit (another connection may have
+    /// come in since `admissionProblem`); the transport then closes the connection.
+    func connected(_ client: any RealtimeClient) async throws(LimitExceeded)
     /// Handles a client → server event. A non-nil result is sent back to that client only
     /// (an `error` event for bad input, or an acknowledgement).
     func received(_ event: RealtimeEvent, from client: any RealtimeClient) async -> RealtimeEvent?
     func disconnected(_ client: any RealtimeClient) async
+}
+
+extension RealtimeHandler {
+    /// A handler without limits admits everyone.
+    public func admissionProblem(user: String, address: String?) -> LimitExceeded? { nil }
 }
 
 /// Who a realtime connection's token names: its `sub` and whether it has the admin grant.

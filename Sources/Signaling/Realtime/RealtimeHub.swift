@@ -6,6 +6,8 @@ import NIOConcurrencyHelpers
 final class RealtimeHub: Sendable {
     private struct State {
         var connections: [String: [String: any RealtimeClient]] = [:]
+        /// Live connections per client address (those whose address is known).
+        var perAddress: [String: Int] = [:]
         /// A user with no connection left, waiting out the grace period; the generation tells a
         /// timer that fired late from one scheduled after a reconnect and a second drop.
         var graceTimers: [String: (generation: UInt64, task: Task<Void, Never>)] = [:]
@@ -13,20 +15,55 @@ final class RealtimeHub: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    private let limits: ServiceLimits
 
-    /// Registers a connection and cancels the user's grace timer, if any.
-    func add(_ client: any RealtimeClient) {
-        let timer = state.withLockedValue { state in
-            state.connections[client.user, default: [:]][client.connectionID] = client
-            return state.graceTimers.removeValue(forKey: client.user)
+    init(limits: ServiceLimits = ServiceLimits()) {
+        self.limits = limits
+    }
+
+    /// Why one more connection of `user` from `address` would cross a limit, or nil.
+    func admissionProblem(user: String, address: String?) -> LimitExceeded? {
+        state.withLockedValue { Self.problem(in: $0, user: user, address: address, limits: limits) }
+    }
+
+    private static func problem(in state: State, user: String, address: String?, limits: ServiceLimits) -> LimitExceeded? {
+        if state.connections[user]?.count ?? 0 >= limits.connectionsPerUser {
+            return LimitExceeded(
+                "too_many_connections", "at most \(limits.connectionsPerUser) realtime connections per user; close one first",
+                retryAfter: 30)
         }
-        timer?.task.cancel()
+        if let address, state.perAddress[address] ?? 0 >= limits.connectionsPerAddress {
+            return LimitExceeded(
+                "too_many_connections", "at most \(limits.connectionsPerAddress) realtime connections per address",
+                retryAfter: 30)
+        }
+        return nil
+    }
+
+    /// Registers a connection and cancels the user's grace timer, if any; refuses it (and
+    /// changes nothing) when it would cross a limit.
+    func add(_ client: any RealtimeClient) throws(LimitExceeded) {
+        let result = state.withLockedValue { state -> Result<Task<Void, Never>?, LimitExceeded> in
+            if let problem = Self.problem(in: state, user: client.user, address: client.address, limits: limits) {
+                return .failure(problem)
+            }
+            state.connections[client.user, default: [:]][client.connectionID] = client
+            if let address = client.address { state.perAddress[address, default: 0] += 1 }
+            return .success(state.graceTimers.removeValue(forKey: client.user)?.task)
+        }
+        try result.get()?.cancel()
     }
 
     /// Removes a connection; returns how many the user still has.
     func remove(_ client: any RealtimeClient) -> Int {
         state.withLockedValue { state in
-            state.connections[client.user]?.removeValue(forKey: client.connectionID)
+            guard state.connections[client.user]?.removeValue(forKey: client.connectionID) != nil else {
+                return state.connections[client.user]?.count ?? 0
+            }
+            if let address = client.address {
+                let left = (state.perAddress[address] ?? 1) - 1
+                state.perAddress[address] = left > 0 ? left : nil
+            }
             let remaining = state.connections[client.user]?.count ?? 0
             if remaining == 0 { state.connections.removeValue(forKey: client.user) }
             return remaining

@@ -21,8 +21,11 @@ public struct WebSocketTransport: RealtimeTransport {
     public init() {}
 
     public func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, authority: TokenAuthority) {
-        router.ws("ws") { request, _ in
-            _ = try authority.realtimeIdentity(of: request)
+        router.ws("ws") { request, context in
+            let identity = try authority.realtimeIdentity(of: request)
+            if let problem = handler.admissionProblem(user: identity.user, address: context.clientAddress) {
+                throw APIError(problem)
+            }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             // Checked again: the upgrade handler does not see what shouldUpgrade decided.
@@ -31,8 +34,15 @@ public struct WebSocketTransport: RealtimeTransport {
                 return
             }
             let user = identity.user
-            let client = WebSocketRealtimeClient(user: user, isAdmin: identity.isAdmin)
-            await handler.connected(client)
+            let client = WebSocketRealtimeClient(
+                user: user, isAdmin: identity.isAdmin, address: context.requestContext.clientAddress)
+            do throws(LimitExceeded) {
+                try await handler.connected(client)
+            } catch {
+                // Another connection took the last place since the upgrade was allowed.
+                try await outbound.close(.policyViolation, reason: error.message)
+                return
+            }
             // One writer per connection keeps events in order and never lets a slow reader
             // hold up the sender of an event.
             let writer = Task {
@@ -43,6 +53,7 @@ public struct WebSocketTransport: RealtimeTransport {
                     try await outbound.close(.policyViolation, reason: "too many undelivered events")
                 }
             }
+            var failure: (any Error)?
             do {
                 for try await message in inbound.messages(maxSize: Self.maximumMessageBytes) {
                     let reply: RealtimeEvent?
@@ -54,10 +65,15 @@ public struct WebSocketTransport: RealtimeTransport {
                 }
             } catch {
                 context.logger.debug("websocket of \(user) closed: \(error)")
+                failure = error
             }
             client.close()
             _ = await writer.result
             await handler.disconnected(client)
+            // The library closes with the code its error names (1002 for a continuation frame
+            // with nothing to continue, 1007 for text that is not UTF-8, 1009 for too large):
+            // swallowing it here would close with 1000 as if all was well.
+            if let failure { throw failure }
         }
     }
 
@@ -103,13 +119,15 @@ final class WebSocketRealtimeClient: RealtimeClient {
     let connectionID = UUID().uuidString.lowercased()
     let user: String
     let isAdmin: Bool
+    let address: String?
     let outbox: AsyncStream<RealtimeEvent>
     private let continuation: AsyncStream<RealtimeEvent>.Continuation
     private let overflow = NIOLockedValueBox(false)
 
-    init(user: String, isAdmin: Bool) {
+    init(user: String, isAdmin: Bool, address: String? = nil) {
         self.user = user
         self.isAdmin = isAdmin
+        self.address = address
         (outbox, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(Self.queueLimit))
     }
 

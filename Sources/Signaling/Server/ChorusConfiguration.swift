@@ -35,6 +35,10 @@ public struct ChorusConfiguration: Sendable {
     public var staticTURNURLs: [String] = []
     public var staticTURNUsername: String?
     public var staticTURNCredential: String?
+    /// Per-user and per-address limits (see ServiceLimits; each has a CHORUS_MAX_* variable).
+    public var limits = ServiceLimits()
+    /// Media transports one worker may hold (CHORUS_MAX_TRANSPORTS_PER_WORKER).
+    public var maximumTransportsPerWorker = 10_000
 
     public init() {}
 

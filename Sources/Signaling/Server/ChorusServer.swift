@@ -35,18 +35,23 @@ public enum ChorusServer {
     /// transports (by default the native WebSocket at /ws; Socket.IO adds itself here) are added.
     public static func makeRouter(
         media: MediaServer, authority: TokenAuthority, calls: CallService? = nil,
-        realtime: [any RealtimeTransport] = [WebSocketTransport(), SocketIOTransport()], devTokens: Bool = false
+        realtime: [any RealtimeTransport] = [WebSocketTransport(), SocketIOTransport()], devTokens: Bool = false,
+        limits: ServiceLimits = ServiceLimits()
     ) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
-        // RFC 9725 §4.8 expects WHIP servers to serve browsers on other origins.
+        router.add(middleware: WebSocketRefusalMiddleware())
+        // RFC 9725 §4.8 expects WHIP servers to serve browsers on other origins. Outside the
+        // error middleware: CORS wraps errors it sees thrown into a 500 of its own, so it must
+        // see them already turned into responses (a cross-origin 403 stays a 403).
         router.add(middleware: CORSMiddleware(
             allowOrigin: .all, allowHeaders: [.authorization, .contentType],
             allowMethods: [.get, .post, .delete, .patch, .options], exposedHeaders: ["Location"]))
+        router.add(middleware: ErrorMiddleware())
         router.add(middleware: ExposeHeadersMiddleware(headers: "Location"))
         let authorizer = Authorizer(authority: authority)
-        MediaRoutes(media: media, authorizer: authorizer).register(on: router)
-        RoomRoutes(media: media, authorizer: authorizer).register(on: router)
+        let access = RoomAccess(authorizer: authorizer, calls: calls)
+        MediaRoutes(media: media, access: access, limits: limits).register(on: router)
+        RoomRoutes(media: media, access: access).register(on: router)
         OperationsRoutes(media: media, metrics: ChorusMetrics()).register(on: router)
         OpenAPIRoute().register(on: router)
         WebClientRoutes(authority: authority, devTokens: devTokens).register(on: router)
@@ -67,7 +72,8 @@ public enum ChorusServer {
             router: router,
             server: .http1WebSocketUpgrade(
                 webSocketRouter: router,
-                configuration: .init(ws: .init(maxFrameSize: WebSocketTransport.maximumMessageBytes))),
+                // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection (1007).
+                configuration: .init(ws: .init(maxFrameSize: WebSocketTransport.maximumMessageBytes, validateUTF8: true))),
             configuration: configuration, logger: logger)
     }
 
@@ -94,7 +100,8 @@ public enum ChorusServer {
                     host: configuration.host, udpPort: configuration.udpPort,
                     announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
                     srtpBackend: configuration.srtpBackend, workers: configuration.workers,
-                    portSharing: configuration.udpPortSharing),
+                    portSharing: configuration.udpPortSharing,
+                    maximumTransportsPerWorker: configuration.maximumTransportsPerWorker),
                 logger: logger)
         } catch {
             try? await store.close()
@@ -108,11 +115,12 @@ public enum ChorusServer {
             store: store,
             configuration: CallServiceConfiguration(
                 ringTimeout: configuration.ringTimeout, gracePeriod: configuration.gracePeriod,
-                iceServers: configuration.iceServers(mediaPort: media.udpPort)),
+                iceServers: configuration.iceServers(mediaPort: media.udpPort), limits: configuration.limits),
             logger: logger, media: media)
         let app = makeApplication(
             router: makeRouter(
-                media: media, authority: authority, calls: calls, devTokens: configuration.secretDecision == .development),
+                media: media, authority: authority, calls: calls, devTokens: configuration.secretDecision == .development,
+                limits: configuration.limits),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
         let ports = media.sharesPort

@@ -246,8 +246,17 @@ final class SocketIOLiveSession: @unchecked Sendable {
                 continuation.resume()
             case .effect(.connected(let user)):
                 let connected = SocketIOClient(connectionID: socketID, user: user.user, isAdmin: user.isAdmin, session: session)
-                client = connected
-                await handler.connected(connected)
+                do {
+                    try await handler.connected(connected)
+                    client = connected
+                } catch {
+                    // Over a connection limit: say why, then end the session.
+                    session.emit(RealtimeEvent("error", .object([
+                        "code": .string(error.code), "message": .string(error.message),
+                        "retryAfter": .number(Double(error.retryAfter)),
+                    ])))
+                    session.close(.server(error.message))
+                }
             case .effect(.event(let event, let ackID)):
                 guard let client else { continue }
                 let reply = await handler.received(event, from: client)

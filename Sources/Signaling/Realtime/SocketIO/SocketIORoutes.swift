@@ -36,9 +36,9 @@ public struct SocketIORoutes: Sendable {
         }
     }
 
-    public func register(on router: Router<BasicWebSocketRequestContext>) {
+    public func register(on router: Router<ChorusRequestContext>) {
         let server = self.server
-        let upgrade = WebSocketUpgradeMiddleware<BasicWebSocketRequestContext> { inbound, outbound, context in
+        let upgrade = WebSocketUpgradeMiddleware<ChorusRequestContext> { inbound, outbound, context in
             let request = context.request
             let frames = inbound.messages(maxSize: server.configuration.maxPayload).map { message -> EngineIOFrame in
                 switch message {
@@ -74,8 +74,8 @@ public struct SocketIORoutes: Sendable {
     // MARK: Handlers
 
     private static func get(
-        _ request: Request, context: BasicWebSocketRequestContext, server: SocketIOServer,
-        upgrade: WebSocketUpgradeMiddleware<BasicWebSocketRequestContext>
+        _ request: Request, context: ChorusRequestContext, server: SocketIOServer,
+        upgrade: WebSocketUpgradeMiddleware<ChorusRequestContext>
     ) async -> Response {
         let parsed: EngineIORequest
         switch parse(request, method: .get) {
