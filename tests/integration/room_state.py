@@ -4,7 +4,8 @@ When the shape is settled, tighten these functions; the tests call nothing else.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import time
+from typing import Any, Callable, Iterator
 
 ID_KEYS = ("id", "participant", "participantId", "participant_id", "participantID")
 KINDS = ("audio", "video")
@@ -158,3 +159,42 @@ def participant_from_response(body: Any, participant_id: str) -> dict[str, Any]:
             return body["participant"]
         return body
     raise AssertionError(f"mute response is not a JSON object: {body!r}")
+
+
+class MuteWatch:
+    """Whether the SFU forwards a muted track, from its own counters rather than from receivers'
+    decoders (a busy machine may decode frames that arrived before the mute late, which says
+    nothing about the server). From the moment the mute took effect, the publisher's track must
+    show no new packets forwarded (`packetsOut`, summed over its consumers) while it keeps
+    dropping what the publisher still sends (`packetsDroppedMuted`). `fetch` returns the room's
+    JSON; call `step()` until it returns True, pausing between calls as the test's loop allows."""
+
+    def __init__(self, fetch: Callable[[], Any], identity: str, kind: str, dropped: int = 10, timeout: float = 20.0) -> None:
+        self.fetch, self.identity, self.kind, self.dropped = fetch, identity, kind, dropped
+        self.deadline = time.monotonic() + timeout
+        self.before = self._track()
+
+    def _track(self) -> dict[str, Any]:
+        for participant in self.fetch()["participants"]:
+            if participant.get("identity") == self.identity:
+                return next(t for t in participant["tracks"] if t["kind"] == self.kind)
+        raise AssertionError(f"{self.identity} is not in the room")
+
+    def step(self) -> bool:
+        after = self._track()
+        assert after["packetsOut"] == self.before["packetsOut"], (
+            f"{self.identity}'s muted {self.kind} was forwarded: {self.before} -> {after}")
+        if after["packetsDroppedMuted"] >= self.before["packetsDroppedMuted"] + self.dropped:
+            return True
+        assert time.monotonic() < self.deadline, f"{self.identity} sent no {self.kind} while muted: {self.before} -> {after}"
+        return False
+
+    def wait(self, interval: float = 0.5) -> None:
+        while not self.step():
+            time.sleep(interval)
+
+    async def wait_async(self, interval: float = 0.5) -> None:
+        """The same without blocking the event loop (aiortc peers keep sending meanwhile)."""
+        import asyncio
+        while not self.step():
+            await asyncio.sleep(interval)

@@ -16,12 +16,11 @@ from conftest import ChorusServer
 from peers import DecodeFailures, FrameCounter, Publisher, Subscriber, close_all, in_thread, inbound_rtp, run, wait_connected
 import room_state
 
-# Timing budget. A muted kind gets DRAIN seconds for frames already in flight (jitter buffers,
-# decoder queue), then must stay silent for QUIET seconds; an unmuted one must resume within
-# RESUME seconds (the SFU asks the publisher for a keyframe; aiortc answers PLI at once).
-DRAIN = 1.0
-QUIET = 2.0
-RESUME = 3.0
+# An unmuted kind must resume (the SFU asks the publisher for a keyframe; aiortc answers PLI at
+# once, so on an idle machine it takes well under a second): RESUME is a deadline generous
+# enough for a busy CI machine, not a latency measure. Whether a muted kind stops is asked of
+# the server's counters (room_state.MuteWatch), not of the decoder.
+RESUME = 15.0
 
 
 @dataclass
@@ -118,19 +117,24 @@ async def set_mute(api: ChorusAPI, call: Call, kind: str, muted: bool, token: st
     return state
 
 
-async def assert_stops(stopped: FrameCounter, flowing: FrameCounter) -> None:
-    """After DRAIN, `stopped` decodes nothing for QUIET seconds while `flowing` keeps going."""
-    await asyncio.sleep(DRAIN)
-    stopped_before, flowing_before = stopped.count, flowing.count
-    await asyncio.sleep(QUIET)
-    assert stopped.count == stopped_before, (
-        f"muted {stopped.kind}: {stopped.count - stopped_before} frames decoded in {QUIET}s after the drain"
-    )
-    # 20 ms audio frames or ~30 fps video: 2 s is ~100 or ~60 frames; ask for well under half.
+async def assert_stops(api: ChorusAPI, call: Call, admin: str, stopped: FrameCounter, flowing: FrameCounter) -> None:
+    """The SFU forwards none of the muted kind while the publisher keeps sending it (asked of
+    the server's counters, not of bob's decoder, which may lag on a busy machine), and the
+    other kind keeps reaching bob."""
+    def fetch() -> dict:
+        response = api.room(call.room, admin)
+        assert response.status_code == 200, describe(response)
+        return response.json()
+    flowing_before = flowing.count
+    watch = await in_thread(room_state.MuteWatch, fetch, "alice", stopped.kind)
+    while not await in_thread(watch.step):
+        await asyncio.sleep(0.5)
+    # 20 ms audio frames or ~30 fps video: ask for a fraction of a second's worth, in time.
     minimum = 40 if flowing.kind == "audio" else 20
-    assert flowing.count - flowing_before >= minimum, (
-        f"unmuted {flowing.kind}: only {flowing.count - flowing_before} frames in {QUIET}s"
-    )
+    deadline = time.monotonic() + 15
+    while flowing.count - flowing_before < minimum:
+        assert time.monotonic() < deadline, f"unmuted {flowing.kind}: only {flowing.count - flowing_before} frames while the other was muted"
+        await asyncio.sleep(0.2)
 
 
 async def assert_resumes(counter: FrameCounter, frames: int = 5) -> float:
@@ -165,7 +169,7 @@ def test_publish_subscribe_admin_mute_video_then_unmute(chorus: ChorusServer, ap
                 # Admin mutes alice's video: bob's video stops, his audio does not.
                 await set_mute(api, call, "video", True, tokens.admin)
                 last_before_mute = video.last_number()
-                await assert_stops(video, audio)
+                await assert_stops(api, call, tokens.admin, video, audio)
                 participant = await participant_state(api, call, tokens.admin)
                 assert room_state.mute_state(participant) == {"audio": False, "video": True}, participant
                 dropped = room_state.dropped_counter(participant, "video")
@@ -200,10 +204,10 @@ def test_publish_subscribe_admin_mute_video_then_unmute(chorus: ChorusServer, ap
                 # DELETE of the WHEP resource ends bob's subscription: no more media.
                 response = await in_thread(api.delete, call.whep_path, tokens.bob)
                 assert response.status_code in (200, 204), describe(response)
-                await asyncio.sleep(DRAIN)
-                video_after, audio_after = video.count, audio.count
-                await asyncio.sleep(1.0)
-                assert (video.count, audio.count) == (video_after, audio_after), "media still flows after WHEP DELETE"
+                # Asked of the server, not of bob's decoder: no subscription, nothing to forward to.
+                participant = await participant_state(api, call, tokens.admin)
+                assert participant["subscriptions"] == [], participant["subscriptions"]
+                assert all(track["consumers"] == 0 for track in participant["tracks"]), participant["tracks"]
 
                 # DELETE of the WHIP resource removes alice from the room.
                 response = await in_thread(api.delete, call.whip_path, tokens.alice)
@@ -227,7 +231,7 @@ def test_self_mute_audio_and_who_may_mute(chorus: ChorusServer, api: ChorusAPI, 
 
             # alice mutes her own audio: bob's audio stops, video keeps flowing.
             await set_mute(api, call, "audio", True, tokens.alice)
-            await assert_stops(audio, video)
+            await assert_stops(api, call, tokens.admin, audio, video)
             participant = await participant_state(api, call, tokens.admin)
             assert room_state.mute_state(participant) == {"audio": True, "video": False}, participant
 
