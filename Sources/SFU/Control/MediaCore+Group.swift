@@ -7,7 +7,9 @@ extension MediaCore {
     public static func producerID(participant: String, mid: String) -> String { "\(participant)-\(mid)" }
 
     /// New sending m-lines of an existing participant (a renegotiation that adds a track).
-    public func addProducers(room: String, participantID: String, tracks: [TrackParameters]) throws(MediaServerError) -> [String] {
+    public func addProducers(
+        room: String, participantID: String, tracks: [TrackParameters], now: ContinuousClock.Instant
+    ) throws(MediaServerError) -> [String] {
         let participant = try groupParticipant(room: room, id: participantID)
         var added: [String] = []
         for track in tracks where !participant.producers.contains(where: { $0.parameters.mid == track.mid }) {
@@ -17,7 +19,7 @@ extension MediaCore {
             participant.producers.append(producer)
             participant.transport.addProducer(producer)
             // A track added while the participant is muted starts muted.
-            if participant.mute[track.kind]?.isMuted == true { producer.setPaused(true, now: .now, queue: queue) }
+            if participant.mute[track.kind]?.isMuted == true { producer.setPaused(true, now: now, queue: queue) }
             added.append(producer.id)
         }
         return added
@@ -25,13 +27,10 @@ extension MediaCore {
 
     /// Sending m-lines the participant stopped: their producers and everyone's consumers of them go.
     public func removeProducers(room: String, participantID: String, mids: [String]) throws(MediaServerError) {
-        guard let router = routers[room] else { throw .roomNotFound }
         let participant = try groupParticipant(room: room, id: participantID)
         for mid in mids {
             guard let index = participant.producers.firstIndex(where: { $0.parameters.mid == mid }) else { continue }
-            let producer = participant.producers.remove(at: index)
-            detachConsumers(of: producer, in: router)
-            participant.transport.removeProducer(producer)
+            participant.producers.remove(at: index).close()
         }
     }
 
@@ -49,9 +48,7 @@ extension MediaCore {
             let consumer = Consumer(
                 id: "\(participantID)-\(request.track.mid)", producer: producer, transport: participant.transport,
                 track: request.track, payloadType: request.payloadType, midExtensionID: request.midExtensionID)
-            participant.transport.addConsumer(consumer)
-            producer.add(consumer)
-            participant.consumers[request.track.mid] = consumer
+            consumer.open(owner: participant)
             started.append(request.track.mid)
         }
         return started
@@ -60,28 +57,7 @@ extension MediaCore {
     /// Stops forwarding on these m-lines of `participantID` (the other left, or the m-line was rejected).
     public func stopConsuming(room: String, participantID: String, mids: [String]) throws(MediaServerError) {
         let participant = try groupParticipant(room: room, id: participantID)
-        for mid in mids {
-            guard let consumer = participant.consumers.removeValue(forKey: mid) else { continue }
-            consumer.producer.remove(consumer)
-            participant.transport.removeConsumer(consumer)
-        }
-    }
-
-    /// Removes every consumer of `producer`, on group transports and WHEP subscriptions alike.
-    /// `router` is the producer's room (its participant may already be out of it).
-    func detachConsumers(of producer: Producer, in router: Router) {
-        for consumer in producer.consumers {
-            producer.remove(consumer)
-            consumer.transport.removeConsumer(consumer)
-            for participant in router.participants.values {
-                if let mid = participant.consumers.first(where: { $0.value === consumer })?.key {
-                    participant.consumers[mid] = nil
-                }
-                for subscription in participant.subscriptions.values {
-                    subscription.consumers.removeAll { $0 === consumer }
-                }
-            }
-        }
+        for mid in mids { participant.consumers[mid]?.close() }
     }
 
     private func groupParticipant(room: String, id: String) throws(MediaServerError) -> RoomParticipant {

@@ -149,9 +149,7 @@ public final class MediaCore {
             let consumer = Consumer(
                 id: "\(subscriptionID)-\(slot.mid)", producer: producer, transport: transport, track: track,
                 payloadType: slot.payloadType, midExtensionID: slot.midExtensionID)
-            transport.addConsumer(consumer)
-            producer.add(consumer)
-            subscription.consumers.append(consumer)
+            consumer.open(owner: subscription)
             outgoing.append(track)
         }
         participant.subscriptions[subscriptionID] = subscription
@@ -273,25 +271,19 @@ public final class MediaCore {
         switch owner {
         case .participant(let room, let id):
             guard let router = routers[room], let participant = router.removeParticipant(id) else { return }
+            // Its producers close with their consumers (group participants' and WHEP
+            // subscriptions' alike), then its own consumers of the others.
+            participant.closeMedia()
             for subscription in participant.subscriptions.values {
                 subscription.transport.close(reason: "publisher left", queue: queue)
             }
-            // Group calls: others' consumers of this participant's tracks, and this
-            // participant's consumers of others', go with the transport (a Consumer holds its
-            // producer unowned, so none may outlive it).
-            for producer in participant.producers { detachConsumers(of: producer, in: router) }
-            for consumer in participant.consumers.values { consumer.producer.remove(consumer) }
-            participant.consumers.removeAll()
             if router.isEmpty { routers[room] = nil }
             onEvent?(.participantClosed(room: room, participantID: id, reason: transport.closeReason ?? "closed"))
         case .subscription(let room, let participantID, let id):
             guard let participant = routers[room]?.participants[participantID],
                 let subscription = participant.subscriptions.removeValue(forKey: id)
             else { return }
-            for consumer in subscription.consumers {
-                consumer.producer.remove(consumer)
-                transport.removeConsumer(consumer)
-            }
+            for consumer in subscription.consumers { consumer.close() }
         }
     }
 

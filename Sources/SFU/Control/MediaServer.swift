@@ -162,7 +162,9 @@ public final class MediaServer: Sendable {
     // MARK: - Group calls (see MediaCore+Group.swift)
 
     public func addProducers(room: String, participantID: String, tracks: [TrackParameters]) async throws -> [String] {
-        try await worker(for: room).run { core, _ in try core.addProducers(room: room, participantID: participantID, tracks: tracks) }
+        try await worker(for: room).run { core, now in
+            try core.addProducers(room: room, participantID: participantID, tracks: tracks, now: now)
+        }
     }
 
     public func removeProducers(room: String, participantID: String, mids: [String]) async throws {

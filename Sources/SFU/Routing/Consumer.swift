@@ -39,8 +39,13 @@ public final class Consumer {
     private let transportAddress: UnsafeRawPointer
 
     public let id: String
+    /// Unowned: a producer closes its consumers before it goes (`Producer.close`), so none
+    /// outlives it. Everything that ends a consumer goes through `close()`.
     public unowned let producer: Producer
     public let track: OutgoingTrack
+    /// Who else keeps this consumer (a WHEP subscription, a group participant's m-line).
+    private weak var owner: (any ConsumerOwner)?
+    public private(set) var isClosed = false
 
     init(id: String, producer: Producer, transport: WebRTCTransport, track: OutgoingTrack, payloadType: UInt8, midExtensionID: UInt8?) {
         self.id = id
@@ -60,6 +65,26 @@ public final class Consumer {
         // Random starting points (RFC 3550 §5.1), so a subscriber cannot align streams by them.
         self.highestOutSequence = SequenceNumber(UInt16.random(in: 0...UInt16.max))
         self.lastOutTimestamp = RTPTimestamp(rawValue: UInt32.random(in: 0...UInt32.max))
+    }
+
+    /// Starts forwarding: the producer feeds it, the transport routes the subscriber's RTCP
+    /// to it, and `owner` keeps it until it closes.
+    func open(owner: any ConsumerOwner) {
+        self.owner = owner
+        producer.add(self)
+        transport.addConsumer(self)
+        owner.adopt(self)
+    }
+
+    /// The one way a consumer ends, whoever ends it (its producer closing, its subscriber's
+    /// transport closing, an m-line going away): detached from producer, transport and owner.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        producer.remove(self)
+        transport.removeConsumer(self)
+        owner?.forget(self)
+        owner = nil
     }
 
     /// How many `prefetch` stages run ahead of `forward`.
@@ -188,4 +213,10 @@ public final class Consumer {
     }
 
     var hasSentMedia: Bool { packetsOut > 0 }
+}
+
+/// Keeps consumers besides their producer and transport: told when one starts and when it closes.
+protocol ConsumerOwner: AnyObject {
+    func adopt(_ consumer: Consumer)
+    func forget(_ consumer: Consumer)
 }

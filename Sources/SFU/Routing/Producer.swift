@@ -35,6 +35,17 @@ public final class Producer {
         self.transport = transport
     }
 
+    public private(set) var isClosed = false
+
+    /// The one way a producer ends (its publisher's transport closed, or its m-line went):
+    /// every consumer of it closes first, so that none is left holding it.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for consumer in consumers { consumer.close() }
+        transport.removeProducer(self)
+    }
+
     func add(_ consumer: Consumer) {
         consumers.append(consumer)
     }

@@ -20,6 +20,22 @@ final class RoomParticipant {
         self.identity = identity
         self.transport = transport
     }
+
+    /// Everything that hangs on this participant's transport closes: its producers (and with
+    /// them every consumer of them, in group calls and WHEP subscriptions) and its consumers.
+    func closeMedia() {
+        for producer in producers { producer.close() }
+        producers.removeAll()
+        for consumer in Array(consumers.values) { consumer.close() }
+    }
+}
+
+extension RoomParticipant: ConsumerOwner {
+    func adopt(_ consumer: Consumer) { consumers[consumer.track.mid] = consumer }
+
+    func forget(_ consumer: Consumer) {
+        if consumers[consumer.track.mid] === consumer { consumers[consumer.track.mid] = nil }
+    }
 }
 
 final class Subscription {
@@ -33,6 +49,11 @@ final class Subscription {
         self.identity = identity
         self.transport = transport
     }
+}
+
+extension Subscription: ConsumerOwner {
+    func adopt(_ consumer: Consumer) { consumers.append(consumer) }
+    func forget(_ consumer: Consumer) { consumers.removeAll { $0 === consumer } }
 }
 
 final class Router {
