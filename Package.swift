@@ -61,8 +61,7 @@ let package = Package(
                 "RTP", "ICE", "COpenSSL", "CSockets", "CCacheHints",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/SFU",
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            path: "Sources/SFU"
         ),
         .target(
             name: "Signaling",
@@ -105,8 +104,7 @@ let package = Package(
         .testTarget(name: "ICETests", dependencies: ["ICE", "ChorusTestSupport"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX"]),
         .testTarget(
-            name: "SFUTests", dependencies: ["SFU", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"],
-            swiftSettings: [.swiftLanguageMode(.v5)]),
+            name: "SFUTests", dependencies: ["SFU", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"]),
         .testTarget(
             name: "SignalingTests",
             dependencies: [

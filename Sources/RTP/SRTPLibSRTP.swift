@@ -5,7 +5,7 @@ import CSRTP
 /// libsrtp2 must be initialised once per process before any session is created.
 private let libsrtpInitialised: Bool = srtp_init() == srtp_err_status_ok
 
-public final class LibSRTPContext: SRTPContext, @unchecked Sendable {
+public final class LibSRTPContext: SRTPContext {
     public let profile: SRTPProfile
     private var session: srtp_t?
 

@@ -8,7 +8,7 @@ import COpenSSL
 /// Protects (outbound) or unprotects (inbound) SRTP and SRTCP for any number of SSRCs with one
 /// master key, as LibSRTPContext does with `ssrc_any_*` policies; its output is byte for byte
 /// libsrtp's. Not thread-safe: a context lives on its transport's worker.
-public final class OpenSSLSRTPContext: SRTPContext, @unchecked Sendable {
+public final class OpenSSLSRTPContext: SRTPContext {
     public let profile: SRTPProfile
     public let direction: SRTPDirection
 

@@ -7,6 +7,7 @@
 
 import CSockets
 import Glibc
+import Synchronization
 import ICE
 import RTP
 
@@ -111,12 +112,13 @@ public enum ForwardingFloor {
 }
 
 /// Reads and discards everything the sinks receive, on its own thread, so that the sender's
-/// datagrams are delivered as they would be to real subscribers.
+/// datagrams are delivered as they would be to real subscribers. Sendable by confinement: the
+/// batch is used by the drain's thread only, `thread` by the one caller of start and stop, and
+/// `running` is the one thing both share, behind its mutex.
 private final class Drain: @unchecked Sendable {
     private let sockets: [UDPSocket]
     private let batch = ReceiveBatch(capacity: 64)
-    private var running = true
-    private let lock = Mutex()
+    private let running = Mutex(true)
     private var thread: pthread_t?
 
     init(sockets: [UDPSocket]) {
@@ -128,13 +130,13 @@ private final class Drain: @unchecked Sendable {
     }
 
     func stop() {
-        lock.withLock { running = false }
+        running.withLock { $0 = false }
         if let thread { pthread_join(thread, nil) }
     }
 
     private func loop() {
         var fds = sockets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-        while lock.withLock({ running }) {
+        while running.withLock({ $0 }) {
             guard poll(&fds, nfds_t(fds.count), 20) > 0 else { continue }
             for (i, socket) in sockets.enumerated() where fds[i].revents != 0 {
                 while batch.receive(from: socket) > 0 {}

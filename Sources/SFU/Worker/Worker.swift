@@ -7,7 +7,12 @@ import Glibc
 import ICE
 import Logging
 import RTP
+import Synchronization
 
+/// Sendable by confinement: everything but `inbox` (the core, the batches, the socket's
+/// buffers, `running`) is touched only by the worker's own thread, inside `loop()` and the
+/// commands it runs; `start`/`shutdown` touch `thread` from the one owner that calls them.
+/// Other threads reach the core only through `run`, which queues a command in `inbox`.
 public final class Worker: @unchecked Sendable {
     public let index: Int
     let socket: UDPSocket
@@ -15,11 +20,9 @@ public final class Worker: @unchecked Sendable {
     private let receiveBatch = ReceiveBatch(capacity: 32)
     private let sender: BatchSender
     private let wakeFD: Int32
-    private var commands: [() -> Void] = []
-    /// False once the loop has ended (guarded by `commandLock`): a command queued then would
-    /// never run, and its caller would wait forever.
-    private var accepting = true
-    private let commandLock = Mutex()
+    /// Commands for the worker thread. `accepting` turns false once the loop has ended: a
+    /// command queued then would never run, and its caller would wait forever.
+    private let inbox = Mutex<(commands: [@Sendable () -> Void], accepting: Bool)>(([], true))
     private var thread: pthread_t?
     private var running = true
     private let logger: Logger
@@ -93,7 +96,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// Runs `body` on the worker thread and returns its result.
-    public func run<T: Sendable>(_ body: @escaping (MediaCore, ContinuousClock.Instant) throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable (MediaCore, ContinuousClock.Instant) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let accepted = enqueue {
                 do {
@@ -117,10 +120,10 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// Queues `command` for the worker thread; false once the worker has stopped.
-    private func enqueue(_ command: @escaping () -> Void) -> Bool {
-        let accepted = commandLock.withLock { () -> Bool in
-            guard accepting else { return false }
-            commands.append(command)
+    private func enqueue(_ command: @escaping @Sendable () -> Void) -> Bool {
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard inbox.accepting else { return false }
+            inbox.commands.append(command)
             return true
         }
         guard accepted else { return false }
@@ -158,11 +161,10 @@ public final class Worker: @unchecked Sendable {
         core.queue.flush()
         // Commands queued while the loop ended still run here, on this thread, against the
         // closed core (they fail as their rooms are gone); later ones are refused.
-        let leftover = commandLock.withLock { () -> [() -> Void] in
-            accepting = false
-            let taken = commands
-            commands.removeAll()
-            return taken
+        let leftover = inbox.withLock { inbox -> [@Sendable () -> Void] in
+            inbox.accepting = false
+            defer { inbox.commands.removeAll() }
+            return inbox.commands
         }
         for command in leftover { command() }
         logger.info("worker stopped", metadata: ["worker": "\(index)"])
@@ -197,36 +199,12 @@ public final class Worker: @unchecked Sendable {
     private func runCommands() {
         var value: UInt64 = 0
         _ = read(wakeFD, &value, 8)
-        let pending = commandLock.withLock { () -> [() -> Void] in
-            let taken = commands
-            commands.removeAll()
-            return taken
+        let pending = inbox.withLock { inbox -> [@Sendable () -> Void] in
+            defer { inbox.commands.removeAll() }
+            return inbox.commands
         }
         for command in pending { command() }
         core.queue.flush()
-    }
-}
-
-/// A pthread mutex on its own allocation (a mutex must not move), to keep the SFU free of a
-/// dependency for one lock.
-final class Mutex: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
     }
 }
 
