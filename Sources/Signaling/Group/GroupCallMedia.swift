@@ -31,16 +31,22 @@ actor GroupCallMedia {
     // MARK: - Serialising
 
     /// Operations await the SFU's worker; an actor would interleave them at those awaits, so
-    /// they run one at a time (they take a millisecond or so, nothing waits on the network).
-    private var busy = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// those of one call run one at a time (they take a millisecond or so, nothing waits on the
+    /// network). Different calls touch different entries (`members[callId]`, `mutes[callId]`)
+    /// and go on side by side: one call's renegotiation does not wait on another's.
+    private var busy: Set<String> = []
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
 
-    private func serialized<T>(_ body: () async throws(CallError) -> T) async throws(CallError) -> T {
-        while busy { await withCheckedContinuation { waiting.append($0) } }
-        busy = true
+    private func serialized<T>(_ callId: String, _ body: () async throws(CallError) -> T) async throws(CallError) -> T {
+        while busy.contains(callId) { await withCheckedContinuation { waiting[callId, default: []].append($0) } }
+        busy.insert(callId)
         defer {
-            busy = false
-            if !waiting.isEmpty { waiting.removeFirst().resume() }
+            busy.remove(callId)
+            if let next = waiting[callId]?.first {
+                waiting[callId]?.removeFirst()
+                if waiting[callId]?.isEmpty == true { waiting[callId] = nil }
+                next.resume()
+            }
         }
         return try await body()
     }
@@ -50,7 +56,7 @@ actor GroupCallMedia {
     /// `sfu-offer`: the participant's (re)offer. The first one makes its transport; one from a
     /// new connection (a reloaded page) replaces the old transport.
     func offer(callId: String, user: String, client: any RealtimeClient, sdp: String) async throws(CallError) {
-        try await serialized { () async throws(CallError) in
+        try await serialized(callId) { () async throws(CallError) in
             if let existing = members[callId]?[user], existing.client.connectionID != client.connectionID {
                 members[callId]?[user] = nil
                 await closeTransport(callId: callId, participantID: existing.participantID)
@@ -90,7 +96,7 @@ actor GroupCallMedia {
 
     /// `sfu-answer`: the participant accepted Chorus's offer; forwarding on the new m-lines starts.
     func answer(callId: String, user: String, client: any RealtimeClient, sdp: String) async throws(CallError) {
-        try await serialized { () async throws(CallError) in
+        try await serialized(callId) { () async throws(CallError) in
             guard var member = members[callId]?[user], member.client.connectionID == client.connectionID else {
                 throw CallError(.conflict, "no_media_session", "no media session on this connection: send sfu-offer first")
             }
@@ -128,7 +134,7 @@ actor GroupCallMedia {
     /// The participant left (or was dropped): its transport and everything on it go, the
     /// others get an offer without its tracks.
     func leave(callId: String, user: String) async {
-        try? await serialized { () async throws(CallError) in
+        try? await serialized(callId) { () async throws(CallError) in
             guard let member = members[callId]?[user] else { return }
             members[callId]?[user] = nil
             if members[callId]?.isEmpty == true { members[callId] = nil }
@@ -139,7 +145,7 @@ actor GroupCallMedia {
 
     /// The call ended: every transport goes, and the room with them.
     func end(callId: String) async {
-        try? await serialized { () async throws(CallError) in
+        try? await serialized(callId) { () async throws(CallError) in
             let gone = members.removeValue(forKey: callId) ?? [:]
             mutes[callId] = nil
             for member in gone.values { await closeTransport(callId: callId, participantID: member.participantID) }
@@ -149,7 +155,7 @@ actor GroupCallMedia {
     /// The SFU closed a participant's transport on its own (consent lost). Returns the call and
     /// user, or nil when Signaling had already let it go.
     func transportClosed(room: String, participantID: String, reason: String) async -> (callId: String, user: String)? {
-        try? await serialized { () async throws(CallError) -> (callId: String, user: String)? in
+        try? await serialized(room) { () async throws(CallError) -> (callId: String, user: String)? in
             guard let (user, member) = members[room]?.first(where: { $0.value.participantID == participantID }) else { return nil }
             members[room]?[user] = nil
             if members[room]?.isEmpty == true { members[room] = nil }
@@ -163,7 +169,7 @@ actor GroupCallMedia {
 
     /// Mutes or unmutes `user`'s track at the SFU. A participant cannot lift a moderator's mute.
     func setMute(callId: String, user: String, kind: TrackKind, muted: Bool, byAdmin: Bool) async throws(CallError) {
-        try await serialized { () async throws(CallError) in
+        try await serialized(callId) { () async throws(CallError) in
             var state = mutes[callId]?[user]?[kind] ?? MuteState()
             do {
                 try state.apply(muted: muted, byAdmin: byAdmin)
