@@ -6,6 +6,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 @Suite struct ForwardingTests {
     @Test func bothTransportsConnect() throws {
@@ -14,7 +15,7 @@ import RTP
         #expect(call.subscriber.transport.isConnected)
         #expect(call.publisher.events.first == .connected)
         #expect(call.publisher.transport.mappedAddress == call.publisher.address)
-        // GCM is offered first by both sides (DESIGN.md).
+        // GCM is offered first by both sides (the cheaper profile per packet).
         #expect(call.publisher.transport.srtpProfile == .aeadAes128Gcm)
         let state = try #require(call.roomState)
         #expect(state.participants.map(\.transportState) == [.connected])

@@ -1,5 +1,5 @@
 """Real headless Chromium for the browser tests: Debian's chromium + chromedriver through
-selenium with the flags WebRTC needs on loopback (shared/INTEROP.md), waiting helpers, the page's
+selenium with the flags WebRTC needs on loopback (see below), waiting helpers, the page's
 `window.chorus` hook (state, getStats, events), a static file server for pages on another origin,
 and the Socket.IO client fetched from PyPI. Every browser is quit in a finally block."""
 
@@ -40,7 +40,7 @@ CHROME_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--autoplay-policy=no-user-gesture-required",
-    # INTEROP.md: without this Chromium gathers no 127.0.0.1 candidate ...
+    # Measured with Debian's Chromium: without this it gathers no 127.0.0.1 candidate ...
     "--allow-loopback-in-peer-connection",
     # ... and without this it hides its addresses behind *.local mDNS names.
     "--disable-features=WebRtcHideLocalIpsWithMdns",

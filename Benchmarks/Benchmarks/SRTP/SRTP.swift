@@ -1,6 +1,6 @@
 // SRTP benchmarks over both backends, libsrtp2 (LibSRTPContext) and OpenSSL EVP
 // (OpenSSLSRTPContext): protect and unprotect of one RTP packet, both profiles, 1200-byte and
-// 100-byte packets (header included, as in DESIGN.md's table). Each iteration refills 1000 slots
+// 100-byte packets (header included, as the plain-C reference figures in Benchmarks/README.md count them). Each iteration refills 1000 slots
 // outside the measured region, then protects or unprotects them in place: the replay window
 // rejects any packet seen before.
 

@@ -10,7 +10,7 @@ public final class Consumer {
     // object hold them all (`prefetch(stage: 0)` loads those lines ahead of the packet).
     unowned let transport: WebRTCTransport
     /// True until a keyframe arrives after a (re)start: a decoder fed delta frames first shows
-    /// garbage or nothing (INTEROP.md: aiortc fails every frame until a keyframe).
+    /// garbage or nothing (aiortc, as measured, fails every frame until a keyframe).
     private(set) var needsKeyframe: Bool
     /// True when the next forwarded packet must re-anchor the offsets (start, resume, new SSRC).
     private var needsResync = true

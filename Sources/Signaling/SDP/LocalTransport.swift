@@ -7,7 +7,8 @@ public struct LocalTransport: Equatable, Sendable {
     /// SHA-256 fingerprint of the SFU's DTLS certificate, "AB:CD:..." uppercase hex.
     public var fingerprintSHA256: String
     /// The address peers reach the SFU on; a ':' marks IPv6. Only this one is announced:
-    /// Chromium pairs with whatever it is given (see shared/INTEROP.md).
+    /// Chromium pairs with whatever candidate it is given, so a second, unreachable one would
+    /// only cost it checks.
     public var candidateIP: String
     public var candidatePort: UInt16
 

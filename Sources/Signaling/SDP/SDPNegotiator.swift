@@ -2,12 +2,14 @@
 // the BUNDLE transport's ICE and DTLS parameters, and which m= sections get port 0.
 
 public enum SDPNegotiator {
-    /// The rtcp-fb values the SFU honours (RFC 4585 NACK and PLI, RFC 5104 FIR, REMB);
-    /// transport-cc is left out until the SFU answers TWCC feedback.
+    /// The rtcp-fb values kept in the answer: RFC 4585 NACK and PLI and RFC 5104 FIR, which the
+    /// SFU acts on, and goog-remb, which a browser may use for its own receive-side estimate
+    /// (the SFU itself neither sends REMB nor acts on it yet). transport-cc is left out until
+    /// the SFU answers TWCC feedback.
     static let keptFeedback: [String] = ["nack", "nack pli", "ccm fir", "goog-remb"]
 
     /// Header extensions the SFU reads or rewrites: MID for BUNDLE demux (RFC 8843),
-    /// audio level (RFC 6464), abs-send-time for REMB.
+    /// audio level (RFC 6464), abs-send-time (kept for the browsers' REMB estimate).
     static let keptExtensions: Set<String> = [HeaderExtension.sdesMID, HeaderExtension.audioLevel, HeaderExtension.absSendTime]
 
     static let securedRTPProtos: Set<String> = ["UDP/TLS/RTP/SAVPF", "UDP/TLS/RTP/SAVP"]
