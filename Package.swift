@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "ICE", targets: ["ICE"]),
         .library(name: "SFU", targets: ["SFU"]),
         .library(name: "Signaling", targets: ["Signaling"]),
+        // The in-memory network the SFU's tests and the benchmarks drive MediaCore with.
+        .library(name: "SFUTesting", targets: ["SFUTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -100,11 +102,12 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
+        .target(name: "SFUTesting", dependencies: ["SFU", "RTP", "ICE", "ChorusTestSupport"], path: "Tests/SFUTesting"),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "ChorusTestSupport"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "ChorusTestSupport"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX"]),
         .testTarget(
-            name: "SFUTests", dependencies: ["SFU", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"]),
+            name: "SFUTests", dependencies: ["SFU", "SFUTesting", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"]),
         .testTarget(
             name: "SignalingTests",
             dependencies: [

@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "RTP", package: chorus),
                 .product(name: "ICE", package: chorus),
                 .product(name: "SFU", package: chorus),
+                .product(name: "SFUTesting", package: chorus),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Sources/BenchSupport"

@@ -1,84 +1,84 @@
-// Test support: a simulated UDP network between one MediaCore (the SFU) and ClientTransports,
-// with a fake clock, latency and seeded loss, in the manner of str0m's in-memory tests. Time
-// only moves when a test says so, and every datagram and timer fires in a fixed order.
+// A simulated UDP network between one MediaCore (the SFU) and ClientTransports, with a fake
+// clock, latency and seeded loss, in the manner of str0m's in-memory tests. Time only moves
+// when the caller says so, and every datagram and timer fires in a fixed order. Shared by the
+// SFU's scenario tests and the forwarding benchmarks (which connect their room through it).
 
 import ChorusTestSupport
 import Glibc
 import ICE
-import Testing
 import RTP
-@testable import SFU
+import SFU
 
 /// One client of the SFU: its identity (ICE credentials, certificate), its transport once the
 /// SFU answered, and every event the transport reported.
-final class Peer {
-    let name: String
-    let address: TransportAddress
-    let ice = ICECredentials.random()
-    let dtlsContext: DTLSContext
-    private(set) var transport: ClientTransport!
-    var events: [ClientEvent] = []
+public final class Peer {
+    public let name: String
+    public let address: TransportAddress
+    public let ice = ICECredentials.random()
+    public let dtlsContext: DTLSContext
+    public private(set) var transport: ClientTransport!
+    public var events: [ClientEvent] = []
 
-    init(name: String, address: TransportAddress, dtlsContext: DTLSContext) {
+    public init(name: String, address: TransportAddress, dtlsContext: DTLSContext) {
         self.name = name
         self.address = address
         self.dtlsContext = dtlsContext
     }
 
     /// What MediaCore.publish/subscribe get as the remote side.
-    var offer: RemoteTransportParameters { ClientTransport.offer(localICE: ice, dtlsContext: dtlsContext) }
+    public var offer: RemoteTransportParameters { ClientTransport.offer(localICE: ice, dtlsContext: dtlsContext) }
 
-    func attach(answer: LocalTransportDescription, configuration: ClientTransportConfiguration, now: ContinuousClock.Instant) throws {
+    public func attach(answer: LocalTransportDescription, configuration: ClientTransportConfiguration, now: ContinuousClock.Instant) throws {
         transport = try ClientTransport(
             localICE: ice, remote: answer, localAddress: address, dtlsContext: dtlsContext,
             configuration: configuration, now: now)
     }
 
-    var rtp: [ClientRTPPacket] {
+    public var rtp: [ClientRTPPacket] {
         events.compactMap { if case .rtp(let packet) = $0 { packet } else { nil } }
     }
 
-    func rtp(ssrc: UInt32) -> [ClientRTPPacket] { rtp.filter { $0.ssrc == ssrc } }
+    public func rtp(ssrc: UInt32) -> [ClientRTPPacket] { rtp.filter { $0.ssrc == ssrc } }
 
     /// Every RTCP packet received, compounds flattened.
-    var rtcp: [RTCPPacket] {
+    public var rtcp: [RTCPPacket] {
         events.flatMap { event -> [RTCPPacket] in
             if case .rtcp(let packets) = event { packets } else { [] }
         }
     }
 
-    var pictureLossIndications: [PictureLossIndication] {
+    public var pictureLossIndications: [PictureLossIndication] {
         rtcp.compactMap { if case .pictureLossIndication(let pli) = $0 { pli } else { nil } }
     }
 
-    var nacks: [GenericNACK] {
+    public var nacks: [GenericNACK] {
         rtcp.compactMap { if case .nack(let nack) = $0 { nack } else { nil } }
     }
 
-    var senderReports: [SenderReport] {
+    public var senderReports: [SenderReport] {
         rtcp.compactMap { if case .senderReport(let report) = $0 { report } else { nil } }
     }
 
-    var receiverReports: [ReceiverReport] {
+    public var receiverReports: [ReceiverReport] {
         rtcp.compactMap { if case .receiverReport(let report) = $0 { report } else { nil } }
     }
 
-    var wasClosed: Bool { events.contains(.closed) }
+    public var wasClosed: Bool { events.contains(.closed) }
 }
 
-final class InMemoryNetwork {
-    struct Datagram {
-        var bytes: [UInt8]
-        var source: TransportAddress
-        var destination: TransportAddress
-        var deliverAt: ContinuousClock.Instant
+public final class InMemoryNetwork {
+    public struct Datagram {
+        public var bytes: [UInt8]
+        public var source: TransportAddress
+        public var destination: TransportAddress
+        public var deliverAt: ContinuousClock.Instant
     }
 
     /// RFC 7983 classes, so that loss can be drawn per class (see `lossGenerators`).
-    enum Kind: Hashable {
+    public enum Kind: Hashable {
         case stun, dtls, media, other
 
-        init(firstByte: UInt8?) {
+        public init(firstByte: UInt8?) {
             switch firstByte {
             case .some(0...3): self = .stun
             case .some(20...63): self = .dtls
@@ -88,33 +88,34 @@ final class InMemoryNetwork {
         }
     }
 
-    let serverAddress = TransportAddress(ip: .v4(10, 0, 0, 1), port: 40000)
-    let serverContext: DTLSContext
-    let core: MediaCore
-    let clientConfiguration: ClientTransportConfiguration
-    private(set) var now: ContinuousClock.Instant
+    public let serverAddress = TransportAddress(ip: .v4(10, 0, 0, 1), port: 40000)
+    public let serverContext: DTLSContext
+    public let core: MediaCore
+    public let clientConfiguration: ClientTransportConfiguration
+    public private(set) var now: ContinuousClock.Instant
     private let origin: ContinuousClock.Instant
     /// What the SFU's wall clock says at `origin` (2027-01-15, any fixed value works).
     private let wallOrigin: UInt64 = 1_800_000_000 * 1_000_000_000
-    private(set) var peers: [TransportAddress: Peer] = [:]
+    public private(set) var peers: [TransportAddress: Peer] = [:]
     private var inFlight: [Datagram] = []
     private var nextCoreTick: ContinuousClock.Instant
-    private var nextPeerHost: UInt8 = 10
+    private var peerCount = 0
 
-    /// The worker's timer tick (Worker.tick).
-    static let coreTick: Duration = .milliseconds(20)
 
     /// One-way delay of every datagram.
-    var latency: Duration = .zero
+    public var latency: Duration = .zero
     /// Probability that a datagram to the SFU, or to a client, is lost.
-    var lossToServer = 0.0
-    var lossToClients = 0.0
+    public var lossToServer = 0.0
+    public var lossToClients = 0.0
     /// Returns true for datagrams the test wants dropped (a peer that goes silent, ...).
-    var blocks: ((Datagram) -> Bool)?
+    public var blocks: ((Datagram) -> Bool)?
     /// Called with every datagram as it is sent (before loss), for tests that replay or look.
-    var tap: ((Datagram) -> Void)?
-    private(set) var lostCount = 0
-    private(set) var undeliverableCount = 0
+    public var tap: ((Datagram) -> Void)?
+    /// Told of a network that does not settle (two endpoints answering each other forever);
+    /// tests record it as a failure, the default stops the program.
+    public var reportProblem: (String) -> Void = { preconditionFailure($0) }
+    public private(set) var lostCount = 0
+    public private(set) var undeliverableCount = 0
     /// Loss is drawn from one generator per direction and class: how many STUN checks a
     /// timing-dependent run sends then cannot shift which DTLS or media datagrams are lost.
     private var lossGenerators: [String: SeededGenerator] = [:]
@@ -122,43 +123,78 @@ final class InMemoryNetwork {
 
     /// OpenSSL checks DTLS retransmission timers against the wall clock, so a test with loss
     /// lets the fake clock run no faster than the real one while handshakes may need them.
-    var pacedByWallClock = false {
+    public var pacedByWallClock = false {
         didSet { paceAnchor = (now, .now) }
     }
     private var paceAnchor: (fake: ContinuousClock.Instant, real: ContinuousClock.Instant) = (.now, .now)
 
-    init(
+    /// `profiles`: the SRTP profiles the SFU and the peers offer in DTLS (the default: both,
+    /// GCM first, as in a real server).
+    public init(
         seed: UInt64 = 1, clientConfiguration: ClientTransportConfiguration = ClientTransportConfiguration(),
-        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default
+        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, profiles: [SRTPProfile]? = nil
     ) throws {
         self.seed = seed
         self.clientConfiguration = clientConfiguration
-        serverContext = try DTLSContext(certificate: DTLSCertificate())
+        self.profiles = profiles
+        serverContext = try Self.dtlsContext(profiles)
         now = .now
         origin = now
-        nextCoreTick = now + Self.coreTick
-        var collected: [(bytes: [UInt8], destination: TransportAddress)] = []
-        let queue = SendQueue(capacity: 64) { queue in
-            for i in 0..<queue.count {
-                let (bytes, destination) = queue.datagram(i)
-                collected.append((Array(bytes), destination))
-            }
-            queue.removeAll()
-        }
+        nextCoreTick = now + MediaCore.tickInterval
+        let outbox = Outbox()
+        self.outbox = outbox
         core = MediaCore(
             dtlsContext: serverContext, announcedAddress: serverAddress, consentTimeout: consentTimeout,
-            srtpBackend: srtpBackend, queue: queue)
-        // The flush handler cannot capture self before init ends; it hands over through here.
-        drainCore = {
-            let batch = collected
-            collected.removeAll()
-            return batch
+            srtpBackend: srtpBackend, queue: SendQueue(capacity: 64) { outbox.take($0) })
+    }
+
+    private let profiles: [SRTPProfile]?
+    private let outbox: Outbox
+
+    /// What the SFU's SendQueue hands over: datagrams for the network, or (once `countOnly`)
+    /// only their number, as a benchmark's measured loop wants it.
+    private final class Outbox {
+        var countOnly = false
+        var collected: [(bytes: [UInt8], destination: TransportAddress)] = []
+        var counted = 0
+
+        func take(_ queue: SendQueue) {
+            if countOnly {
+                counted &+= queue.count
+            } else {
+                for i in 0..<queue.count {
+                    let (bytes, destination) = queue.datagram(i)
+                    collected.append((Array(bytes), destination))
+                }
+            }
+        }
+
+        func drain() -> [(bytes: [UInt8], destination: TransportAddress)] {
+            defer { collected.removeAll() }
+            return collected
         }
     }
 
-    private var drainCore: () -> [(bytes: [UInt8], destination: TransportAddress)] = { [] }
+    /// From now on the SFU's output is counted (`countedDatagrams`), not delivered: for a
+    /// benchmark that feeds the core directly once its peers are connected.
+    public func countSFUOutputOnly() {
+        core.queue.flush()
+        outbox.collected.removeAll()
+        outbox.countOnly = true
+        outbox.counted = 0
+    }
 
-    var wallClockNanoseconds: UInt64 {
+    public var countedDatagrams: Int {
+        get { outbox.counted }
+        set { outbox.counted = newValue }
+    }
+
+    private static func dtlsContext(_ profiles: [SRTPProfile]?) throws -> DTLSContext {
+        if let profiles { return try DTLSContext(certificate: DTLSCertificate(), profiles: profiles) }
+        return try DTLSContext(certificate: DTLSCertificate())
+    }
+
+    public var wallClockNanoseconds: UInt64 {
         let elapsed = now - origin
         return wallOrigin + UInt64(elapsed.components.seconds) * 1_000_000_000
             + UInt64(elapsed.components.attoseconds / 1_000_000_000)
@@ -166,22 +202,24 @@ final class InMemoryNetwork {
 
     // MARK: - Peers
 
-    func makePeer(_ name: String) throws -> Peer {
-        let address = TransportAddress(ip: .v4(192, 0, 2, nextPeerHost), port: 50000)
-        nextPeerHost += 1
-        let peer = Peer(name: name, address: address, dtlsContext: try DTLSContext(certificate: DTLSCertificate()))
+    public func makePeer(_ name: String) throws -> Peer {
+        // 200 hosts of TEST-NET-1 (RFC 5737), then the next port on each: fan-outs of hundreds.
+        let address = TransportAddress(
+            ip: .v4(192, 0, 2, UInt8(10 + peerCount % 200)), port: UInt16(50000 + peerCount / 200))
+        peerCount += 1
+        let peer = Peer(name: name, address: address, dtlsContext: try Self.dtlsContext(profiles))
         peers[address] = peer
         return peer
     }
 
     /// Creates the peer's transport from the SFU's answer and runs until it is connected.
-    func connect(_ peer: Peer, answer: LocalTransportDescription, within limit: Duration = .seconds(10)) throws {
+    public func connect(_ peer: Peer, answer: LocalTransportDescription, within limit: Duration = .seconds(10)) throws {
         try attach(peer, answer: answer)
         run(until: { peer.transport.isConnected }, limit: limit)
     }
 
     /// Creates the peer's transport (its first check is queued) without running the network.
-    func attach(_ peer: Peer, answer: LocalTransportDescription) throws {
+    public func attach(_ peer: Peer, answer: LocalTransportDescription) throws {
         try peer.attach(answer: answer, configuration: clientConfiguration, now: now)
         collectOutputs()
     }
@@ -189,7 +227,7 @@ final class InMemoryNetwork {
     // MARK: - Time
 
     /// Advances the fake clock by `duration`, firing every timer and delivery on the way.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let end = now + duration
         while true {
             deliverDue()
@@ -204,7 +242,7 @@ final class InMemoryNetwork {
 
     /// Advances until `condition` holds or `limit` has passed; returns whether it holds.
     @discardableResult
-    func run(until condition: () -> Bool, limit: Duration = .seconds(10)) -> Bool {
+    public func run(until condition: () -> Bool, limit: Duration = .seconds(10)) -> Bool {
         let end = now + limit
         deliverDue()
         while !condition() {
@@ -221,12 +259,12 @@ final class InMemoryNetwork {
     }
 
     /// Delivers what is due now (with zero latency: everything, until the network is quiet).
-    func settle() { deliverDue() }
+    public func settle() { deliverDue() }
 
     // MARK: - Injection
 
     /// Puts raw bytes on the wire, as if `source` had sent them (no loss, no block).
-    func inject(_ bytes: [UInt8], from source: TransportAddress, to destination: TransportAddress? = nil) {
+    public func inject(_ bytes: [UInt8], from source: TransportAddress, to destination: TransportAddress? = nil) {
         inFlight.append(Datagram(bytes: bytes, source: source, destination: destination ?? serverAddress, deliverAt: now + latency))
         deliverDue()
     }
@@ -258,9 +296,8 @@ final class InMemoryNetwork {
 
     private func fireTimers() {
         if now >= nextCoreTick {
-            nextCoreTick = now + Self.coreTick
-            core.handleTimeout(now: now, wallClockNanoseconds: wallClockNanoseconds)
-            core.queue.flush()
+            nextCoreTick = now + MediaCore.tickInterval
+            core.tick(now: now, wallClockNanoseconds: wallClockNanoseconds)
         }
         for address in peers.keys.sorted(by: { $0.description < $1.description }) {
             let peer = peers[address]!
@@ -279,7 +316,7 @@ final class InMemoryNetwork {
             deliver(datagram)
             collectOutputs()
         }
-        Issue.record("network did not settle")
+        reportProblem("network did not settle")
     }
 
     private func deliver(_ datagram: Datagram) {
@@ -298,7 +335,7 @@ final class InMemoryNetwork {
     /// their peers.
     private func collectOutputs() {
         core.queue.flush()
-        for (bytes, destination) in drainCore() {
+        for (bytes, destination) in outbox.drain() {
             send(Datagram(bytes: bytes, source: serverAddress, destination: destination, deliverAt: now + latency))
         }
         for address in peers.keys.sorted(by: { $0.description < $1.description }) {

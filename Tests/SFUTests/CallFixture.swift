@@ -5,6 +5,7 @@
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 /// Packets of a VP8 stream as a publisher's packetizer writes them (RFC 7741 §4).
 struct VP8Stream {

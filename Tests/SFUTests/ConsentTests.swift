@@ -6,6 +6,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 @Suite struct ConsentTests {
     @Test func checkingPeersKeepTheirTransportsPastTheTimeout() throws {

@@ -8,6 +8,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 private let room = "call-1"
 

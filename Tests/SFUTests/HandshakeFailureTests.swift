@@ -6,6 +6,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 @Suite struct HandshakeFailureTests {
     @Test func sfuRefusesAClientWhoseCertificateIsNotTheOffered() throws {

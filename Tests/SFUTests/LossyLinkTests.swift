@@ -6,6 +6,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 @Suite struct LossyLinkTests {
     /// Connects both peers with the fake clock paced by the real one (OpenSSL checks DTLS

@@ -7,6 +7,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 @Suite struct MalformedInputTests {
     /// Random bytes whose first byte lies in `firstBytes` (the demultiplexer's classes).

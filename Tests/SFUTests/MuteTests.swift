@@ -6,6 +6,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 @Suite struct MuteTests {
     /// A call whose subscriber already receives video and audio.

@@ -6,6 +6,7 @@ import Testing
 import ICE
 import RTP
 @testable import SFU
+import SFUTesting
 
 @Suite struct RTCPFeedbackTests {
     /// A call with video flowing and the connect-time keyframe request well past its throttle.

@@ -9,6 +9,7 @@ import ICE
 import Logging
 import Testing
 @testable import SFU
+import SFUTesting
 
 struct ReuseportSteeringTests {
     static let isRoot = getuid() == 0

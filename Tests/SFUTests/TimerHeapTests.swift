@@ -4,6 +4,7 @@
 
 import Testing
 @testable import SFU
+import SFUTesting
 
 private final class Timed: TimerHeapElement {
     let name: Int

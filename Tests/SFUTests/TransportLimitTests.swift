@@ -4,6 +4,7 @@
 import Testing
 import ICE
 @testable import SFU
+import SFUTesting
 
 @Suite struct TransportLimitTests {
     @Test func usageFollowsTransportsAndTheCapRefusesMore() throws {

@@ -1,13 +1,15 @@
 // An SFU room in memory for the forwarding benchmark and its profiling probe: a MediaCore, one
-// publisher and N subscribers, connected over real ICE, DTLS and SRTP by a loop that moves
-// datagrams between them; afterwards the SFU's output is only counted.
+// publisher and N subscribers, connected over real ICE, DTLS and SRTP through the tests'
+// in-memory network (SFUTesting); afterwards the SFU's output is only counted.
 
 import ICE
 import RTP
 import SFU
+import SFUTesting
 
 /// A MediaCore with one publisher (a VP8 track) and `fanOut` subscribers, all connected over
-/// ICE, DTLS and SRTP through an in-memory loop; afterwards the SFU's output is only counted.
+/// ICE, DTLS and SRTP; afterwards the measured loop hands packets to the core itself and the
+/// SFU's output is only counted, as a worker hands it to sendmmsg.
 public final class InMemoryRoom {
     static let room = "bench"
     static let videoSSRC: UInt32 = 0x2222_2222
@@ -18,127 +20,57 @@ public final class InMemoryRoom {
     static let packetSize = 1200
     static let payloadSize = packetSize - 12 - 16
 
-    public let serverAddress = TransportAddress(ip: .v4(10, 0, 0, 1), port: 40000)
-    public let publisherAddress = TransportAddress(ip: .v4(192, 0, 2, 10), port: 50000)
-    public let core: MediaCore
-    public let publisher: ClientTransport
-    public let subscribers: [ClientTransport]
+    public let network: InMemoryNetwork
+    public var core: MediaCore { network.core }
+    public var publisherAddress: TransportAddress { publisher.address }
     public let fanOut: Int
     public let batch: PacketBatch
-    private let sink: Sink
+    private let publisher: Peer
     private var sequence = SequenceNumber(1)
     private var timestamp = RTPTimestamp(rawValue: 90_000)
     private let payload: [UInt8]
 
-    /// The SendQueue's flush handler: while connecting it keeps datagrams for the clients; in
-    /// the measured loop it counts them, as a worker hands them to sendmmsg.
-    final class Sink {
-        var collecting = true
-        var collected: [(bytes: [UInt8], destination: TransportAddress)] = []
-        var datagrams = 0
-
-        func flush(_ queue: SendQueue) {
-            if collecting {
-                for i in 0..<queue.count {
-                    let (bytes, destination) = queue.datagram(i)
-                    collected.append((Array(bytes), destination))
-                }
-            } else {
-                datagrams &+= queue.count
-            }
-        }
-    }
-
     public init(fanOut: Int, profile: SRTPProfile, batchSize: Int) throws {
         self.fanOut = fanOut
         batch = PacketBatch(count: batchSize)
-        let sink = Sink()
-        self.sink = sink
-        let serverContext = try DTLSContext(certificate: DTLSCertificate(), profiles: [profile])
-        core = MediaCore(
-            dtlsContext: serverContext, announcedAddress: serverAddress,
-            queue: SendQueue(capacity: 64) { sink.flush($0) })
-        let now = ContinuousClock.now
+        network = try InMemoryNetwork(profiles: [profile])
+        payload = (0..<Self.payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 31) }
 
         // The publisher: one VP8 track with its SSRC in the SDP, as a WHIP offer has it.
-        let publisherICE = ICECredentials.random()
-        let publisherContext = try DTLSContext(certificate: DTLSCertificate(), profiles: [profile])
+        publisher = try network.makePeer("publisher")
         let track = TrackParameters(
             mid: "1", kind: .video, codecName: "VP8", payloadType: 96, clockRate: 90_000, ssrc: Self.videoSSRC,
             midExtensionID: Self.midExtensionID)
-        let publisherAnswer = try core.publish(
-            room: Self.room, participantID: "publisher", identity: "publisher",
-            remote: ClientTransport.offer(localICE: publisherICE, dtlsContext: publisherContext), tracks: [track],
-            now: now)
-        publisher = try ClientTransport(
-            localICE: publisherICE, remote: publisherAnswer, localAddress: publisherAddress,
-            dtlsContext: publisherContext, now: now)
+        try network.connect(publisher, answer: core.publish(
+            room: Self.room, participantID: "publisher", identity: "publisher", remote: publisher.offer,
+            tracks: [track], now: network.now))
+        guard publisher.transport.srtpProfile == profile else {
+            throw BenchmarkSetupError.notConnected("negotiated \(String(describing: publisher.transport.srtpProfile)), not \(profile)")
+        }
 
         // The subscribers: one video slot each, in their own payload-type numbering.
-        var subscribers: [ClientTransport] = []
+        var subscribers: [Peer] = []
         for index in 0..<fanOut {
-            let ice = ICECredentials.random()
-            let context = try DTLSContext(certificate: DTLSCertificate(), profiles: [profile])
+            let subscriber = try network.makePeer("subscriber-\(index)")
             let slot = TrackParameters(
                 mid: "0", kind: .video, codecName: "VP8", payloadType: 120, clockRate: 90_000,
                 midExtensionID: Self.midExtensionID)
             let (answer, _) = try core.subscribe(
                 room: Self.room, participantID: "publisher", subscriptionID: "subscriber-\(index)",
-                identity: "subscriber-\(index)", remote: ClientTransport.offer(localICE: ice, dtlsContext: context),
-                slots: [slot], now: now)
-            subscribers.append(
-                try ClientTransport(
-                    localICE: ice, remote: answer, localAddress: TransportAddress(ip: .v4(192, 0, 2, UInt8(20 + index)), port: 50000),
-                    dtlsContext: context, now: now))
-        }
-        self.subscribers = subscribers
-        payload = (0..<Self.payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-
-        pump(now: now)
-        guard publisher.isConnected, subscribers.allSatisfy(\.isConnected) else {
-            throw BenchmarkSetupError.notConnected(
-                "publisher \(publisher.state), subscribers \(subscribers.map(\.state))")
-        }
-        guard publisher.srtpProfile == profile else {
-            throw BenchmarkSetupError.notConnected("negotiated \(String(describing: publisher.srtpProfile)), not \(profile)")
+                identity: "subscriber-\(index)", remote: subscriber.offer, slots: [slot], now: network.now)
+            try network.connect(subscriber, answer: answer)
+            subscribers.append(subscriber)
         }
 
         // A keyframe first: consumers hold video back until one arrives. Then check that it
         // reached every subscriber, so that the measured loop really forwards.
         try send(keyframe: true)
-        pump(now: now)
+        network.settle()
         for subscriber in subscribers {
-            var received = 0
-            while let event = subscriber.pollEvent() {
-                if case .rtp(let packet) = event, packet.payload.count == Self.payloadSize { received += 1 }
-            }
+            let received = subscriber.rtp.filter { $0.payload.count == Self.payloadSize }.count
             guard received == 1 else { throw BenchmarkSetupError.notForwarding("a subscriber got \(received) packets") }
         }
-        sink.collecting = false
-        sink.collected.removeAll()
-    }
-
-    /// Moves datagrams between the clients and the SFU until nothing more is sent.
-    private func pump(now: ContinuousClock.Instant) {
-        let clients = [publisher] + subscribers
-        let byAddress = Dictionary(uniqueKeysWithValues: clients.map { ($0.localAddress, $0) })
-        for _ in 0..<100 {
-            var moved = 0
-            for client in clients {
-                while let datagram = client.pollTransmit() {
-                    moved += 1
-                    var bytes = datagram.bytes
-                    bytes.withUnsafeMutableBytes { core.handleDatagram($0, from: client.localAddress, now: now) }
-                }
-            }
-            core.queue.flush()
-            for (bytes, destination) in sink.collected {
-                moved += 1
-                byAddress[destination]?.handle(datagram: bytes, from: serverAddress, now: now)
-            }
-            sink.collected.removeAll()
-            if moved == 0 { return }
-        }
+        network.countSFUOutputOnly()
     }
 
     private func send(keyframe: Bool) throws {
@@ -146,7 +78,7 @@ public final class InMemoryRoom {
         // VP8 payload descriptor (RFC 7741 §4.2): S=1, PID=0; then the frame tag's P bit.
         body[0] = 0x10
         body[1] = keyframe ? 0x10 : 0x11
-        try publisher.sendRTP(
+        try publisher.transport.sendRTP(
             payloadType: 96, sequenceNumber: sequence, timestamp: timestamp, ssrc: Self.videoSSRC,
             marker: false, payload: body,
             extensions: [
@@ -166,17 +98,17 @@ public final class InMemoryRoom {
             } catch {
                 fatalError("publisher cannot send: \(error)")
             }
-            guard let datagram = publisher.pollTransmit() else { fatalError("publisher sent nothing") }
+            guard let datagram = publisher.transport.pollTransmit() else { fatalError("publisher sent nothing") }
             datagram.bytes.withUnsafeBytes { batch.slot(i).copyMemory(from: $0) }
             batch.lengths[i] = datagram.bytes.count
         }
-        sink.datagrams = 0
+        network.countedDatagrams = 0
     }
 
     /// Every packet must have gone to every subscriber, else the benchmark measures drops.
     public func checkIteration(packets: Int) {
-        guard sink.datagrams == packets * fanOut else {
-            fatalError("forwarded \(sink.datagrams) datagrams for \(packets) packets to \(fanOut) subscribers")
+        guard network.countedDatagrams == packets * fanOut else {
+            fatalError("forwarded \(network.countedDatagrams) datagrams for \(packets) packets to \(fanOut) subscribers")
         }
     }
 }

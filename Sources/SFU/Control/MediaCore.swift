@@ -71,6 +71,17 @@ public final class MediaCore {
         server.handle(datagram, from: source, now: now, queue: queue)
     }
 
+    /// How often a worker runs its transports' timers (DTLS retransmission, consent, RTCP
+    /// reports): a timer is late by at most this.
+    public static let tickInterval: Duration = .milliseconds(20)
+
+    /// One timer tick as a worker runs it: the due transports' timers, then what they queued
+    /// goes out. The in-memory network of the tests and benchmarks runs the same.
+    public func tick(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64) {
+        handleTimeout(now: now, wallClockNanoseconds: wallClockNanoseconds)
+        queue.flush()
+    }
+
     /// Runs the timers of the transports whose deadline has passed, each once per call: all
     /// due ones are taken out first, so a transport still due afterwards waits for the next tick.
     public func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64) {

@@ -31,9 +31,6 @@ public final class Worker: @unchecked Sendable {
     /// 10 puts ~12 packets of each peer into 128 slots).
     static let sendBatch = 128
 
-    /// How often transports' timers (DTLS retransmission, consent, RTCP reports) are checked.
-    static let tick: Duration = .milliseconds(20)
-
     init(index: Int, socket: UDPSocket, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, maximumTransports: Int = .max, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
         self.index = index
         self.logger = logger
@@ -137,7 +134,7 @@ public final class Worker: @unchecked Sendable {
             pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
         ]
-        var nextTick = ContinuousClock.now + Self.tick
+        var nextTick = ContinuousClock.now + MediaCore.tickInterval
         while running {
             // Rounded up: rounding down turned the last millisecond before every tick into a
             // busy loop of poll(0) calls (up to 5 % of a core with nothing to do).
@@ -150,12 +147,11 @@ public final class Worker: @unchecked Sendable {
             }
             let now = ContinuousClock.now
             if now >= nextTick {
-                nextTick = now + Self.tick
+                nextTick = now + MediaCore.tickInterval
                 var spec = timespec()
                 clock_gettime(CLOCK_REALTIME, &spec)
                 let wall = UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-                core.handleTimeout(now: now, wallClockNanoseconds: wall)
-                core.queue.flush()
+                core.tick(now: now, wallClockNanoseconds: wall)
             }
         }
         core.queue.flush()
