@@ -39,7 +39,7 @@ private actor Recorder: RealtimeHandler {
         _ body: @escaping @Sendable (any TestClientProtocol, Recorder) async throws -> Void
     ) async throws {
         let recorder = Recorder()
-        let router = Router(context: BasicWebSocketRequestContext.self)
+        let router = Router(context: ChorusRequestContext.self)
         SocketIORoutes(handler: recorder, authority: authority).register(on: router)
         let app = Application(
             router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),

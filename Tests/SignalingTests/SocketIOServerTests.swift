@@ -1,6 +1,7 @@
 // The Socket.IO endpoint's I/O shell with real timers and tasks, without HTTP: polling and
 // WebSocket sessions, the upgrade, handler order, acks, ping timeout and shutdown.
 
+import Foundation  // NSLock
 import Testing
 
 @testable import Signaling
@@ -64,6 +65,11 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
         toServer.finish()
     }
 
+    func abort() {
+        fromServer.yield(nil)
+        toServer.finish()
+    }
+
     func send(_ text: String) { toServer.yield(.text(text)) }
 
     func next() async -> EngineIOFrame?? { await written.next() }
@@ -74,15 +80,77 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     }
 }
 
+/// A WebSocket whose client reads `readable` frames and then stops reading: later writes wait
+/// (as a connection's do once the peer's window is full) until the connection is aborted.
+private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var readable: Int
+    private var stalled: [CheckedContinuation<Void, any Error>] = []
+    private var aborted = false
+    private var read: [EngineIOFrame] = []
+    let inbound: AsyncStream<EngineIOFrame>
+    let toServer: AsyncStream<EngineIOFrame>.Continuation
+
+    init(readable: Int) {
+        self.readable = readable
+        (inbound, toServer) = AsyncStream.makeStream()
+    }
+
+    struct Aborted: Error {}
+
+    var frames: [EngineIOFrame] { lock.withLock { read } }
+    var waitingWrites: Int { lock.withLock { stalled.count } }
+    var wasAborted: Bool { lock.withLock { aborted } }
+
+    func write(_ frame: EngineIOFrame) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            lock.withLock {
+                if aborted {
+                    continuation.resume(throwing: Aborted())
+                } else if readable > 0 {
+                    readable -= 1
+                    read.append(frame)
+                    continuation.resume()
+                } else {
+                    stalled.append(continuation)
+                }
+            }
+        }
+    }
+
+    func close() async {
+        abort()
+    }
+
+    func abort() {
+        let waiting = lock.withLock {
+            aborted = true
+            defer { stalled = [] }
+            return stalled
+        }
+        for continuation in waiting { continuation.resume(throwing: Aborted()) }
+        toServer.finish()
+    }
+}
+
 @Suite(.timeLimit(.minutes(1))) struct SocketIOServerTests {
     static let authenticate: SocketIOAuthenticator = { token in
         token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
-    private func server(_ handler: RecordingHandler, pingInterval: Duration = .seconds(25), pingTimeout: Duration = .seconds(20)) -> SocketIOServer {
-        SocketIOServer(
-            handler: handler, configuration: SocketIOConfiguration(pingInterval: pingInterval, pingTimeout: pingTimeout),
-            authenticate: Self.authenticate)
+    private func server(
+        _ handler: RecordingHandler, pingInterval: Duration = .seconds(25), pingTimeout: Duration = .seconds(20),
+        configure: (inout SocketIOConfiguration) -> Void = { _ in }
+    ) -> SocketIOServer {
+        var configuration = SocketIOConfiguration(pingInterval: pingInterval, pingTimeout: pingTimeout)
+        configure(&configuration)
+        return SocketIOServer(handler: handler, configuration: configuration, authenticate: Self.authenticate)
+    }
+
+    /// Waits (the suite's time limit bounds it) until `condition` holds.
+    private func eventually(_ condition: () -> Bool) async throws {
+        while !condition() { try await Task.sleep(for: .milliseconds(10)) }
     }
 
     private func sid(of handshake: String) throws -> String {
@@ -231,5 +299,48 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
         await #expect(throws: EngineIOError.badRequest) { try await server.poll(sid: sid) }
         #expect(try await first == "1")
         await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+    }
+
+    // MARK: Limits
+
+    @Test func aWebSocketClientThatStopsReadingIsDroppedAndFreed() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler) { $0.maxQueuedPackets = 8 }
+        // Reads the handshake and the CONNECT answer, then nothing.
+        let socket = StalledWebSocket(readable: 2)
+        let serving = Task {
+            await server.serveWebSocket(sid: nil, fallbackToken: "good-gus", inbound: socket.inbound, sink: socket)
+        }
+        socket.toServer.yield(.text("40"))
+        #expect(await handler.waitForLog(count: 1) == ["connected gus"])
+        let client = try #require(await handler.clients.first)
+        for index in 0..<100 {
+            await client.deliver(RealtimeEvent("webrtc-offer", .object(["n": .number(Double(index))])))
+        }
+        // The session closed through the normal path: the call service saw the client leave…
+        #expect(await handler.waitForLog(count: 2) == ["connected gus", "disconnected gus"])
+        // …the connection was dropped under the stuck write, which ends the WebSocket's tasks…
+        try await eventually { socket.wasAborted }
+        await serving.value
+        #expect(socket.waitingWrites == 0)
+        #expect(socket.frames.count == 2)
+        // …and nothing of the session is left.
+        #expect(server.sessionCount == 0)
+    }
+
+    @Test func aPollingClientThatStopsPollingIsDropped() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler) { $0.maxQueuedBytes = 10_000 }
+        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-hal"))
+        try await server.post(sid: sid, body: Array("40".utf8))
+        #expect(try await server.poll(sid: sid).hasPrefix("40"))
+        let client = try #require(await handler.clients.first)
+        let sdp = String(repeating: "a", count: 1_000)
+        for _ in 0..<20 {
+            await client.deliver(RealtimeEvent("webrtc-offer", .object(["sdp": .string(sdp)])))
+        }
+        #expect(await handler.waitForLog(count: 2) == ["connected hal", "disconnected hal"])
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+        #expect(server.sessionCount == 0)
     }
 }

@@ -5,10 +5,6 @@
 import Hummingbird
 import HummingbirdWebSocket
 
-/// The request context of every Chorus route: Hummingbird's basic context plus what a route
-/// needs to upgrade its connection to a WebSocket.
-public typealias ChorusRequestContext = BasicWebSocketRequestContext
-
 public protocol RealtimeTransport: Sendable {
     /// Adds the transport's routes. `authority` verifies the clients' tokens (identity = `sub`).
     func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, authority: TokenAuthority)

@@ -6,8 +6,17 @@ import Foundation  // NSLock
 
 /// What a WebSocket writer task is told to do.
 enum SocketIOWebSocketCommand: Sendable {
-    case write([EngineIOPacket])
+    /// Write the packets; with `reportWritten`, report each to `SocketIOLiveSession.written`
+    /// (the session's own writes, which count against its send queue; not a probe's).
+    case write([EngineIOPacket], reportWritten: Bool)
     case close
+}
+
+/// A registered WebSocket: its writer task's commands, and how to drop its connection.
+private struct SocketIOWebSocket {
+    let id: Int
+    let writer: AsyncStream<SocketIOWebSocketCommand>.Continuation
+    let abort: @Sendable () -> Void
 }
 
 final class SocketIOLiveSession: @unchecked Sendable {
@@ -27,8 +36,8 @@ final class SocketIOLiveSession: @unchecked Sendable {
     private var heldPoll: CheckedContinuation<String, Never>?
     /// An answer produced between a `.hold` decision and the continuation's registration.
     private var earlyAnswer: String?
-    private var mainSocket: (id: Int, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation)?
-    private var probeSocket: (id: Int, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation)?
+    private var mainSocket: SocketIOWebSocket?
+    private var probeSocket: SocketIOWebSocket?
     private var nextSocketID = 0
     private var timer: (deadline: EngineIOInstant, task: Task<Void, Never>)?
     private let jobs: AsyncStream<Job>.Continuation
@@ -91,21 +100,29 @@ final class SocketIOLiveSession: @unchecked Sendable {
 
     enum SocketRole { case main, probe }
 
-    /// Registers a WebSocket writer. A probe must first be accepted by the state machine.
-    func attach(role: SocketRole, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation) throws(EngineIOError) -> Int {
+    /// Registers a WebSocket writer, and `abort`, which drops that WebSocket's connection. A
+    /// probe must first be accepted by the state machine.
+    func attach(
+        role: SocketRole, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation, abort: @escaping @Sendable () -> Void
+    ) throws(EngineIOError) -> Int {
         let result: Result<Int, EngineIOError> = update { session in
             session.nextSocketID += 1
-            let id = session.nextSocketID
+            let socket = SocketIOWebSocket(id: session.nextSocketID, writer: writer, abort: abort)
             switch role {
             case .main:
-                session.mainSocket = (id, writer)
+                session.mainSocket = socket
             case .probe:
                 do throws(EngineIOError) { try session.machine.attachProbe(now: session.clock.now) } catch { return .failure(error) }
-                session.probeSocket = (id, writer)
+                session.probeSocket = socket
             }
-            return .success(id)
+            return .success(socket.id)
         }
         return try result.get()
+    }
+
+    /// The WebSocket took `packet` of a `.write(_, reportWritten: true)`.
+    func written(_ packet: EngineIOPacket) {
+        update { $0.machine.webSocketWritten(packet) }
     }
 
     /// A message on WebSocket `socket`, whichever role it has now (a probe becomes the main
@@ -181,9 +198,9 @@ final class SocketIOLiveSession: @unchecked Sendable {
                     earlyAnswer = body
                 }
             case .writeWebSocket(let packets):
-                mainSocket?.writer.yield(.write(packets))
+                mainSocket?.writer.yield(.write(packets, reportWritten: true))
             case .writeProbe(let packets):
-                probeSocket?.writer.yield(.write(packets))
+                probeSocket?.writer.yield(.write(packets, reportWritten: false))
             case .promoteProbe:
                 mainSocket = probeSocket
                 probeSocket = nil
@@ -194,6 +211,12 @@ final class SocketIOLiveSession: @unchecked Sendable {
             case .closeWebSocket:
                 mainSocket?.writer.yield(.close)
                 mainSocket?.writer.finish()
+                mainSocket = nil
+            case .abortWebSocket:
+                // The writer is stuck behind a client that does not read: what it still holds is
+                // dropped with the stream, and the connection is closed under it.
+                mainSocket?.writer.finish()
+                mainSocket?.abort()
                 mainSocket = nil
             case .connected, .event, .disconnected:
                 jobs.yield(.effect(output))

@@ -5,6 +5,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 #if canImport(FoundationEssentials)
@@ -32,14 +33,16 @@ public struct SocketIORoutes: Sendable {
             case .failure: .failure(SocketIOAuthFailure("invalid token"))
             }
         } onClosed: { sid, reason in
-            logger.debug("socket.io session \(sid) closed: \(reason)")
+            // A client dropped for not reading is worth an operator's notice; the rest is routine.
+            logger.log(level: reason == .sendQueueFull ? .notice : .debug, "socket.io session \(sid) closed: \(reason)")
         }
     }
 
-    public func register(on router: Router<BasicWebSocketRequestContext>) {
+    public func register(on router: Router<ChorusRequestContext>) {
         let server = self.server
-        let upgrade = WebSocketUpgradeMiddleware<BasicWebSocketRequestContext> { inbound, outbound, context in
+        let upgrade = WebSocketUpgradeMiddleware<ChorusRequestContext> { inbound, outbound, context in
             let request = context.request
+            let channel = context.requestContext.channel
             let frames = inbound.messages(maxSize: server.configuration.maxPayload).map { message -> EngineIOFrame in
                 switch message {
                 case .text(let text): .text(text)
@@ -51,7 +54,7 @@ public struct SocketIORoutes: Sendable {
             await withGracefulShutdownHandler {
                 await server.serveWebSocket(
                     sid: Self.query(of: request)["sid"], fallbackToken: Self.fallbackToken(of: request), inbound: frames,
-                    sink: OutboundSink(outbound: outbound))
+                    sink: OutboundSink(outbound: outbound, channel: channel))
             } onGracefulShutdown: {
                 server.closeAll(reason: .server("server shutting down"))
             }
@@ -74,8 +77,8 @@ public struct SocketIORoutes: Sendable {
     // MARK: Handlers
 
     private static func get(
-        _ request: Request, context: BasicWebSocketRequestContext, server: SocketIOServer,
-        upgrade: WebSocketUpgradeMiddleware<BasicWebSocketRequestContext>
+        _ request: Request, context: ChorusRequestContext, server: SocketIOServer,
+        upgrade: WebSocketUpgradeMiddleware<ChorusRequestContext>
     ) async -> Response {
         let parsed: EngineIORequest
         switch parse(request, method: .get) {
@@ -210,6 +213,7 @@ public struct SocketIOTransport: RealtimeTransport {
 /// Hummingbird's WebSocket writer as the Socket.IO server's sink.
 private struct OutboundSink: SocketIOWebSocketSink {
     let outbound: WebSocketOutboundWriter
+    let channel: any Channel
 
     func write(_ frame: EngineIOFrame) async throws {
         switch frame {
@@ -220,6 +224,13 @@ private struct OutboundSink: SocketIOWebSocketSink {
 
     func close() async {
         try? await outbound.close(.normalClosure, reason: nil)
+    }
+
+    /// Closes the TCP connection under Hummingbird's writer: a write waiting for the client to
+    /// read fails, and so does the close frame Hummingbird writes after the handler returns,
+    /// which would otherwise wait for that client for ever too.
+    func abort() {
+        channel.close(mode: .all, promise: nil)
     }
 }
 

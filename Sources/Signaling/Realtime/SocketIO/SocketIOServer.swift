@@ -5,9 +5,13 @@ import Foundation  // NSLock
 
 /// The sending half of a WebSocket, as the HTTP framework provides it.
 public protocol SocketIOWebSocketSink: Sendable {
+    /// Returns once the connection took the frame; waits while it holds too much unsent.
     func write(_ frame: EngineIOFrame) async throws
     /// Closes the WebSocket normally.
     func close() async
+    /// Drops the connection at once, even with writes waiting (a client that does not read
+    /// would never let a close handshake through). Pending and later writes fail.
+    func abort()
 }
 
 public final class SocketIOServer: @unchecked Sendable {
@@ -72,10 +76,10 @@ public final class SocketIOServer: @unchecked Sendable {
         do {
             if let sid {
                 session = try self.session(sid)
-                socket = try session.attach(role: .probe, writer: writer)
+                socket = try session.attach(role: .probe, writer: writer, abort: { sink.abort() })
             } else {
                 session = makeSession(transport: .websocket, fallbackToken: fallbackToken)
-                socket = try session.attach(role: .main, writer: writer)
+                socket = try session.attach(role: .main, writer: writer, abort: { sink.abort() })
             }
         } catch {
             // Refused after the upgrade (the session changed since `checkWebSocket`).
@@ -86,9 +90,10 @@ public final class SocketIOServer: @unchecked Sendable {
             group.addTask {
                 for await command in commands {
                     switch command {
-                    case .write(let packets):
+                    case .write(let packets, let reportWritten):
                         for packet in packets {
                             do { try await sink.write(Self.frame(packet)) } catch { return }
+                            if reportWritten { session.written(packet) }
                         }
                     case .close:
                         await sink.close()
