@@ -343,4 +343,15 @@ private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable
         await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
         #expect(server.sessionCount == 0)
     }
+
+    @Test func aHandshakeWithoutConnectExpires() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler) { $0.connectTimeout = .milliseconds(100) }
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        #expect(server.sessionCount == 1)
+        // The client never comes back; its session goes by itself.
+        try await eventually { server.sessionCount == 0 }
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+        #expect(await handler.log.isEmpty)
+    }
 }

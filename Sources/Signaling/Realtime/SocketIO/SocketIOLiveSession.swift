@@ -54,6 +54,9 @@ final class SocketIOLiveSession: @unchecked Sendable {
         self.jobs = continuation
         let socketID = machine.socketID
         Task { await Self.runJobs(stream, handler: handler, socketID: socketID, session: self) }
+        // The connect timeout (and the first ping) run from the handshake on, whether or not the
+        // client ever comes back: a polling handshake alone must expire.
+        locked { $0.armTimer() }
     }
 
     var handshake: EngineIOPacket { locked { $0.machine.handshake } }
