@@ -1,6 +1,6 @@
 // Timers and limits of the Socket.IO endpoint. The timers are those of the reference server
 // (engine.io 6, socket.io 4), which old clients were tuned against; the limits on what waits for
-// a client are Chorus's own (the reference server has none, see each).
+// a client and on pending handshakes are Chorus's own (the reference server has none, see each).
 
 public struct SocketIOConfiguration: Sendable, Equatable {
     /// The server pings every `pingInterval` (Engine.IO v4 heartbeat: the server pings, the
@@ -29,10 +29,25 @@ public struct SocketIOConfiguration: Sendable, Equatable {
     /// a client that reads at all drains far less than that between two reads. A single packet
     /// larger than this is still sent to a client with nothing queued.
     public var maxQueuedBytes: Int
+    /// Most Engine.IO sessions, in all, that have not yet connected to the namespace (a handshake
+    /// without a successful CONNECT). Over it a handshake is refused with `429` and a
+    /// `Retry-After` of when the oldest such session expires (`connectTimeout`). A pending session
+    /// costs about 5 KB (measured: 3,000 handshakes, 15 MB), so the default bounds them to some
+    /// 50 MB. (The reference server has no such limit; `allowRequest` is where an application
+    /// adds one.)
+    public var maxPendingSessions: Int
+    /// Most pending sessions (as above) from one client address: the TCP peer's IPv4 address, or
+    /// the /64 of an IPv6 one. A client completes its CONNECT one round trip after the
+    /// handshake, so even a NAT in front of many users has few pending at once; one address
+    /// cannot take the whole `maxPendingSessions`. Behind a reverse proxy every client has the
+    /// proxy's address: raise this to `maxPendingSessions` there.
+    public var maxPendingSessionsPerAddress: Int
+
     public init(
         pingInterval: Duration = .seconds(25), pingTimeout: Duration = .seconds(20), maxPayload: Int = 1_000_000,
         upgradeTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(45),
-        maxQueuedPackets: Int = 1024, maxQueuedBytes: Int = 4 << 20
+        maxQueuedPackets: Int = 1024, maxQueuedBytes: Int = 4 << 20,
+        maxPendingSessions: Int = 10_000, maxPendingSessionsPerAddress: Int = 100
     ) {
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
@@ -41,6 +56,8 @@ public struct SocketIOConfiguration: Sendable, Equatable {
         self.connectTimeout = connectTimeout
         self.maxQueuedPackets = maxQueuedPackets
         self.maxQueuedBytes = maxQueuedBytes
+        self.maxPendingSessions = maxPendingSessions
+        self.maxPendingSessionsPerAddress = maxPendingSessionsPerAddress
     }
 }
 

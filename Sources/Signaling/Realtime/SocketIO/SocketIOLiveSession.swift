@@ -41,14 +41,20 @@ final class SocketIOLiveSession: @unchecked Sendable {
     private var nextSocketID = 0
     private var timer: (deadline: EngineIOInstant, task: Task<Void, Never>)?
     private let jobs: AsyncStream<Job>.Continuation
+    private let onConnected: @Sendable (String) -> Void
     private let onClosed: @Sendable (String, EngineIOCloseReason) -> Void
 
+    /// `onConnected` learns that the client joined the namespace (it no longer counts as a
+    /// pending handshake); `onClosed`, once, that the session is over. Both are called with the
+    /// session's lock held.
     init(
         machine: SocketIOSession, handler: any RealtimeHandler,
+        onConnected: @escaping @Sendable (String) -> Void,
         onClosed: @escaping @Sendable (String, EngineIOCloseReason) -> Void
     ) {
         self.sid = machine.sid
         self.machine = machine
+        self.onConnected = onConnected
         self.onClosed = onClosed
         let (stream, continuation) = AsyncStream<Job>.makeStream()
         self.jobs = continuation
@@ -221,7 +227,10 @@ final class SocketIOLiveSession: @unchecked Sendable {
                 mainSocket?.writer.finish()
                 mainSocket?.abort()
                 mainSocket = nil
-            case .connected, .event, .disconnected:
+            case .connected:
+                onConnected(sid)
+                jobs.yield(.effect(output))
+            case .event, .disconnected:
                 jobs.yield(.effect(output))
             case .closed(let reason):
                 jobs.yield(.effect(output))
