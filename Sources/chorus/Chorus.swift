@@ -71,6 +71,8 @@ struct Serve: AsyncParsableCommand {
     var udpPortSharing: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
+    @OptionGroup(title: "Socket.IO")
+    var socketIO: SocketIOOptions
 
     func run() async throws {
         var configuration = ChorusConfiguration()
@@ -126,6 +128,7 @@ struct Serve: AsyncParsableCommand {
         configuration.staticTURNURLs = ICEServerConfiguration.list(turnServerUrl ?? environment("TURN_SERVER_URL"))
         configuration.staticTURNUsername = turnUsername ?? environment("TURN_USERNAME")
         configuration.staticTURNCredential = turnCredential ?? environment("TURN_CREDENTIAL")
+        try socketIO.apply(to: &configuration.socketIO)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)

@@ -35,6 +35,8 @@ public struct ChorusConfiguration: Sendable {
     public var staticTURNURLs: [String] = []
     public var staticTURNUsername: String?
     public var staticTURNCredential: String?
+    /// Timers and limits of the Socket.IO endpoint (`--socketio-*`, CHORUS_SOCKETIO_*).
+    public var socketIO = SocketIOConfiguration()
 
     public init() {}
 
