@@ -69,29 +69,12 @@ struct Serve: AsyncParsableCommand {
     var workers: Int?
     @Option(help: "Workers on one UDP port (shared: SO_REUSEPORT with eBPF steering, needs root), one port each (per-worker: udp-port + i), or auto: shared when it can be set up (default; env CHORUS_UDP_PORT_SHARING).")
     var udpPortSharing: String?
-    @Option(help: "Calls one user may start per minute (env CHORUS_MAX_CALLS_PER_MINUTE; default 30).")
-    var maxCallsPerMinute: Int?
-    @Option(help: "Ringing or active calls a user may be in when starting one (env CHORUS_MAX_OPEN_CALLS; default 10).")
-    var maxOpenCalls: Int?
-    @Option(help: "Realtime connections per user (env CHORUS_MAX_CONNECTIONS_PER_USER; default 16).")
-    var maxConnectionsPerUser: Int?
-    @Option(help: "Realtime connections per client address (env CHORUS_MAX_CONNECTIONS_PER_ADDRESS; default 256).")
-    var maxConnectionsPerAddress: Int?
-    @Option(help: "WHIP publishers per user (env CHORUS_MAX_PUBLISHERS_PER_USER; default 10).")
-    var maxPublishersPerUser: Int?
-    @Option(help: "Media transports per user (env CHORUS_MAX_TRANSPORTS_PER_USER; default 128).")
-    var maxTransportsPerUser: Int?
-    @Option(help: "Media transports per worker (env CHORUS_MAX_TRANSPORTS_PER_WORKER; default 10000).")
-    var maxTransportsPerWorker: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
-
-    /// A positive limit from its option or environment variable, else nil (the default stays).
-    private func limit(_ option: Int?, _ variable: String, _ flag: String) throws -> Int? {
-        guard let text = option.map(String.init) ?? environment(variable) else { return nil }
-        guard let value = Int(text), value > 0 else { throw ValidationError("--\(flag) must be a positive integer") }
-        return value
-    }
+    @OptionGroup(title: "Limits")
+    var limits: LimitOptions
+    @OptionGroup(title: "Socket.IO")
+    var socketIO: SocketIOOptions
 
     func run() async throws {
         var configuration = ChorusConfiguration()
@@ -147,21 +130,8 @@ struct Serve: AsyncParsableCommand {
         configuration.staticTURNURLs = ICEServerConfiguration.list(turnServerUrl ?? environment("TURN_SERVER_URL"))
         configuration.staticTURNUsername = turnUsername ?? environment("TURN_USERNAME")
         configuration.staticTURNCredential = turnCredential ?? environment("TURN_CREDENTIAL")
-        var limits = configuration.limits
-        for (option, variable, flag, field) in [
-            (maxCallsPerMinute, "CHORUS_MAX_CALLS_PER_MINUTE", "max-calls-per-minute", \ServiceLimits.callsPerUserPerMinute),
-            (maxOpenCalls, "CHORUS_MAX_OPEN_CALLS", "max-open-calls", \.openCallsPerUser),
-            (maxConnectionsPerUser, "CHORUS_MAX_CONNECTIONS_PER_USER", "max-connections-per-user", \.connectionsPerUser),
-            (maxConnectionsPerAddress, "CHORUS_MAX_CONNECTIONS_PER_ADDRESS", "max-connections-per-address", \.connectionsPerAddress),
-            (maxPublishersPerUser, "CHORUS_MAX_PUBLISHERS_PER_USER", "max-publishers-per-user", \.publishersPerUser),
-            (maxTransportsPerUser, "CHORUS_MAX_TRANSPORTS_PER_USER", "max-transports-per-user", \.transportsPerUser),
-        ] {
-            if let value = try limit(option, variable, flag) { limits[keyPath: field] = value }
-        }
-        configuration.limits = limits
-        if let value = try limit(maxTransportsPerWorker, "CHORUS_MAX_TRANSPORTS_PER_WORKER", "max-transports-per-worker") {
-            configuration.maximumTransportsPerWorker = value
-        }
+        try limits.apply(to: &configuration)
+        try socketIO.apply(to: &configuration.socketIO)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)

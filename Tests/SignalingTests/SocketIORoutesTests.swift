@@ -36,11 +36,12 @@ private actor Recorder: RealtimeHandler {
     }
 
     private func withServer(
+        configuration: SocketIOConfiguration = .init(),
         _ body: @escaping @Sendable (any TestClientProtocol, Recorder) async throws -> Void
     ) async throws {
         let recorder = Recorder()
         let router = Router(context: ChorusRequestContext.self)
-        SocketIORoutes(handler: recorder, authority: authority).register(on: router)
+        SocketIORoutes(handler: recorder, authority: authority, configuration: configuration).register(on: router)
         let app = Application(
             router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "test.socketio"))
@@ -128,6 +129,28 @@ private actor Recorder: RealtimeHandler {
             #expect(frames.first?.contains(#""upgrades":[]"#) == true)
             #expect(frames.last?.hasPrefix(#"40{"sid":""#) == true)
             #expect(await recorder.log == ["connected @bob:x", "disconnected @bob:x"])
+        }
+    }
+
+    @Test func handshakesOverThePendingLimitGet429WithRetryAfter() async throws {
+        try await withServer(configuration: SocketIOConfiguration(maxPendingSessionsPerAddress: 2)) { client, _ in
+            for _ in 0..<2 {
+                #expect(try await get(client, "/socket.io/?EIO=4&transport=polling").0.status == .ok)
+            }
+            try await client.execute(uri: "/socket.io/?EIO=4&transport=polling", method: .get) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] == "45")
+                #expect(response.headers[.contentType] == "application/json")
+                let body = try #require(JSONValue.parse(Array(response.body.readableBytesView)))
+                #expect(body["error"]?["code"] == .string("too_many_requests"))
+                #expect(body["error"]?["message"]?.stringValue?.contains("from this address") == true)
+            }
+            // A WebSocket is closed at once with 1013 (Try Again Later) and when to come back.
+            let closed = try await client.ws("/socket.io/?EIO=4&transport=websocket") { inbound, _, _ in
+                for try await _ in inbound {}
+            }
+            #expect(closed?.closeCode == .unknown(1013))
+            #expect(closed?.reason == "too many pending handshakes; retry after 45 s")
         }
     }
 

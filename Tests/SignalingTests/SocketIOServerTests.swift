@@ -1,6 +1,7 @@
 // The Socket.IO endpoint's I/O shell with real timers and tasks, without HTTP: polling and
 // WebSocket sessions, the upgrade, handler order, acks, ping timeout and shutdown.
 
+import Foundation  // NSLock
 import Testing
 
 @testable import Signaling
@@ -64,6 +65,18 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
         toServer.finish()
     }
 
+    func abort() {
+        fromServer.yield(nil)
+        toServer.finish()
+    }
+
+    private(set) var refusal: SocketIOPendingSessions.Refusal?
+
+    func refuse(_ refusal: SocketIOPendingSessions.Refusal) async {
+        self.refusal = refusal
+        await close()
+    }
+
     func send(_ text: String) { toServer.yield(.text(text)) }
 
     func next() async -> EngineIOFrame?? { await written.next() }
@@ -74,15 +87,83 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     }
 }
 
+/// A WebSocket whose client reads `readable` frames and then stops reading: later writes wait
+/// (as a connection's do once the peer's window is full) until the connection is aborted.
+private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var readable: Int
+    private var stalled: [CheckedContinuation<Void, any Error>] = []
+    private var aborted = false
+    private var read: [EngineIOFrame] = []
+    let inbound: AsyncStream<EngineIOFrame>
+    let toServer: AsyncStream<EngineIOFrame>.Continuation
+
+    init(readable: Int) {
+        self.readable = readable
+        (inbound, toServer) = AsyncStream.makeStream()
+    }
+
+    struct Aborted: Error {}
+
+    var frames: [EngineIOFrame] { lock.withLock { read } }
+    var waitingWrites: Int { lock.withLock { stalled.count } }
+    var wasAborted: Bool { lock.withLock { aborted } }
+
+    func write(_ frame: EngineIOFrame) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            lock.withLock {
+                if aborted {
+                    continuation.resume(throwing: Aborted())
+                } else if readable > 0 {
+                    readable -= 1
+                    read.append(frame)
+                    continuation.resume()
+                } else {
+                    stalled.append(continuation)
+                }
+            }
+        }
+    }
+
+    func close() async {
+        abort()
+    }
+
+    func refuse(_ refusal: SocketIOPendingSessions.Refusal) async {
+        abort()
+    }
+
+    func abort() {
+        let waiting = lock.withLock {
+            aborted = true
+            defer { stalled = [] }
+            return stalled
+        }
+        for continuation in waiting { continuation.resume(throwing: Aborted()) }
+        toServer.finish()
+    }
+}
+
 @Suite(.timeLimit(.minutes(1))) struct SocketIOServerTests {
+    static let address = "192.0.2.1"
+
     static let authenticate: SocketIOAuthenticator = { token in
         token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
-    private func server(_ handler: RecordingHandler, pingInterval: Duration = .seconds(25), pingTimeout: Duration = .seconds(20)) -> SocketIOServer {
-        SocketIOServer(
-            handler: handler, configuration: SocketIOConfiguration(pingInterval: pingInterval, pingTimeout: pingTimeout),
-            authenticate: Self.authenticate)
+    private func server(
+        _ handler: RecordingHandler, pingInterval: Duration = .seconds(25), pingTimeout: Duration = .seconds(20),
+        configure: (inout SocketIOConfiguration) -> Void = { _ in }
+    ) -> SocketIOServer {
+        var configuration = SocketIOConfiguration(pingInterval: pingInterval, pingTimeout: pingTimeout)
+        configure(&configuration)
+        return SocketIOServer(handler: handler, configuration: configuration, authenticate: Self.authenticate)
+    }
+
+    /// Waits (the suite's time limit bounds it) until `condition` holds.
+    private func eventually(_ condition: () -> Bool) async throws {
+        while !condition() { try await Task.sleep(for: .milliseconds(10)) }
     }
 
     private func sid(of handshake: String) throws -> String {
@@ -93,7 +174,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     @Test func aPollingConversation() async throws {
         let handler = RecordingHandler()
         let server = server(handler)
-        let handshake = server.openPollingSession(fallbackToken: nil)
+        let handshake = try server.openPollingSession(fallbackToken: nil, from: Self.address)
         #expect(handshake.hasPrefix(#"0{"sid":""#) && handshake.contains(#""upgrades":["websocket"]"#))
         let sid = try sid(of: handshake)
         #expect(server.sessionCount == 1)
@@ -128,7 +209,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
         await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: "nope") }
         await #expect(throws: EngineIOError.unknownSession) { try await server.post(sid: "nope", body: Array("4x".utf8)) }
         #expect(throws: EngineIOError.unknownSession) { try server.checkWebSocket(sid: "nope") }
-        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-bob"))
+        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-bob", from: Self.address))
         await #expect(throws: EngineIOError.badRequest) { try await server.post(sid: sid, body: Array("abc".utf8)) }
         await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
     }
@@ -137,7 +218,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
         let handler = RecordingHandler()
         let server = server(handler)
         let socket = FakeWebSocket()
-        let serving = Task { await server.serveWebSocket(sid: nil, fallbackToken: "good-carol", inbound: socket.inbound, sink: socket) }
+        let serving = Task { await server.serveWebSocket(sid: nil, fallbackToken: "good-carol", address: Self.address, inbound: socket.inbound, sink: socket) }
         let handshake = try #require(await socket.nextText())
         #expect(handshake.contains(#""upgrades":[]"#))
         socket.send("40")
@@ -153,7 +234,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     @Test func upgradeFromPollingToWebSocket() async throws {
         let handler = RecordingHandler()
         let server = server(handler)
-        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil, from: Self.address))
         try await server.post(sid: sid, body: Array(#"40{"token":"good-dan"}"#.utf8))
         _ = try await server.poll(sid: sid)
         async let held = server.poll(sid: sid)
@@ -161,7 +242,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
 
         try server.checkWebSocket(sid: sid)
         let probe = FakeWebSocket()
-        let serving = Task { await server.serveWebSocket(sid: sid, fallbackToken: nil, inbound: probe.inbound, sink: probe) }
+        let serving = Task { await server.serveWebSocket(sid: sid, fallbackToken: nil, address: Self.address, inbound: probe.inbound, sink: probe) }
         probe.send("2probe")
         #expect(await probe.nextText() == "3probe")
         #expect(try await held == "6")
@@ -185,9 +266,9 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     @Test func aFailedProbeLeavesPollingWorking() async throws {
         let handler = RecordingHandler()
         let server = server(handler)
-        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil, from: Self.address))
         let probe = FakeWebSocket()
-        let serving = Task { await server.serveWebSocket(sid: sid, fallbackToken: nil, inbound: probe.inbound, sink: probe) }
+        let serving = Task { await server.serveWebSocket(sid: sid, fallbackToken: nil, address: Self.address, inbound: probe.inbound, sink: probe) }
         probe.send("4not a probe")
         #expect(await probe.next() == .some(nil))
         await serving.value
@@ -198,7 +279,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     @Test func aMissingPongEndsTheSessionAndDisconnects() async throws {
         let handler = RecordingHandler()
         let server = server(handler, pingInterval: .milliseconds(100), pingTimeout: .milliseconds(100))
-        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-fay"))
+        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-fay", from: Self.address))
         try await server.post(sid: sid, body: Array("40".utf8))
         #expect(try await server.poll(sid: sid).hasPrefix("40"))
         // The held poll ends with the ping…
@@ -214,7 +295,7 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     @Test func shutdownAnswersHeldPollsWithClose() async throws {
         let handler = RecordingHandler()
         let server = server(handler)
-        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil, from: Self.address))
         async let held = server.poll(sid: sid)
         try await Task.sleep(for: .milliseconds(50))
         server.closeAll(reason: .server("server shutting down"))
@@ -225,11 +306,101 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
     @Test func aDuplicatePollClosesTheSession() async throws {
         let handler = RecordingHandler()
         let server = server(handler)
-        let sid = try sid(of: server.openPollingSession(fallbackToken: nil))
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil, from: Self.address))
         async let first = server.poll(sid: sid)
         try await Task.sleep(for: .milliseconds(50))
         await #expect(throws: EngineIOError.badRequest) { try await server.poll(sid: sid) }
         #expect(try await first == "1")
         await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+    }
+
+    // MARK: Limits
+
+    @Test func aWebSocketClientThatStopsReadingIsDroppedAndFreed() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler) { $0.maxQueuedPackets = 8 }
+        // Reads the handshake and the CONNECT answer, then nothing.
+        let socket = StalledWebSocket(readable: 2)
+        let serving = Task {
+            await server.serveWebSocket(sid: nil, fallbackToken: "good-gus", address: Self.address, inbound: socket.inbound, sink: socket)
+        }
+        socket.toServer.yield(.text("40"))
+        #expect(await handler.waitForLog(count: 1) == ["connected gus"])
+        let client = try #require(await handler.clients.first)
+        for index in 0..<100 {
+            await client.deliver(RealtimeEvent("webrtc-offer", .object(["n": .number(Double(index))])))
+        }
+        // The session closed through the normal path: the call service saw the client leave…
+        #expect(await handler.waitForLog(count: 2) == ["connected gus", "disconnected gus"])
+        // …the connection was dropped under the stuck write, which ends the WebSocket's tasks…
+        try await eventually { socket.wasAborted }
+        await serving.value
+        #expect(socket.waitingWrites == 0)
+        #expect(socket.frames.count == 2)
+        // …and nothing of the session is left.
+        #expect(server.sessionCount == 0 && server.pendingSessionCount == 0)
+    }
+
+    @Test func aPollingClientThatStopsPollingIsDropped() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler) { $0.maxQueuedBytes = 10_000 }
+        let sid = try sid(of: server.openPollingSession(fallbackToken: "good-hal", from: Self.address))
+        try await server.post(sid: sid, body: Array("40".utf8))
+        #expect(try await server.poll(sid: sid).hasPrefix("40"))
+        let client = try #require(await handler.clients.first)
+        let sdp = String(repeating: "a", count: 1_000)
+        for _ in 0..<20 {
+            await client.deliver(RealtimeEvent("webrtc-offer", .object(["sdp": .string(sdp)])))
+        }
+        #expect(await handler.waitForLog(count: 2) == ["connected hal", "disconnected hal"])
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+        #expect(server.sessionCount == 0)
+    }
+
+    @Test func aHandshakeWithoutConnectExpires() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler) { $0.connectTimeout = .milliseconds(100) }
+        let sid = try sid(of: server.openPollingSession(fallbackToken: nil, from: Self.address))
+        #expect(server.sessionCount == 1 && server.pendingSessionCount == 1)
+        // The client never comes back; its session goes by itself.
+        try await eventually { server.sessionCount == 0 }
+        #expect(server.pendingSessionCount == 0)
+        await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }
+        #expect(await handler.log.isEmpty)
+    }
+
+    @Test func pendingHandshakesAreCappedPerAddressAndInTotal() async throws {
+        let handler = RecordingHandler()
+        let server = server(handler) {
+            $0.maxPendingSessionsPerAddress = 2
+            $0.maxPendingSessions = 3
+        }
+        let first = try sid(of: server.openPollingSession(fallbackToken: nil, from: "192.0.2.1"))
+        _ = try server.openPollingSession(fallbackToken: nil, from: "192.0.2.1")
+        let refusal = #expect(throws: SocketIOPendingSessions.Refusal.self) {
+            try server.openPollingSession(fallbackToken: nil, from: "192.0.2.1")
+        }
+        #expect(refusal?.scope == .address && refusal?.retryAfterSeconds == 45)
+        // A new WebSocket from there is refused the same way, and told so.
+        let socket = FakeWebSocket()
+        await server.serveWebSocket(sid: nil, fallbackToken: nil, address: "192.0.2.1", inbound: socket.inbound, sink: socket)
+        #expect(socket.refusal?.scope == .address)
+        #expect(await socket.next() == .some(nil))
+
+        _ = try server.openPollingSession(fallbackToken: nil, from: "192.0.2.2")
+        let total = #expect(throws: SocketIOPendingSessions.Refusal.self) {
+            try server.openPollingSession(fallbackToken: nil, from: "192.0.2.3")
+        }
+        #expect(total?.scope == .total)
+        #expect(server.sessionCount == 3 && server.pendingSessionCount == 3)
+
+        // A CONNECT gives the slot back (the session stays, no longer pending)…
+        try await server.post(sid: first, body: Array(#"40{"token":"good-ida"}"#.utf8))
+        #expect(server.sessionCount == 3 && server.pendingSessionCount == 2)
+        let refused = try sid(of: server.openPollingSession(fallbackToken: nil, from: "192.0.2.3"))
+        // …a refused one does not: the client may try another token until connectTimeout.
+        try await server.post(sid: refused, body: Array(#"40{"token":"forged"}"#.utf8))
+        #expect(server.pendingSessionCount == 3)
+        #expect(throws: SocketIOPendingSessions.Refusal.self) { try server.openPollingSession(fallbackToken: nil, from: "192.0.2.5") }
     }
 }

@@ -5,8 +5,8 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
-import NIOConcurrencyHelpers
 import NIOWebSocket
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -34,8 +34,12 @@ public struct WebSocketTransport: RealtimeTransport {
                 return
             }
             let user = identity.user
+            let channel = context.requestContext.channel
+            // A client that stops reading leaves the writer stuck in a write no close frame can
+            // get past: over the bound, the TCP connection itself goes.
             let client = WebSocketRealtimeClient(
-                user: user, isAdmin: identity.isAdmin, address: context.requestContext.clientAddress)
+                user: user, isAdmin: identity.isAdmin, address: context.requestContext.clientAddress,
+                onOverflow: { channel.close(promise: nil) })
             do throws(LimitExceeded) {
                 try await handler.connected(client)
             } catch {
@@ -46,8 +50,9 @@ public struct WebSocketTransport: RealtimeTransport {
             // One writer per connection keeps events in order and never lets a slow reader
             // hold up the sender of an event.
             let writer = Task {
-                for await event in client.outbox {
-                    try await outbound.write(.text(Self.encode(event)))
+                for await frame in client.outbox {
+                    client.taken(frame)
+                    try await outbound.write(.text(frame))
                 }
                 if client.overflowed {
                     try await outbound.close(.policyViolation, reason: "too many undelivered events")
@@ -111,33 +116,58 @@ public struct WebSocketTransport: RealtimeTransport {
     }
 }
 
-/// One /ws connection as the call service sees it. Events wait in a bounded queue; a client
-/// that lets it fill up is disconnected rather than buffered without end.
+/// One /ws connection as the call service sees it. Encoded events wait in a queue bounded by
+/// count and by bytes (as Socket.IO's: 1,024 events, 4 MiB); a client that lets it fill up is
+/// disconnected (`onOverflow`) rather than buffered without end.
 final class WebSocketRealtimeClient: RealtimeClient {
     static let queueLimit = 1024
+    static let queuedBytesLimit = 4 << 20
 
     let connectionID = UUID().uuidString.lowercased()
     let user: String
     let isAdmin: Bool
     let address: String?
-    let outbox: AsyncStream<RealtimeEvent>
-    private let continuation: AsyncStream<RealtimeEvent>.Continuation
-    private let overflow = NIOLockedValueBox(false)
+    /// Frames to write, already encoded (their size is what the byte bound counts).
+    let outbox: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+    private let queue = Mutex<(bytes: Int, overflowed: Bool)>((0, false))
+    private let onOverflow: @Sendable () -> Void
 
-    init(user: String, isAdmin: Bool, address: String? = nil) {
+    init(user: String, isAdmin: Bool, address: String? = nil, onOverflow: @escaping @Sendable () -> Void = {}) {
         self.user = user
         self.isAdmin = isAdmin
         self.address = address
+        self.onOverflow = onOverflow
         (outbox, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(Self.queueLimit))
     }
 
-    var overflowed: Bool { overflow.withLockedValue { $0 } }
+    var overflowed: Bool { queue.withLock { $0.overflowed } }
 
     func deliver(_ event: RealtimeEvent) async {
-        if case .dropped = continuation.yield(event) {
-            overflow.withLockedValue { $0 = true }
-            continuation.finish()
+        let frame = WebSocketTransport.encode(event)
+        let size = frame.utf8.count
+        // One event larger than the bound still goes to a client with nothing waiting.
+        let fits = queue.withLock { queue -> Bool in
+            guard !queue.overflowed, queue.bytes == 0 || queue.bytes + size <= Self.queuedBytesLimit else { return false }
+            queue.bytes += size
+            return true
         }
+        if fits, case .enqueued = continuation.yield(frame) { return }
+        overflow()
+    }
+
+    /// The writer took a frame off the queue.
+    func taken(_ frame: String) {
+        queue.withLock { $0.bytes -= frame.utf8.count }
+    }
+
+    private func overflow() {
+        let first = queue.withLock { queue -> Bool in
+            defer { queue.overflowed = true }
+            return !queue.overflowed
+        }
+        continuation.finish()
+        if first { onOverflow() }
     }
 
     func close() {

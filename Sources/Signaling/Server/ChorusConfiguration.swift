@@ -39,6 +39,8 @@ public struct ChorusConfiguration: Sendable {
     public var limits = ServiceLimits()
     /// Media transports one worker may hold (CHORUS_MAX_TRANSPORTS_PER_WORKER).
     public var maximumTransportsPerWorker = 10_000
+    /// Timers and limits of the Socket.IO endpoint (`--socketio-*`, CHORUS_SOCKETIO_*).
+    public var socketIO = SocketIOConfiguration()
 
     public init() {}
 

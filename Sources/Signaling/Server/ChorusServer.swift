@@ -119,8 +119,9 @@ public enum ChorusServer {
             logger: logger, media: media)
         let app = makeApplication(
             router: makeRouter(
-                media: media, authority: authority, calls: calls, devTokens: configuration.secretDecision == .development,
-                limits: configuration.limits),
+                media: media, authority: authority, calls: calls,
+                realtime: [WebSocketTransport(), SocketIOTransport(configuration: configuration.socketIO)],
+                devTokens: configuration.secretDecision == .development, limits: configuration.limits),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
         let ports = media.sharesPort

@@ -14,12 +14,10 @@ struct WebSocketRefusalMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Only the upgrade path sees such requests: on the plain HTTP path Hummingbird answers
         // any request carrying `Upgrade: websocket` with a redirect before routing.
-        guard request.headers[.upgrade]?.lowercased() == "websocket", let channel = context.channel else {
-            return try await next(request, context)
-        }
+        guard request.headers[.upgrade]?.lowercased() == "websocket" else { return try await next(request, context) }
         let response = try await next(request, context)
         guard response.status != .ok else { return response }  // 200 here means "upgrade"
-        try await Self.write(response, to: channel)
+        try await Self.write(response, to: context.channel)
         return response
     }
 

@@ -72,6 +72,16 @@ public enum EngineIOPacket: Equatable, Sendable {
         }
     }
 
+    /// Bytes the packet takes on a WebSocket (text: type digit + UTF-8 data; binary: the raw
+    /// bytes), what the limits on queued packets count. O(1) for Swift's native strings.
+    public var byteCount: Int {
+        switch self {
+        case .open(let text), .ping(let text), .pong(let text), .message(let text): 1 + text.utf8.count
+        case .binaryMessage(let bytes): bytes.count
+        case .close, .upgrade, .noop: 1
+        }
+    }
+
     public var isMessage: Bool {
         switch self {
         case .message, .binaryMessage: true

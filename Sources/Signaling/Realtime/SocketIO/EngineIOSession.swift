@@ -22,6 +22,9 @@ public enum EngineIOCloseReason: Equatable, Sendable, CustomStringConvertible {
     /// A second GET while one was held.
     case duplicatePoll
     case payloadTooLarge
+    /// More than `maxQueuedPackets` or `maxQueuedBytes` waited for the client: it does not read
+    /// (or poll) as fast as events come.
+    case sendQueueFull
     /// The server ended the session (Socket.IO disconnect, shutdown, connect timeout).
     case server(String)
 
@@ -33,6 +36,7 @@ public enum EngineIOCloseReason: Equatable, Sendable, CustomStringConvertible {
         case .protocolError(let why): "protocol error: \(why)"
         case .duplicatePoll: "duplicate poll"
         case .payloadTooLarge: "payload too large"
+        case .sendQueueFull: "send queue full (the client does not read)"
         case .server(let why): why
         }
     }
@@ -41,7 +45,9 @@ public enum EngineIOCloseReason: Equatable, Sendable, CustomStringConvertible {
 public enum EngineIOOutput: Equatable, Sendable {
     /// Answer the held GET with this body.
     case answerPoll(String)
-    /// Write these packets on the session's WebSocket, one frame each, in order.
+    /// Write these packets on the session's WebSocket, one frame each, in order, and report
+    /// each with `webSocketWritten` once the connection took it: until then it counts against
+    /// the send queue's limits.
     case writeWebSocket([EngineIOPacket])
     /// Write these packets on the probe WebSocket of an upgrade in progress.
     case writeProbe([EngineIOPacket])
@@ -51,6 +57,9 @@ public enum EngineIOOutput: Equatable, Sendable {
     case closeProbe
     /// Close the session's WebSocket after what was written before.
     case closeWebSocket
+    /// Drop the session's WebSocket now, without writing what is still queued or a close frame:
+    /// its client does not read, so nothing more would reach it (`sendQueueFull`).
+    case abortWebSocket
     /// A `.message` or `.binaryMessage` for the layer above.
     case received(EngineIOPacket)
     /// The session is over; emitted once, last.
@@ -81,6 +90,11 @@ public struct EngineIOSession: Sendable {
     public private(set) var phase: Phase
     /// Packets waiting for a poll (polling) or, briefly, for the upgrade to complete.
     private var outbox: [EngineIOPacket] = []
+    private var outboxBytes = 0
+    /// Packets handed to the WebSocket (`.writeWebSocket`) and not yet reported written: they
+    /// wait in the shell's writer while the client does not read.
+    private var unwrittenPackets = 0
+    private var unwrittenBytes = 0
     /// A GET is held. Invariant: when true, `outbox` is empty (a held poll is answered as soon
     /// as anything is queued).
     public private(set) var isPollHeld = false
@@ -101,7 +115,7 @@ public struct EngineIOSession: Sendable {
         // v4 heartbeat: the server pings first, pingInterval after the handshake.
         self.nextPing = now + configuration.pingInterval
         if transport == .websocket {
-            outputs.append(.writeWebSocket([handshake]))
+            writeWebSocket([handshake])
         }
     }
 
@@ -120,6 +134,11 @@ public struct EngineIOSession: Sendable {
         if case .closed = phase { return true }
         return false
     }
+
+    /// Packets waiting for the client: in the poll buffer, or on their way out of the WebSocket.
+    public var queuedPackets: Int { outbox.count + unwrittenPackets }
+    /// Their bytes (`EngineIOPacket.byteCount`).
+    public var queuedBytes: Int { outboxBytes + unwrittenBytes }
 
     /// The next instant `handleTimeout` has work to do, if any.
     public var nextDeadline: EngineIOInstant? {
@@ -153,8 +172,7 @@ public struct EngineIOSession: Sendable {
             throw .badRequest
         }
         if !outbox.isEmpty {
-            defer { outbox.removeAll() }
-            return .answer(EngineIOPayload.encode(outbox))
+            return .answer(EngineIOPayload.encode(takeOutbox()))
         }
         if case .upgrading(probed: true) = phase {
             // Ends the polling cycle so that the client can send `5` on the probe.
@@ -208,6 +226,14 @@ public struct EngineIOSession: Sendable {
         }
     }
 
+    /// The WebSocket took `packet`, one of a `.writeWebSocket` output's, in order: it no longer
+    /// counts against the send queue's limits.
+    public mutating func webSocketWritten(_ packet: EngineIOPacket) {
+        guard !isClosed, unwrittenPackets > 0 else { return }
+        unwrittenPackets -= 1
+        unwrittenBytes = max(0, unwrittenBytes - packet.byteCount)
+    }
+
     /// The session's WebSocket closed.
     public mutating func webSocketClosed(now: EngineIOInstant) {
         guard phase == .websocket else { return }
@@ -256,10 +282,21 @@ public struct EngineIOSession: Sendable {
 
     // MARK: Sending, timers, closing
 
-    /// Queues a packet for the client (a message, in practice).
+    /// Queues a packet for the client (a message, in practice). A client that lets more than
+    /// `maxQueuedPackets` or `maxQueuedBytes` wait is disconnected (`sendQueueFull`) instead:
+    /// nothing else would ever stop the queue from growing while it does not read. A packet
+    /// over the byte limit on its own still goes to a client with nothing queued.
     public mutating func send(_ packet: EngineIOPacket) {
         guard !isClosed else { return }
+        let size = packet.byteCount
+        if queuedPackets >= configuration.maxQueuedPackets
+            || (queuedPackets > 0 && queuedBytes + size > configuration.maxQueuedBytes)
+        {
+            close(.sendQueueFull)
+            return
+        }
         outbox.append(packet)
+        outboxBytes += size
         flush()
     }
 
@@ -288,15 +325,19 @@ public struct EngineIOSession: Sendable {
             answerHeldPoll(with: reason == .clientClose ? .noop : .close)
             if case .upgrading = phase { outputs.append(.closeProbe) }
         case .websocket:
-            if reason != .transportClose {
-                if reason != .clientClose { outputs.append(.writeWebSocket([.close])) }
+            if reason == .sendQueueFull {
+                outputs.append(.abortWebSocket)
+            } else if reason != .transportClose {
+                if reason != .clientClose { writeWebSocket([.close]) }
                 outputs.append(.closeWebSocket)
             }
         case .closed:
             break
         }
         phase = .closed(reason)
-        outbox.removeAll()
+        _ = takeOutbox()
+        unwrittenPackets = 0
+        unwrittenBytes = 0
         nextPing = nil
         pongDeadline = nil
         upgradeDeadline = nil
@@ -350,16 +391,30 @@ public struct EngineIOSession: Sendable {
         guard !outbox.isEmpty else { return }
         switch phase {
         case .websocket:
-            outputs.append(.writeWebSocket(outbox))
-            outbox.removeAll()
+            writeWebSocket(takeOutbox())
         case .polling, .upgrading:
             guard isPollHeld else { return }
             isPollHeld = false
-            outputs.append(.answerPoll(EngineIOPayload.encode(outbox)))
-            outbox.removeAll()
+            outputs.append(.answerPoll(EngineIOPayload.encode(takeOutbox())))
         case .closed:
-            outbox.removeAll()
+            _ = takeOutbox()
         }
+    }
+
+    private mutating func takeOutbox() -> [EngineIOPacket] {
+        defer {
+            outbox = []
+            outboxBytes = 0
+        }
+        return outbox
+    }
+
+    /// Every write on the session's WebSocket goes through here, so that each packet the shell
+    /// reports written was counted.
+    private mutating func writeWebSocket(_ packets: [EngineIOPacket]) {
+        unwrittenPackets += packets.count
+        unwrittenBytes += packets.reduce(0) { $0 + $1.byteCount }
+        outputs.append(.writeWebSocket(packets))
     }
 
     private mutating func answerHeldPoll(with packet: EngineIOPacket) {

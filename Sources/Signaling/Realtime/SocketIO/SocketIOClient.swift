@@ -5,12 +5,14 @@ final class SocketIOClient: RealtimeClient {
     let connectionID: String
     let user: String
     let isAdmin: Bool
+    let address: String?
     private let session: SocketIOLiveSession
 
-    init(connectionID: String, user: String, isAdmin: Bool, session: SocketIOLiveSession) {
+    init(connectionID: String, user: String, isAdmin: Bool, address: String?, session: SocketIOLiveSession) {
         self.connectionID = connectionID
         self.user = user
         self.isAdmin = isAdmin
+        self.address = address
         self.session = session
     }
 

@@ -6,8 +6,17 @@ import Foundation  // NSLock
 
 /// What a WebSocket writer task is told to do.
 enum SocketIOWebSocketCommand: Sendable {
-    case write([EngineIOPacket])
+    /// Write the packets; with `reportWritten`, report each to `SocketIOLiveSession.written`
+    /// (the session's own writes, which count against its send queue; not a probe's).
+    case write([EngineIOPacket], reportWritten: Bool)
     case close
+}
+
+/// A registered WebSocket: its writer task's commands, and how to drop its connection.
+private struct SocketIOWebSocket {
+    let id: Int
+    let writer: AsyncStream<SocketIOWebSocketCommand>.Continuation
+    let abort: @Sendable () -> Void
 }
 
 final class SocketIOLiveSession: @unchecked Sendable {
@@ -27,24 +36,36 @@ final class SocketIOLiveSession: @unchecked Sendable {
     private var heldPoll: CheckedContinuation<String, Never>?
     /// An answer produced between a `.hold` decision and the continuation's registration.
     private var earlyAnswer: String?
-    private var mainSocket: (id: Int, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation)?
-    private var probeSocket: (id: Int, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation)?
+    private var mainSocket: SocketIOWebSocket?
+    private var probeSocket: SocketIOWebSocket?
     private var nextSocketID = 0
     private var timer: (deadline: EngineIOInstant, task: Task<Void, Never>)?
     private let jobs: AsyncStream<Job>.Continuation
+    private let onConnected: @Sendable (String) -> Void
     private let onClosed: @Sendable (String, EngineIOCloseReason) -> Void
+    /// The client's ClientAddress key (per-address limits).
+    let address: String
 
+    /// `onConnected` learns that the client joined the namespace (it no longer counts as a
+    /// pending handshake); `onClosed`, once, that the session is over. Both are called with the
+    /// session's lock held.
     init(
-        machine: SocketIOSession, handler: any RealtimeHandler,
+        machine: SocketIOSession, handler: any RealtimeHandler, address: String,
+        onConnected: @escaping @Sendable (String) -> Void,
         onClosed: @escaping @Sendable (String, EngineIOCloseReason) -> Void
     ) {
         self.sid = machine.sid
+        self.address = address
         self.machine = machine
+        self.onConnected = onConnected
         self.onClosed = onClosed
         let (stream, continuation) = AsyncStream<Job>.makeStream()
         self.jobs = continuation
         let socketID = machine.socketID
         Task { await Self.runJobs(stream, handler: handler, socketID: socketID, session: self) }
+        // The connect timeout (and the first ping) run from the handshake on, whether or not the
+        // client ever comes back: a polling handshake alone must expire.
+        locked { $0.armTimer() }
     }
 
     var handshake: EngineIOPacket { locked { $0.machine.handshake } }
@@ -91,21 +112,29 @@ final class SocketIOLiveSession: @unchecked Sendable {
 
     enum SocketRole { case main, probe }
 
-    /// Registers a WebSocket writer. A probe must first be accepted by the state machine.
-    func attach(role: SocketRole, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation) throws(EngineIOError) -> Int {
+    /// Registers a WebSocket writer, and `abort`, which drops that WebSocket's connection. A
+    /// probe must first be accepted by the state machine.
+    func attach(
+        role: SocketRole, writer: AsyncStream<SocketIOWebSocketCommand>.Continuation, abort: @escaping @Sendable () -> Void
+    ) throws(EngineIOError) -> Int {
         let result: Result<Int, EngineIOError> = update { session in
             session.nextSocketID += 1
-            let id = session.nextSocketID
+            let socket = SocketIOWebSocket(id: session.nextSocketID, writer: writer, abort: abort)
             switch role {
             case .main:
-                session.mainSocket = (id, writer)
+                session.mainSocket = socket
             case .probe:
                 do throws(EngineIOError) { try session.machine.attachProbe(now: session.clock.now) } catch { return .failure(error) }
-                session.probeSocket = (id, writer)
+                session.probeSocket = socket
             }
-            return .success(id)
+            return .success(socket.id)
         }
         return try result.get()
+    }
+
+    /// The WebSocket took `packet` of a `.write(_, reportWritten: true)`.
+    func written(_ packet: EngineIOPacket) {
+        update { $0.machine.webSocketWritten(packet) }
     }
 
     /// A message on WebSocket `socket`, whichever role it has now (a probe becomes the main
@@ -181,9 +210,9 @@ final class SocketIOLiveSession: @unchecked Sendable {
                     earlyAnswer = body
                 }
             case .writeWebSocket(let packets):
-                mainSocket?.writer.yield(.write(packets))
+                mainSocket?.writer.yield(.write(packets, reportWritten: true))
             case .writeProbe(let packets):
-                probeSocket?.writer.yield(.write(packets))
+                probeSocket?.writer.yield(.write(packets, reportWritten: false))
             case .promoteProbe:
                 mainSocket = probeSocket
                 probeSocket = nil
@@ -195,7 +224,16 @@ final class SocketIOLiveSession: @unchecked Sendable {
                 mainSocket?.writer.yield(.close)
                 mainSocket?.writer.finish()
                 mainSocket = nil
-            case .connected, .event, .disconnected:
+            case .abortWebSocket:
+                // The writer is stuck behind a client that does not read: what it still holds is
+                // dropped with the stream, and the connection is closed under it.
+                mainSocket?.writer.finish()
+                mainSocket?.abort()
+                mainSocket = nil
+            case .connected:
+                onConnected(sid)
+                jobs.yield(.effect(output))
+            case .event, .disconnected:
                 jobs.yield(.effect(output))
             case .closed(let reason):
                 jobs.yield(.effect(output))
@@ -245,7 +283,8 @@ final class SocketIOLiveSession: @unchecked Sendable {
             case .barrier(let continuation):
                 continuation.resume()
             case .effect(.connected(let user)):
-                let connected = SocketIOClient(connectionID: socketID, user: user.user, isAdmin: user.isAdmin, session: session)
+                let connected = SocketIOClient(
+                    connectionID: socketID, user: user.user, isAdmin: user.isAdmin, address: session.address, session: session)
                 do {
                     try await handler.connected(connected)
                     client = connected

@@ -5,6 +5,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 #if canImport(FoundationEssentials)
@@ -32,7 +33,8 @@ public struct SocketIORoutes: Sendable {
             case .failure: .failure(SocketIOAuthFailure("invalid token"))
             }
         } onClosed: { sid, reason in
-            logger.debug("socket.io session \(sid) closed: \(reason)")
+            // A client dropped for not reading is worth an operator's notice; the rest is routine.
+            logger.log(level: reason == .sendQueueFull ? .notice : .debug, "socket.io session \(sid) closed: \(reason)")
         }
     }
 
@@ -40,6 +42,7 @@ public struct SocketIORoutes: Sendable {
         let server = self.server
         let upgrade = WebSocketUpgradeMiddleware<ChorusRequestContext> { inbound, outbound, context in
             let request = context.request
+            let channel = context.requestContext.channel
             let frames = inbound.messages(maxSize: server.configuration.maxPayload).map { message -> EngineIOFrame in
                 switch message {
                 case .text(let text): .text(text)
@@ -50,8 +53,9 @@ public struct SocketIORoutes: Sendable {
             // server went away rather than their network.
             await withGracefulShutdownHandler {
                 await server.serveWebSocket(
-                    sid: Self.query(of: request)["sid"], fallbackToken: Self.fallbackToken(of: request), inbound: frames,
-                    sink: OutboundSink(outbound: outbound))
+                    sid: Self.query(of: request)["sid"], fallbackToken: Self.fallbackToken(of: request),
+                    address: ClientAddress.key(channel.remoteAddress), inbound: frames,
+                    sink: OutboundSink(outbound: outbound, channel: channel))
             } onGracefulShutdown: {
                 server.closeAll(reason: .server("server shutting down"))
             }
@@ -82,20 +86,24 @@ public struct SocketIORoutes: Sendable {
         case .failure(let error): return refusal(error)
         case .success(let value): parsed = value
         }
+        let address = ClientAddress.key(context.remoteAddress)
         switch (parsed.transport, parsed.sid) {
         case (.websocket, let sid):
-            // Reached twice for an upgrade: when the WebSocket upgrader asks whether to accept
-            // (200 with the handler set accepts), and, if refused, as a plain request that gets
-            // the same refusal as its answer.
-            do {
-                try server.checkWebSocket(sid: sid)
-            } catch {
-                return refusal(error)
+            // Asked by the WebSocket upgrader whether to accept: 200 with the handler set
+            // accepts. Anything else refuses, and Hummingbird then answers a bare 400 of its own
+            // whatever this returns; so a new session over the pending limits is accepted and
+            // then closed with a reason (`SocketIOWebSocketSink.refuse`).
+            if let sid {
+                do { try server.checkWebSocket(sid: sid) } catch { return refusal(error) }
             }
             return (try? await upgrade.handle(request, context: context) { _, _ in Response(status: .ok) })
                 ?? refusal(.badRequest)
         case (.polling, nil):
-            return payload(server.openPollingSession(fallbackToken: fallbackToken(of: request)))
+            do {
+                return payload(try server.openPollingSession(fallbackToken: fallbackToken(of: request), from: address))
+            } catch {
+                return tooManyPending(error, logger: context.logger)
+            }
         case (.polling, let sid?):
             do {
                 // A held poll must not hold up a graceful shutdown: the sessions are closed, which
@@ -192,6 +200,15 @@ public struct SocketIORoutes: Sendable {
             status: HTTPResponse.Status(code: error.status), headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: error.body)))
     }
+
+    /// A handshake over the pending-session limits: `429` with the API's JSON error (not an
+    /// Engine.IO refusal, whose codes have no "come back later") and when to come back.
+    private static func tooManyPending(_ refusal: SocketIOPendingSessions.Refusal, logger: Logger) -> Response {
+        logger.debug("socket.io handshake refused: \(refusal)")
+        var response = APIError(.tooManyRequests, "too_many_requests", refusal.description).response
+        response.headers[.retryAfter] = String(refusal.retryAfterSeconds)
+        return response
+    }
 }
 
 /// Socket.IO as one of Chorus's realtime transports (ChorusServer.makeRouter's list).
@@ -210,6 +227,7 @@ public struct SocketIOTransport: RealtimeTransport {
 /// Hummingbird's WebSocket writer as the Socket.IO server's sink.
 private struct OutboundSink: SocketIOWebSocketSink {
     let outbound: WebSocketOutboundWriter
+    let channel: any Channel
 
     func write(_ frame: EngineIOFrame) async throws {
         switch frame {
@@ -220,6 +238,19 @@ private struct OutboundSink: SocketIOWebSocketSink {
 
     func close() async {
         try? await outbound.close(.normalClosure, reason: nil)
+    }
+
+    /// Close code 1013, "Try Again Later" (IANA WebSocket close code registry, RFC 6455 §11.7),
+    /// with the wait in the reason (at most 123 bytes, §5.5).
+    func refuse(_ refusal: SocketIOPendingSessions.Refusal) async {
+        try? await outbound.close(.init(codeNumber: 1013), reason: "too many pending handshakes; retry after \(refusal.retryAfterSeconds) s")
+    }
+
+    /// Closes the TCP connection under Hummingbird's writer: a write waiting for the client to
+    /// read fails, and so does the close frame Hummingbird writes after the handler returns,
+    /// which would otherwise wait for that client for ever too.
+    func abort() {
+        channel.close(mode: .all, promise: nil)
     }
 }
 

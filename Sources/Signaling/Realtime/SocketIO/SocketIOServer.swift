@@ -1,22 +1,38 @@
-// The Socket.IO endpoint without its HTTP framework: the session table (sid → session) and
-// the entry points an HTTP/WebSocket shell calls for handshakes, polls, POSTs and WebSockets.
+// The Socket.IO endpoint without its HTTP framework: the session table (sid → session), the
+// count of sessions still waiting for their CONNECT, and the entry points an HTTP/WebSocket shell
+// calls for handshakes, polls, POSTs and WebSockets.
 
-import Foundation  // NSLock
+import Synchronization
 
 /// The sending half of a WebSocket, as the HTTP framework provides it.
 public protocol SocketIOWebSocketSink: Sendable {
+    /// Returns once the connection took the frame; waits while it holds too much unsent.
     func write(_ frame: EngineIOFrame) async throws
     /// Closes the WebSocket normally.
     func close() async
+    /// Closes a new WebSocket that may not open a session (too many pending handshakes), saying
+    /// when to come back. The upgrade was already accepted: a refused upgrade could only be a
+    /// bare `400`, which tells a client nothing.
+    func refuse(_ refusal: SocketIOPendingSessions.Refusal) async
+    /// Drops the connection at once, even with writes waiting (a client that does not read
+    /// would never let a close handshake through). Pending and later writes fail.
+    func abort()
 }
 
-public final class SocketIOServer: @unchecked Sendable {
+public final class SocketIOServer: Sendable {
     public let configuration: SocketIOConfiguration
     private let handler: any RealtimeHandler
     private let authenticate: SocketIOAuthenticator
     private let onClosed: @Sendable (String, EngineIOCloseReason) -> Void
-    private let lock = NSLock()
-    private var sessions: [String: SocketIOLiveSession] = [:]
+    private let clock = ContinuousClock()
+
+    private struct State {
+        var sessions: [String: SocketIOLiveSession] = [:]
+        /// The sessions of `sessions` that have not connected to the namespace yet.
+        var pending: SocketIOPendingSessions
+    }
+
+    private let state: Mutex<State>
 
     /// `onClosed` learns of every session's end and why (for logs).
     public init(
@@ -28,17 +44,24 @@ public final class SocketIOServer: @unchecked Sendable {
         self.configuration = configuration
         self.authenticate = authenticate
         self.onClosed = onClosed
+        self.state = Mutex(State(pending: SocketIOPendingSessions(configuration: configuration)))
     }
 
     public var sessionCount: Int {
-        lock.withLock { sessions.count }
+        state.withLock { $0.sessions.count }
+    }
+
+    /// Sessions that have not connected to the namespace yet (see `SocketIOPendingSessions`).
+    public var pendingSessionCount: Int {
+        state.withLock { $0.pending.count }
     }
 
     // MARK: Polling
 
-    /// A polling handshake: a new session, answered with its open packet.
-    public func openPollingSession(fallbackToken: String?) -> String {
-        makeSession(transport: .polling, fallbackToken: fallbackToken).handshake.encoded
+    /// A polling handshake from `address` (a `ClientAddress` key): a new session,
+    /// answered with its open packet, unless too many handshakes wait for their CONNECT.
+    public func openPollingSession(fallbackToken: String?, from address: String) throws(SocketIOPendingSessions.Refusal) -> String {
+        try makeSession(transport: .polling, fallbackToken: fallbackToken, address: address).handshake.encoded
     }
 
     /// A GET poll: answered at once when packets are queued, else held until some are (a ping
@@ -54,31 +77,37 @@ public final class SocketIOServer: @unchecked Sendable {
 
     // MARK: WebSocket
 
-    /// Checks, before accepting a WebSocket upgrade, that it can be served: a new session
-    /// (no sid), or the upgrade of a polling session.
-    public func checkWebSocket(sid: String?) throws(EngineIOError) {
-        guard let sid else { return }
+    /// Checks, before accepting a WebSocket upgrade, that it can be served: the upgrade of a
+    /// polling session. (A new session is always upgraded, then refused by `refuse` if there are
+    /// too many pending handshakes.)
+    public func checkWebSocket(sid: String) throws(EngineIOError) {
         guard try session(sid).canAttachProbe else { throw .badRequest }
     }
 
-    /// Serves one WebSocket until it closes: a new session when `sid` is nil, else the probe
-    /// of an upgrade (`2probe`, `3probe`, `5`), which then carries the session.
+    /// Serves one WebSocket until it closes: a new session from `address` when `sid` is nil
+    /// (refused while too many handshakes from there wait for their CONNECT), else the probe of
+    /// an upgrade (`2probe`, `3probe`, `5`), which then carries the session.
     public func serveWebSocket<Inbound: AsyncSequence & Sendable>(
-        sid: String?, fallbackToken: String?, inbound: Inbound, sink: some SocketIOWebSocketSink
+        sid: String?, fallbackToken: String?, address: String, inbound: Inbound, sink: some SocketIOWebSocketSink
     ) async where Inbound.Element == EngineIOFrame {
         let (commands, writer) = AsyncStream<SocketIOWebSocketCommand>.makeStream()
         let session: SocketIOLiveSession
-        let socket: Int
-        do {
-            if let sid {
-                session = try self.session(sid)
-                socket = try session.attach(role: .probe, writer: writer)
-            } else {
-                session = makeSession(transport: .websocket, fallbackToken: fallbackToken)
-                socket = try session.attach(role: .main, writer: writer)
+        if let sid {
+            guard let found = try? self.session(sid) else {
+                await sink.close()
+                return
             }
-        } catch {
-            // Refused after the upgrade (the session changed since `checkWebSocket`).
+            session = found
+        } else {
+            do {
+                session = try makeSession(transport: .websocket, fallbackToken: fallbackToken, address: address)
+            } catch {
+                await sink.refuse(error)
+                return
+            }
+        }
+        guard let socket = try? session.attach(role: sid == nil ? .main : .probe, writer: writer, abort: { sink.abort() }) else {
+            // Refused after the upgrade: the session changed since `checkWebSocket`.
             await sink.close()
             return
         }
@@ -86,9 +115,10 @@ public final class SocketIOServer: @unchecked Sendable {
             group.addTask {
                 for await command in commands {
                     switch command {
-                    case .write(let packets):
+                    case .write(let packets, let reportWritten):
                         for packet in packets {
                             do { try await sink.write(Self.frame(packet)) } catch { return }
+                            if reportWritten { session.written(packet) }
                         }
                     case .close:
                         await sink.close()
@@ -116,7 +146,7 @@ public final class SocketIOServer: @unchecked Sendable {
     // MARK: Closing
 
     public func close(sid: String, reason: EngineIOCloseReason) {
-        let session = lock.withLock { sessions[sid] }
+        let session = state.withLock { $0.sessions[sid] }
         session?.close(reason)
     }
 
@@ -124,35 +154,48 @@ public final class SocketIOServer: @unchecked Sendable {
     /// WebSockets get one and are closed.
     public func closeAll(reason: EngineIOCloseReason) {
         // Copied out first: a session calls back into the table when it closes.
-        let all = lock.withLock { Array(sessions.values) }
+        let all = state.withLock { Array($0.sessions.values) }
         for session in all { session.close(reason) }
     }
 
     // MARK: Internals
 
     private func session(_ sid: String) throws(EngineIOError) -> SocketIOLiveSession {
-        guard let session = lock.withLock({ sessions[sid] }), !session.isClosed else { throw .unknownSession }
+        guard let session = state.withLock({ $0.sessions[sid] }), !session.isClosed else { throw .unknownSession }
         return session
     }
 
-    private func makeSession(transport: EngineIOTransport, fallbackToken: String?) -> SocketIOLiveSession {
-        lock.withLock {
+    /// A new session, counted as pending until its CONNECT succeeds. It arms its own connect
+    /// timeout, so that one whose client never comes back is closed and freed.
+    private func makeSession(
+        transport: EngineIOTransport, fallbackToken: String?, address: String
+    ) throws(SocketIOPendingSessions.Refusal) -> SocketIOLiveSession {
+        let now = clock.now
+        return try state.withLock { state throws(SocketIOPendingSessions.Refusal) in
             var sid = SocketIOIdentifier.random()
-            while sessions[sid] != nil { sid = SocketIOIdentifier.random() }
+            while state.sessions[sid] != nil { sid = SocketIOIdentifier.random() }
+            try state.pending.admit(sid, from: address, now: now)
             let machine = SocketIOSession(
                 sid: sid, socketID: SocketIOIdentifier.random(), transport: transport, configuration: configuration,
-                now: .now, fallbackToken: fallbackToken, authenticate: authenticate)
-            let session = SocketIOLiveSession(machine: machine, handler: handler) { [weak self] sid, reason in
+                now: now, fallbackToken: fallbackToken, authenticate: authenticate)
+            // The callbacks run under the session's lock and take the table's: never the other
+            // way round (the session is not reachable by anyone else before it is in the table).
+            let session = SocketIOLiveSession(machine: machine, handler: handler, address: address) { [weak self] sid in
+                self?.state.withLock { $0.pending.remove(sid) }
+            } onClosed: { [weak self] sid, reason in
                 self?.remove(sid)
                 self?.onClosed(sid, reason)
             }
-            sessions[sid] = session
+            state.sessions[sid] = session
             return session
         }
     }
 
     private func remove(_ sid: String) {
-        lock.withLock { _ = sessions.removeValue(forKey: sid) }
+        state.withLock { state in
+            _ = state.sessions.removeValue(forKey: sid)
+            state.pending.remove(sid)
+        }
     }
 
     static func frame(_ packet: EngineIOPacket) -> EngineIOFrame {

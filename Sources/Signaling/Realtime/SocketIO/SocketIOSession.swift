@@ -19,6 +19,7 @@ public enum SocketIOSessionOutput: Equatable, Sendable {
     case promoteProbe
     case closeProbe
     case closeWebSocket
+    case abortWebSocket
     // Effects: the shell awaits the RealtimeHandler for them, in order.
     /// The client joined the main namespace as `user`.
     case connected(user: RealtimeIdentity)
@@ -107,6 +108,10 @@ public struct SocketIOSession: Sendable {
         drain()
     }
 
+    public mutating func webSocketWritten(_ packet: EngineIOPacket) {
+        engine.webSocketWritten(packet)
+    }
+
     public mutating func webSocketClosed(now: EngineIOInstant) {
         engine.webSocketClosed(now: now)
         drain()
@@ -185,6 +190,7 @@ public struct SocketIOSession: Sendable {
             case .promoteProbe: outputs.append(.promoteProbe)
             case .closeProbe: outputs.append(.closeProbe)
             case .closeWebSocket: outputs.append(.closeWebSocket)
+            case .abortWebSocket: outputs.append(.abortWebSocket)
             case .received(let packet): receive(packet)
             case .closed(let reason):
                 if case .connected = socketState {
