@@ -17,8 +17,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev pkg-config linux-libc-dev)
 # Real peers and servers the tests start: coturn (TURN credentials), PostgreSQL (CallStore),
 # headless Chromium and its WebDriver (browser end-to-end tests, driven by selenium), unzip (the
-# Socket.IO JavaScript client is taken out of a PyPI wheel).
-TEST_APT_PACKAGES=(coturn postgresql chromium chromium-driver unzip)
+# Socket.IO JavaScript client is taken out of a PyPI wheel), node-typescript (tsc checks the web
+# client's JSDoc types).
+TEST_APT_PACKAGES=(coturn postgresql chromium chromium-driver unzip node-typescript)
 # Pinned to the aiortc series whose behaviour docs and tests were checked against.
 # python-socketio[client] (with requests and websocket-client) is the old call service's client,
 # driven against /socket.io/. openapi-spec-validator (with jsonschema) and schemathesis check

@@ -173,7 +173,8 @@ private func document() throws -> String {
             "GET /healthz", "GET /metrics", "GET /openapi.yaml", "PATCH /whip/{room}/{participant}",
             "PATCH /whep/{room}/{participant}/{subscription}", "GET /socket.io", "POST /socket.io",
             "PUT /socket.io", "DELETE /socket.io", "PATCH /socket.io",
-            "GET /", "GET /index.html", "GET /app.js", "GET /style.css", "GET /api/config", "POST /api/dev/token",
+            "GET /", "GET /index.html", "GET /app.js", "GET /client.js", "GET /api.js", "GET /realtime.js", "GET /call.js",
+            "GET /group-call.js", "GET /direct-call.js", "GET /ui.js", "GET /style.css", "GET /api/config", "POST /api/dev/token",
         ])
     }
 

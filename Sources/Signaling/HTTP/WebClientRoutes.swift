@@ -1,6 +1,6 @@
-// The web client people use (Web/: index.html, app.js, style.css, no build step) at `/`, and
-// the two small endpoints it needs before it has a token: GET /api/config and, on a
-// development server only, POST /api/dev/token.
+// The web client people use (Web/: index.html, style.css and ES modules from the entry app.js,
+// no build step) at `/`, and the two small endpoints it needs before it has a token:
+// GET /api/config and, on a development server only, POST /api/dev/token.
 
 import Foundation  // Bundle: resources are not in FoundationEssentials
 import Hummingbird
@@ -16,6 +16,13 @@ struct WebClientRoutes: Sendable {
         ("/", "index.html", "text/html; charset=utf-8"),
         ("/index.html", "index.html", "text/html; charset=utf-8"),
         ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+        ("/client.js", "client.js", "text/javascript; charset=utf-8"),
+        ("/api.js", "api.js", "text/javascript; charset=utf-8"),
+        ("/realtime.js", "realtime.js", "text/javascript; charset=utf-8"),
+        ("/call.js", "call.js", "text/javascript; charset=utf-8"),
+        ("/group-call.js", "group-call.js", "text/javascript; charset=utf-8"),
+        ("/direct-call.js", "direct-call.js", "text/javascript; charset=utf-8"),
+        ("/ui.js", "ui.js", "text/javascript; charset=utf-8"),
         ("/style.css", "style.css", "text/css; charset=utf-8"),
     ]
 

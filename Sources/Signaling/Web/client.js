@@ -1,0 +1,388 @@
+// @ts-check
+// The page's state and everything a user does (sign in, start, join, answer, leave, mute): the
+// `chorus` object that app.js publishes as window.chorus and its buttons call. Realtime events
+// go to the call shown; the lobby lists my calls.
+
+import { API, APIError, api, endSession, readToken, savedToken, session, startSession } from "./api.js";
+import { DirectCall } from "./direct-call.js";
+import { GroupCall } from "./group-call.js";
+import { Realtime } from "./realtime.js";
+import {
+  $, dismissToast, grid, renderCallList, reportError, setConnState, showIncoming, showRinging, showSignedIn,
+  showSignin, showView, toast,
+} from "./ui.js";
+
+/** @typedef {import("./realtime.js").EventData} EventData */
+/** @typedef {import("./call.js").CallStats} CallStats */
+
+const MAX_EVENTS = 200;
+
+const app = {
+  /** @type {Realtime | null} */
+  rt: null,
+  /** @type {GroupCall | DirectCall | null} */
+  call: null,
+  /**
+   * The last MAX_EVENTS realtime events, for the tests.
+   * @type {{event: string, data: EventData, at: number}[]}
+   */
+  events: [],
+  /** @type {Map<string, EventData>} callId → incoming-call data */
+  incoming: new Map(),
+  config: { devTokens: false },
+};
+
+/**
+ * @param {string} event
+ * @param {object} data
+ */
+function send(event, data) {
+  app.rt?.send(event, data);
+}
+
+/**
+ * What the calls ask of the page.
+ * @type {import("./call.js").CallHost}
+ */
+const host = {
+  send,
+  isCurrent: (call) => app.call === call,
+  closed(call) {
+    if (app.call !== call) return;
+    app.call = null;
+    grid.clear();
+    showLobby();
+  },
+};
+
+// MARK: realtime events
+
+/**
+ * @param {string} event
+ * @param {EventData} data
+ */
+function recordEvent(event, data) {
+  app.events.push({ event, data, at: Date.now() });
+  if (app.events.length > MAX_EVENTS) app.events.splice(0, app.events.length - MAX_EVENTS);
+}
+
+/**
+ * @param {string} event
+ * @param {EventData} data
+ */
+function onRealtimeEvent(event, data) {
+  recordEvent(event, data);
+  const call = app.call;
+  const mine = call && data.callId === call.callId;
+  switch (event) {
+    case "incoming-call":
+      app.incoming.set(data.callId, data);
+      showIncoming(data, lobbyActions);
+      scheduleLobbyRefresh();
+      return;
+    case "call-ended":
+    case "call-rejected":
+      app.incoming.delete(data.callId);
+      dismissToast(`incoming-${data.callId}`);
+      scheduleLobbyRefresh();
+      if (mine) call.handle(event, data);
+      return;
+    case "call-answered":
+      // Answered on another device of mine: stop ringing here.
+      if (data.from === session.user) dismissToast(`incoming-${data.callId}`);
+      scheduleLobbyRefresh();
+      if (mine) call.handle(event, data);
+      return;
+    case "error":
+      if (mine || !data.callId) call?.handleError?.(data);
+      if (data.code !== "muted_by_admin") toast(data.message || data.code || "error", { kind: "error" });
+      return;
+    default:
+      if (mine) call.handle(event, data);
+  }
+}
+
+// MARK: the lobby
+
+/**
+ * What the lobby's buttons and the incoming-call toasts do.
+ * @type {import("./ui.js").CallListActions}
+ */
+const lobbyActions = {
+  join: (callId) => chorus.join(callId),
+  answer: (callId) => chorus.answer(callId),
+  reject: (callId) => chorus.reject(callId),
+  end: (callId) => endCall(callId),
+};
+
+function showLobby() {
+  showView("lobby");
+  refreshCalls();
+}
+
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let lobbyTimer;
+function scheduleLobbyRefresh() {
+  clearTimeout(lobbyTimer);
+  lobbyTimer = setTimeout(() => { if (!$("view-lobby").hidden) refreshCalls(); }, 150);
+}
+
+/** @returns {Promise<any[]>} my ringing and active calls, also shown in the lobby */
+async function refreshCalls() {
+  if (!session.token) return [];
+  let calls = [];
+  try {
+    calls = (await api("GET", "/api/calls/active")).calls || [];
+  } catch (error) {
+    if (error instanceof APIError && error.status === 401) {
+      toast("Your token was refused: sign in again", { kind: "error" });
+      signOut();
+      return [];
+    }
+    console.warn("active calls", error);
+  }
+  renderCallList(calls, { user: session.user, currentCallId: app.call?.callId ?? null, actions: lobbyActions });
+  return calls;
+}
+
+/** @param {string} callId */
+async function endCall(callId) {
+  try {
+    await api("POST", `/api/calls/${encodeURIComponent(callId)}/end`, { reason: "hangup" });
+  } catch (error) {
+    reportError(error, "End call");
+  }
+  if (app.call?.callId === callId) app.call.close();
+  refreshCalls();
+}
+
+function leaveCurrentCall() {
+  if (app.call) app.call.leave();
+}
+
+// MARK: sign in
+
+/**
+ * @param {string} token
+ * @returns {boolean} whether the page signed in with it
+ */
+function signIn(token) {
+  const read = readToken(token);
+  if ("problem" in read) {
+    toast(read.problem, { kind: "error" });
+    return false;
+  }
+  app.rt?.close();
+  startSession(token, read.claims);
+  showSignedIn(session.user, session.admin);
+  const rt = new Realtime(token, onRealtimeEvent, setConnState);
+  app.rt = rt;
+  rt.onOpen = (reconnected) => {
+    // A reconnecting client announces itself again so that the server keeps it in its call.
+    if (reconnected && app.call) send("join-call", { callId: app.call.callId });
+  };
+  rt.connect();
+  showLobby();
+  return true;
+}
+
+function signOut() {
+  app.call?.leave();
+  app.rt?.close();
+  app.rt = null;
+  endSession();
+  showSignin(app.config.devTokens);
+}
+
+// MARK: the hook the tests use; the buttons call the same functions
+
+/** @param {string} callId */
+const statusOf = (callId) => api("GET", `/api/calls/${encodeURIComponent(callId)}/status`);
+
+export const chorus = {
+  events: app.events,
+  api: API,
+  /** True once the page has booted (signed in or showing the sign-in form). */
+  ready: false,
+
+  state() {
+    const call = app.call;
+    return {
+      user: session.user,
+      admin: session.admin,
+      connected: app.rt?.socket?.readyState === WebSocket.OPEN,
+      callId: call?.callId ?? null,
+      callKind: call?.kind ?? null,
+      connectionState: call?.pc?.connectionState ?? null,
+      signalingState: call?.pc?.signalingState ?? null,
+      audioEnabled: call ? call.audioEnabled : null,
+      videoEnabled: call ? call.videoEnabled : null,
+      audioLocked: call ? call.audioLocked : null,
+      videoLocked: call ? call.videoLocked : null,
+      timings: call ? { ...call.timings } : null,
+      tiles: call && call.tiles ? call.tiles().map((t) => ({
+        userId: t.userId, self: Boolean(t.self), hasVideo: Boolean(t.hasVideo),
+        audioMuted: Boolean(t.audioMuted), videoMuted: Boolean(t.videoMuted),
+        audioLocked: Boolean(t.audioLocked), videoLocked: Boolean(t.videoLocked),
+      })) : [],
+    };
+  },
+
+  /** @returns {Promise<CallStats>} */
+  async stats() {
+    return app.call ? app.call.stats() : { inbound: [], pair: null, connectionState: null };
+  },
+
+  signIn,
+  signOut,
+  refreshCalls,
+
+  /**
+   * @param {string[] | string} invitees a list or "bob, carol"
+   * @returns {Promise<string>} the call id
+   */
+  async startGroupCall(invitees) {
+    const list = (Array.isArray(invitees) ? invitees : String(invitees || "").split(","))
+      .map((s) => s.trim()).filter(Boolean);
+    const call = await api("POST", "/api/calls/initiate", {
+      roomId: `web-${crypto.randomUUID().slice(0, 8)}`, callType: "video", invitees: list, isGroupCall: true,
+    });
+    await chorus.openGroup(call.callId, call);
+    return call.callId;
+  },
+
+  /**
+   * @param {string} callId
+   * @param {object} [info]
+   * @returns {Promise<string>}
+   */
+  async openGroup(callId, info) {
+    if (app.call) app.call.leave();
+    const call = new GroupCall(host, callId, info);
+    app.call = call;
+    await call.start();
+    return callId;
+  },
+
+  /**
+   * Joins a group call (or answers a 1-to-1 call).
+   * @param {string} callId
+   * @returns {Promise<string | null>}
+   */
+  async join(callId) {
+    dismissToast(`incoming-${callId}`);
+    app.incoming.delete(callId);
+    if (app.call?.callId === callId) return callId;
+    let call = null;
+    try {
+      call = await statusOf(callId);
+    } catch (error) {
+      reportError(error, "Join");
+      return null;
+    }
+    if (!call.isGroupCall) return chorus.answer(callId);
+    return chorus.openGroup(callId, call);
+  },
+
+  /** @param {string} callId */
+  async reject(callId) {
+    dismissToast(`incoming-${callId}`);
+    app.incoming.delete(callId);
+    try {
+      await api("POST", `/api/calls/${encodeURIComponent(callId)}/reject`, { reason: "declined" });
+    } catch (error) {
+      reportError(error, "Decline");
+    }
+    refreshCalls();
+  },
+
+  /**
+   * Calls a user, 1-to-1.
+   * @param {string} user
+   * @returns {Promise<string>} the call id
+   */
+  async call(user) {
+    const peer = String(user || "").trim();
+    if (!peer) throw new Error("whom to call?");
+    const call = await api("POST", "/api/calls/initiate", {
+      roomId: `web-${crypto.randomUUID().slice(0, 8)}`, callType: "video", invitees: [peer], isGroupCall: false,
+    });
+    if (app.call) app.call.leave();
+    const direct = new DirectCall(host, call.callId, "caller", peer);
+    app.call = direct;
+    showRinging(peer);
+    return call.callId;
+  },
+
+  /**
+   * Answers a 1-to-1 call ringing for me.
+   * @param {string} callId
+   * @returns {Promise<string | null>}
+   */
+  async answer(callId) {
+    dismissToast(`incoming-${callId}`);
+    const incoming = app.incoming.get(callId);
+    app.incoming.delete(callId);
+    const peer = incoming?.from || incoming?.initiator || (await statusOf(callId)).initiator;
+    if (app.call) app.call.leave();
+    const direct = new DirectCall(host, callId, "callee", peer);
+    app.call = direct;
+    showView("call");
+    direct.render();
+    try {
+      await api("POST", `/api/calls/${encodeURIComponent(callId)}/answer`);
+    } catch (error) {
+      reportError(error, "Answer");
+      direct.close();
+      return null;
+    }
+    return callId;
+  },
+
+  async hangUp() {
+    const call = app.call;
+    if (!call) return;
+    if (call.kind === "direct") await call.hangUp();
+    else call.leave();
+  },
+
+  leave() {
+    leaveCurrentCall();
+  },
+
+  /** @param {boolean} [enabled] default: the other way round */
+  toggleAudio(enabled) {
+    const call = app.call;
+    if (!call) return null;
+    return call.toggle("audio", enabled === undefined ? !call.audioEnabled : Boolean(enabled));
+  },
+
+  /** @param {boolean} [enabled] default: the other way round */
+  toggleVideo(enabled) {
+    const call = app.call;
+    if (!call) return null;
+    return call.toggle("video", enabled === undefined ? !call.videoEnabled : Boolean(enabled));
+  },
+
+  /**
+   * An admin mutes (or lets unmute) another participant of the group call.
+   * @param {string} userId
+   * @param {"audio" | "video"} kind
+   * @param {boolean} muted
+   */
+  muteParticipant(userId, kind, muted) {
+    if (app.call?.kind !== "group") return;
+    app.call.muteParticipant(userId, kind, Boolean(muted));
+  },
+};
+
+/** Reads what the server allows, then signs in with this tab's token, else shows the sign-in form. */
+export async function start() {
+  try {
+    app.config = await api("GET", "/api/config");
+  } catch {
+    app.config = { devTokens: false };
+  }
+  const token = savedToken();
+  if (!(token && signIn(token))) showSignin(app.config.devTokens);
+}

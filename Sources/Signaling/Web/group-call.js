@@ -1,0 +1,331 @@
+// @ts-check
+// A group call through the SFU: one RTCPeerConnection on which the page is the polite side of
+// perfect negotiation over sfu-offer/sfu-answer (docs/API.md), the others' tiles, moderation.
+
+import { api, session } from "./api.js";
+import { CallBase, getLocalMedia, liveTracks, localSdp } from "./call.js";
+import { displayName, grid, renderControls, showCallHeading, showView, toast } from "./ui.js";
+
+/** @typedef {import("./call.js").CallHost} CallHost */
+/** @typedef {import("./call.js").EventData} EventData */
+/** @typedef {import("./call.js").TileDesc} TileDesc */
+
+/**
+ * Another participant as the page knows it.
+ * @typedef {object} Participant
+ * @property {string} userId
+ * @property {boolean} audioMuted
+ * @property {boolean} videoMuted
+ * @property {boolean} audioLocked muted by an admin
+ * @property {boolean} videoLocked
+ * @property {number} order tiles keep the order in which participants were first seen
+ */
+
+export class GroupCall extends CallBase {
+  /**
+   * @param {CallHost} host
+   * @param {string} callId
+   * @param {object} [info] the call as the API described it
+   */
+  constructor(host, callId, info = {}) {
+    super(host, callId);
+    /** @type {"group"} */
+    this.kind = "group";
+    this.info = info;
+    /** @type {Map<string, Participant>} */
+    this.participants = new Map();
+    /** @type {Map<string, string>} msid stream id → userId (from sfu-offer/sfu-answer `streams`) */
+    this.streamOwners = new Map();
+    /** @type {Map<string, MediaStream>} msid stream id → stream */
+    this.remoteStreams = new Map();
+    /** @type {Map<string, string>} receiver track id → msid stream id */
+    this.trackStreams = new Map();
+    /** @type {Set<string>} users who left: a late `streams` entry must not bring their tile back */
+    this.left = new Set();
+    this.makingOffer = false;
+    /**
+     * An admin's mute sent and shown before the server confirms it; undone on an error.
+     * @type {{userId: string, previous: Partial<Participant>} | null}
+     */
+    this.pendingModeration = null;
+  }
+
+  async start() {
+    showView("call");
+    showCallHeading({ title: "Group call", sub: "joining…" });
+    this.render();
+    this.local = await getLocalMedia();
+    if (this.closed) { this.stopLocal(); return; }
+    // The initiator is joined from the start; join-call is then a harmless re-announcement.
+    this.host.send("join-call", { callId: this.callId });
+    this.seedParticipants();
+    this.createPeer();
+    this.render();
+  }
+
+  async seedParticipants() {
+    try {
+      const call = await api("GET", `/api/calls/${encodeURIComponent(this.callId)}/status`);
+      for (const p of call.participants || []) {
+        if (p.user === session.user) continue;
+        if (p.status === "joined") {
+          this.participant(p.user, { audioMuted: p.audioEnabled === false, videoMuted: p.videoEnabled === false });
+        }
+      }
+      this.render();
+    } catch (error) {
+      console.warn("call status", error);
+    }
+  }
+
+  /**
+   * The participant, added if new, with `changes` applied.
+   * @param {string} userId
+   * @param {Partial<Participant>} [changes]
+   */
+  participant(userId, changes = {}) {
+    let p = this.participants.get(userId);
+    if (!p) {
+      p = { userId, audioMuted: false, videoMuted: false, audioLocked: false, videoLocked: false, order: this.participants.size };
+      this.participants.set(userId, p);
+    }
+    Object.assign(p, changes);
+    return p;
+  }
+
+  /** One RTCPeerConnection to the SFU: our mic and camera go out on sendonly transceivers; the
+      others' media arrive on m-lines the SFU adds by offering. The SFU is ICE-lite with one
+      host candidate in its SDP: no ICE servers. */
+  createPeer() {
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    this.pc = pc;
+    this.makingOffer = false;
+    pc.onnegotiationneeded = async () => {
+      if (pc !== this.pc || this.closed) return;
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        const offer = pc.localDescription;
+        if (offer?.type === "offer") this.host.send("sfu-offer", { callId: this.callId, sdp: offer.sdp });
+      } catch (error) {
+        console.warn("negotiationneeded", error);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    pc.ontrack = (event) => {
+      if (pc !== this.pc) return;
+      const track = event.track;
+      const stream = event.streams[0] || new MediaStream([track]);
+      this.remoteStreams.set(stream.id, stream);
+      this.trackStreams.set(track.id, stream.id);
+      track.addEventListener("ended", () => this.render());
+      track.addEventListener("mute", () => this.render());
+      track.addEventListener("unmute", () => this.render());
+      stream.onremovetrack = () => this.render();
+      this.render();
+    };
+    pc.onconnectionstatechange = () => this.render();
+    // The SFU learns our address from connectivity checks (ICE-lite); candidates are not sent.
+    for (const kind of ["audio", "video"]) {
+      const track = this.localTrack(kind);
+      if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [/** @type {MediaStream} */ (this.local)] });
+      else pc.addTransceiver(kind, { direction: "recvonly" });
+    }
+  }
+
+  /** @param {unknown} streams the `streams` of an sfu-offer or sfu-answer: whose is each msid */
+  learnStreams(streams) {
+    if (!Array.isArray(streams)) return;
+    for (const s of streams) {
+      if (!s || !s.streamId || !s.userId) continue;
+      this.streamOwners.set(s.streamId, s.userId);
+      if (s.userId === session.user || this.left.has(s.userId)) continue;
+      const p = this.participant(s.userId);
+      if (typeof s.audioMuted === "boolean") p.audioMuted = s.audioMuted;
+      if (typeof s.videoMuted === "boolean") p.videoMuted = s.videoMuted;
+    }
+  }
+
+  /** @param {string} trackId */
+  userOfTrack(trackId) {
+    const streamId = this.trackStreams.get(trackId);
+    return streamId ? this.streamOwners.get(streamId) ?? null : null;
+  }
+
+  /**
+   * @param {string} event
+   * @param {EventData} data
+   */
+  async process(event, data) {
+    const pc = this.pc;
+    switch (event) {
+      case "sfu-offer": {
+        // Polite peer (perfect negotiation): the server's offer wins a collision; setting it
+        // rolls back our own offer, and negotiationneeded fires again once we are stable.
+        this.learnStreams(data.streams);
+        if (!pc) return;
+        await pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
+        await pc.setLocalDescription();
+        this.host.send("sfu-answer", { callId: this.callId, sdp: localSdp(pc) });
+        this.render();
+        return;
+      }
+      case "sfu-answer":
+        this.learnStreams(data.streams);
+        if (pc && pc.signalingState === "have-local-offer") {
+          await pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+        }
+        this.render();
+        return;
+      case "sfu-closed":
+        // The SFU dropped our transport (ICE consent lost): start media again on a new pc.
+        toast("Media connection lost, reconnecting…", { kind: "error" });
+        this.closePeer();
+        this.createPeer();
+        this.render();
+        return;
+      case "user-joined":
+        if (data.userId && data.userId !== session.user) {
+          this.left.delete(data.userId);
+          this.participant(data.userId);
+        }
+        this.render();
+        return;
+      case "user-left":
+        if (data.userId && data.userId !== session.user) {
+          this.participants.delete(data.userId);
+          this.left.add(data.userId);
+          toast(`${displayName(data.userId)} left`, { timeout: 3000 });
+        }
+        this.render();
+        return;
+      case "audio-toggled":
+      case "video-toggled": {
+        const kind = event === "audio-toggled" ? "audio" : "video";
+        if (data.userId === session.user) {
+          this.applySelfToggle(kind, data.enabled !== false, data.byAdmin === true);
+        } else if (data.userId) {
+          /** @type {Partial<Participant>} */
+          const changes = kind === "audio" ? { audioMuted: data.enabled === false } : { videoMuted: data.enabled === false };
+          if (data.byAdmin === true) changes[kind === "audio" ? "audioLocked" : "videoLocked"] = data.enabled === false;
+          else if (data.enabled !== false) changes[kind === "audio" ? "audioLocked" : "videoLocked"] = false;
+          this.participant(data.userId, changes);
+        }
+        this.render();
+        return;
+      }
+      case "call-ended":
+        toast("The call has ended");
+        this.close();
+        return;
+      default:
+    }
+  }
+
+  /** @param {EventData} data */
+  handleError(data) {
+    super.handleError(data);
+    if (data.event === "mute-participant" && this.pendingModeration) {
+      const { userId, previous } = this.pendingModeration;
+      const p = this.participants.get(userId);
+      if (p) Object.assign(p, previous);
+      this.pendingModeration = null;
+      this.render();
+    }
+    if (["join-call", "sfu-offer"].includes(data.event) && data.code !== "muted_by_admin") {
+      this.render();
+    }
+  }
+
+  /**
+   * An admin mutes another participant (or lifts the mute), shown at once.
+   * @param {string} userId
+   * @param {"audio" | "video"} kind
+   * @param {boolean} muted
+   */
+  muteParticipant(userId, kind, muted) {
+    const p = this.participant(userId);
+    const previous = { audioMuted: p.audioMuted, videoMuted: p.videoMuted, audioLocked: p.audioLocked, videoLocked: p.videoLocked };
+    this.pendingModeration = { userId, previous };
+    if (kind === "audio") Object.assign(p, { audioMuted: muted, audioLocked: muted });
+    else Object.assign(p, { videoMuted: muted, videoLocked: muted });
+    this.host.send("mute-participant", { callId: this.callId, userId, kind, muted });
+    this.render();
+  }
+
+  /**
+   * The live remote stream of a user (the newest one, after a rejoin).
+   * @param {string} userId
+   */
+  streamOf(userId) {
+    let found = null;
+    for (const [streamId, stream] of this.remoteStreams) {
+      if (this.streamOwners.get(streamId) !== userId) continue;
+      if (stream.getTracks().some((t) => t.readyState === "live" && this.receiving(t))) found = stream;
+    }
+    return found;
+  }
+
+  /**
+   * False once the track's transceiver stopped (its m-line was disabled: the user left).
+   * @param {MediaStreamTrack} track
+   */
+  receiving(track) {
+    /** @type {(RTCRtpTransceiver & {stopped?: boolean}) | undefined} */
+    const transceiver = this.pc?.getTransceivers().find((t) => t.receiver.track === track);
+    if (!transceiver) return false;
+    return !transceiver.stopped && transceiver.currentDirection !== "stopped" && transceiver.currentDirection !== "inactive";
+  }
+
+  /** @returns {TileDesc[]} */
+  tiles() {
+    const descs = [this.selfTile()];
+    const others = [...this.participants.values()].sort((a, b) => a.order - b.order);
+    for (const p of others) {
+      const stream = this.streamOf(p.userId);
+      const videoLive = liveTracks(stream, "video").filter((t) => this.receiving(t));
+      descs.push({
+        key: p.userId, userId: p.userId, self: false, stream,
+        hasVideo: videoLive.length > 0 && !p.videoMuted,
+        audioMuted: p.audioMuted, videoMuted: p.videoMuted, audioLocked: p.audioLocked, videoLocked: p.videoLocked,
+        status: stream ? "" : "connecting…",
+      });
+    }
+    return descs;
+  }
+
+  render() {
+    if (this.closed || !this.host.isCurrent(this)) return;
+    grid.update(this.tiles(), {
+      onModerate: session.admin ? (userId, kind, muted) => this.muteParticipant(userId, kind, muted) : undefined,
+      onFirstFrame: (userId) => this.firstFrame(userId),
+    });
+    renderControls(this);
+    const n = this.participants.size + 1;
+    const state = this.pc?.connectionState || "new";
+    showCallHeading({ sub: `${n} ${n === 1 ? "person" : "people"} · ${state === "connected" ? "connected" : state}` });
+  }
+
+  closePeer() {
+    const pc = this.pc;
+    this.pc = null;
+    if (pc) { pc.onnegotiationneeded = null; pc.ontrack = null; pc.onconnectionstatechange = null; pc.close(); }
+    this.remoteStreams.clear();
+    this.trackStreams.clear();
+  }
+
+  leave() {
+    if (this.closed) return;
+    this.host.send("leave-call", { callId: this.callId });
+    this.close();
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.closePeer();
+    this.stopLocal();
+    this.host.closed(this);
+  }
+}
