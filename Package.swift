@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "RTP", targets: ["RTP"]),
         .library(name: "ICE", targets: ["ICE"]),
         .library(name: "SFU", targets: ["SFU"]),
+        .library(name: "SDP", targets: ["SDP"]),
+        .library(name: "Auth", targets: ["Auth"]),
+        .library(name: "SocketIO", targets: ["SocketIO"]),
         .library(name: "Signaling", targets: ["Signaling"]),
         // The in-memory network the SFU's tests and the benchmarks drive MediaCore with.
         .library(name: "SFUTesting", targets: ["SFUTesting"]),
@@ -65,10 +68,17 @@ let package = Package(
             ],
             path: "Sources/SFU"
         ),
+        // SDP: parse, negotiate, answer, group-call sections. No HTTP, sockets or databases.
+        .target(name: "SDP", path: "Sources/SDP"),
+        // Chorus access tokens (HS256 JWTs) and their claims.
+        .target(name: "Auth", dependencies: ["COpenSSL"], path: "Sources/Auth"),
+        // The sans-IO Engine.IO v4 / Socket.IO v4 codec and session, and the realtime vocabulary
+        // (JSON values, events, identities) both realtime transports speak.
+        .target(name: "SocketIO", path: "Sources/SocketIO"),
         .target(
             name: "Signaling",
             dependencies: [
-                "SFU", "RTP", "ICE", "COpenSSL",
+                "SFU", "RTP", "ICE", "COpenSSL", "SDP", "Auth", "SocketIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,7 +97,7 @@ let package = Package(
         // `chorus loadtest`: real WebRTC publishers and subscribers against a server on 127.0.0.1.
         .target(
             name: "LoadTest",
-            dependencies: ["SFU", "Signaling", "RTP", "ICE", "COpenSSL", "CSockets", "COpus", "CVPX"],
+            dependencies: ["SFU", "Auth", "RTP", "ICE", "COpenSSL", "CSockets", "COpus", "CVPX"],
             path: "Sources/LoadTest"
         ),
         .executableTarget(
@@ -105,6 +115,9 @@ let package = Package(
         .target(name: "SFUTesting", dependencies: ["SFU", "RTP", "ICE", "ChorusTestSupport"], path: "Tests/SFUTesting"),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "ChorusTestSupport"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "ChorusTestSupport"]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP", "ChorusTestSupport"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"]),
+        .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ChorusTestSupport"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX"]),
         .testTarget(
             name: "SFUTests", dependencies: ["SFU", "SFUTesting", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"]),

@@ -5,7 +5,7 @@
 
 import ICE
 import SFU
-import Signaling
+import Auth
 
 /// Which SFU `--server` runs.
 public enum SFUKind: String, CaseIterable, Sendable, Codable {

@@ -8,6 +8,7 @@ import Signaling
 
 #if canImport(Glibc)
 import Glibc
+import Auth
 #endif
 
 @main

@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import Signaling
+import SocketIO
 
 struct SocketIOOptions: ParsableArguments {
     @Option(help: "Seconds a Socket.IO handshake may wait for its CONNECT before it is closed (env CHORUS_SOCKETIO_CONNECT_TIMEOUT; default 45).")

@@ -11,6 +11,8 @@ import Logging
 import SFU
 import Testing
 @testable import Signaling
+@testable import Auth
+@testable import SocketIO
 
 private let secret = "test-secret-that-is-long-enough-for-hs256"
 

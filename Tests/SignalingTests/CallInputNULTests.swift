@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import Signaling
+@testable import SocketIO
 
 @Suite struct CallInputNULTests {
     private func json(_ text: String) throws -> JSONValue {

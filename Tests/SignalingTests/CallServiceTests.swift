@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Signaling
+@testable import SocketIO
 
 private struct Fixture {
     let database: TemporaryDatabase

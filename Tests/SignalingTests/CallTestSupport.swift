@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Signaling
+@testable import SocketIO
 
 /// A fresh SQLite database in its own temporary directory, removed afterwards.
 final class TemporaryDatabase {

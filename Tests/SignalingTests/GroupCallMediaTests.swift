@@ -5,8 +5,10 @@ import Foundation
 import Logging
 import SFU
 import Synchronization
+import ChorusTestSupport
 import Testing
 @testable import Signaling
+@testable import SocketIO
 
 /// A client whose first `sfu-answer` delivery waits until the test opens the gate.
 private final class GatedClient: RealtimeClient {

@@ -7,8 +7,10 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import SFU
+import ChorusTestSupport
 import Testing
 @testable import Signaling
+@testable import Auth
 
 private let secret = "test-secret-that-is-long-enough-for-hs256"
 

@@ -10,6 +10,8 @@ import Logging
 import SFU
 import Testing
 @testable import Signaling
+@testable import Auth
+@testable import SocketIO
 
 /// The operations of an OpenAPI document's `paths:` section, read line by line (no YAML library
 /// is a dependency). It relies on the document's block layout: paths at 2 spaces, methods at 4,

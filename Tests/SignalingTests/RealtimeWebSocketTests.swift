@@ -14,6 +14,8 @@ import Testing
 import WSClient
 import WSCore
 @testable import Signaling
+@testable import Auth
+@testable import SocketIO
 
 private let secret = "test-secret-that-is-long-enough-for-hs256"
 

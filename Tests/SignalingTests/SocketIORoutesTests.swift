@@ -11,6 +11,8 @@ import NIOCore
 import Testing
 
 @testable import Signaling
+@testable import Auth
+@testable import SocketIO
 
 private let secret = "socket-io-test-secret-long-enough-for-hs256"
 

@@ -5,6 +5,7 @@ import Foundation  // NSLock
 import Testing
 
 @testable import Signaling
+@testable import SocketIO
 
 /// Records what the transport tells the call service; `echo` events are answered.
 private actor RecordingHandler: RealtimeHandler {

@@ -1,6 +1,8 @@
 // Why a call operation was refused, in terms both transports can show: REST turns the kind into
 // an HTTP status, the realtime transports into an `error` event with the same code and message.
 
+import SocketIO
+
 public struct CallError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// Bad input (400).

@@ -1,6 +1,8 @@
 // What clients send, checked field by field so that a bad request says which field is wrong
 // (400 over REST, an `error` event in realtime) instead of failing somewhere deeper.
 
+import SocketIO
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -6,6 +6,8 @@
 import Hummingbird
 import NIOCore
 
+import SocketIO
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

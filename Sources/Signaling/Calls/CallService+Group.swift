@@ -4,6 +4,7 @@
 // first; GroupCallMedia then keeps the SFU in step.
 
 import SFU
+import SocketIO
 
 extension MediaToggle {
     var trackKind: TrackKind { self == .audio ? .audio : .video }

@@ -2,6 +2,7 @@
 // for bad input, and the grace period after a user's last connection drops.
 
 import ServiceLifecycle
+import SocketIO
 
 extension CallService: RealtimeHandler {
     public func admissionProblem(user: String, address: String?) -> LimitExceeded? {

@@ -7,6 +7,8 @@ import Logging
 import SFU
 import Synchronization
 
+import SocketIO
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -5,6 +5,8 @@
 
 import ICE
 
+import SocketIO
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

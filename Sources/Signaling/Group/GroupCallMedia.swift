@@ -6,6 +6,8 @@
 import ICE
 import Logging
 import SFU
+import SDP
+import SocketIO
 
 actor GroupCallMedia {
     private let media: MediaServer

@@ -3,6 +3,8 @@
 
 import Hummingbird
 
+import Auth
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -5,6 +5,8 @@ import Hummingbird
 import Logging
 import SFU
 
+import SDP
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -4,6 +4,8 @@
 
 import Foundation  // Bundle: resources are not in FoundationEssentials
 import Hummingbird
+import Auth
+import SocketIO
 
 struct WebClientRoutes: Sendable {
     let authority: TokenAuthority

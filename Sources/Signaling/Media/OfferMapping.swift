@@ -3,6 +3,7 @@
 
 import ICE
 import SFU
+import SDP
 
 extension TrackKind {
     init(_ kind: MediaKind) {

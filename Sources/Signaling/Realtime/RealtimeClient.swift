@@ -1,17 +1,7 @@
 // The seam between realtime transports (native WebSocket at /ws, Socket.IO at /socket.io/) and
 // the call service: both deliver the same events to one implementation behind them.
 
-/// One event as both transports carry it: `{"event": "...", "data": {...}}` on /ws, an
-/// `["event", data]` message on Socket.IO.
-public struct RealtimeEvent: Sendable, Equatable {
-    public var event: String
-    public var data: JSONValue
-
-    public init(_ event: String, _ data: JSONValue = .object([:])) {
-        self.event = event
-        self.data = data
-    }
-}
+import SocketIO
 
 /// A connected, authenticated client, whatever its transport.
 public protocol RealtimeClient: AnyObject, Sendable {
@@ -48,19 +38,4 @@ public protocol RealtimeHandler: Sendable {
 extension RealtimeHandler {
     /// A handler without limits admits everyone.
     public func admissionProblem(user: String, address: String?) -> LimitExceeded? { nil }
-}
-
-/// Who a realtime connection's token names: its `sub` and whether it has the admin grant.
-public struct RealtimeIdentity: Sendable, Equatable, ExpressibleByStringLiteral {
-    public var user: String
-    public var isAdmin: Bool
-
-    public init(user: String, isAdmin: Bool = false) {
-        self.user = user
-        self.isAdmin = isAdmin
-    }
-
-    public init(stringLiteral user: String) {
-        self.init(user: user)
-    }
 }

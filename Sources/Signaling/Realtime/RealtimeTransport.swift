@@ -4,6 +4,8 @@
 
 import Hummingbird
 import HummingbirdWebSocket
+import Auth
+import SocketIO
 
 public protocol RealtimeTransport: Sendable {
     /// Adds the transport's routes. `authority` verifies the clients' tokens (identity = `sub`).

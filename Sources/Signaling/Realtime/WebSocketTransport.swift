@@ -8,6 +8,9 @@ import Logging
 import NIOWebSocket
 import Synchronization
 
+import Auth
+import SocketIO
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

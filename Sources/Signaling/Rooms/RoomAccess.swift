@@ -5,6 +5,7 @@
 // claim says; a `room: "*"` admin token of a stranger opens nothing there.
 
 import Hummingbird
+import Auth
 
 struct RoomAccess: Sendable {
     let authorizer: Authorizer

@@ -3,6 +3,7 @@
 import Glibc
 import RTP
 import SFU
+import SocketIO
 
 public struct ChorusConfiguration: Sendable {
     public var host = "127.0.0.1"

@@ -6,6 +6,8 @@ import HummingbirdWebSocket
 import Logging
 import SFU
 import ServiceLifecycle
+import SDP
+import Auth
 
 public enum ChorusServerError: Error, CustomStringConvertible {
     case noSecret

@@ -1,6 +1,8 @@
 // A client connected over Socket.IO, as the call service sees it: events it is given go out
 // as `42["event", data]` on whichever transport the session uses at that moment.
 
+import SocketIO
+
 final class SocketIOClient: RealtimeClient {
     let connectionID: String
     let user: String

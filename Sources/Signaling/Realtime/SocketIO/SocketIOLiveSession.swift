@@ -3,6 +3,7 @@
 // client's connected → events → disconnected reach it in order whatever transport carried them.
 
 import Foundation  // NSLock
+import SocketIO
 
 /// What a WebSocket writer task is told to do.
 enum SocketIOWebSocketCommand: Sendable {

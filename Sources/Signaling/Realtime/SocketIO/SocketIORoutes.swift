@@ -8,6 +8,9 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
+import Auth
+import SocketIO
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -3,6 +3,7 @@
 // calls for handshakes, polls, POSTs and WebSockets.
 
 import Synchronization
+import SocketIO
 
 /// The sending half of a WebSocket, as the HTTP framework provides it.
 public protocol SocketIOWebSocketSink: Sendable {

@@ -1,0 +1,27 @@
+// `chorus serve`'s configuration rules: database URLs and when the development secret is used.
+
+import Testing
+@testable import Signaling
+
+@Suite struct ConfigurationTests {
+    @Test func databaseURLs() {
+        #expect(DatabaseURL(string: "sqlite:///var/lib/chorus.db") == .sqlite(path: "/var/lib/chorus.db"))
+        #expect(DatabaseURL(string: "sqlite://./chorus.db") == .sqlite(path: "./chorus.db"))
+        #expect(DatabaseURL(string: "postgres://u:p@127.0.0.1:5432/chorus") == .postgres(url: "postgres://u:p@127.0.0.1:5432/chorus"))
+        #expect(DatabaseURL(string: "sqlite://") == nil)
+        #expect(DatabaseURL(string: "mysql://x") == nil)
+        #expect(DatabaseURL.postgres(url: "postgres://u:secret@h/db").description.contains("secret") == false)
+    }
+
+    @Test func secretPolicy() {
+        var configuration = ChorusConfiguration()
+        #expect(configuration.secretDecision == .development)
+        configuration.host = "0.0.0.0"
+        #expect(configuration.secretDecision == .refused)
+        configuration.jwtSecret = "s"
+        #expect(configuration.secretDecision == .configured("s"))
+        #expect(configuration.effectiveAnnouncedIP == "127.0.0.1")
+        configuration.announcedIP = "192.0.2.10"
+        #expect(configuration.effectiveAnnouncedIP == "192.0.2.10")
+    }
+}
