@@ -48,5 +48,10 @@ public protocol CallStore: Sendable {
     func history(of user: String, limit: Int, before: Date?) async throws -> [CallRecord]
     /// Calls still ringing that were created before `cutoff` (the ring-timeout sweep).
     func ringing(createdBefore cutoff: Date) async throws -> [CallRecord]
+    /// Calls still active that were answered before `cutoff`, oldest answer first: those a
+    /// previous server process left active (the sweep after a restart).
+    func active(answeredBefore cutoff: Date) async throws -> [CallRecord]
+    /// One round trip to the database (/healthz): returns when it answers, throws when it cannot.
+    func ping() async throws
     func close() async throws
 }

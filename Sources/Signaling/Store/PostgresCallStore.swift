@@ -230,16 +230,31 @@ public final class PostgresCallStore: CallStore, Service {
     }
 
     public func ringing(createdBefore cutoff: Date) async throws -> [CallRecord] {
+        try await calls(.ringing, before: cutoff, by: .createdAt)
+    }
+
+    public func active(answeredBefore cutoff: Date) async throws -> [CallRecord] {
+        try await calls(.active, before: cutoff, by: .answeredAt)
+    }
+
+    /// The sweeps' query: calls in `status` whose `time` is before `cutoff`, oldest first. The
+    /// (status, created_at) index finds them; ringing and active calls are few next to history.
+    private func calls(_ status: CallStatus, before cutoff: Date, by time: SweepTime) async throws -> [CallRecord] {
         let bound = StoredTime.milliseconds(cutoff)
         return try await calls(
             """
             WITH page AS (
                 SELECT id FROM call_sessions
-                WHERE status = 'ringing' AND created_at < timestamptz 'epoch' + \(bound) * interval '1 ms')
+                WHERE status = \(status.rawValue)
+                    AND \(unescaped: time.rawValue) < timestamptz 'epoch' + \(bound) * interval '1 ms')
             \(unescaped: Self.selectCalls) FROM page JOIN call_sessions s ON s.id = page.id
             LEFT JOIN call_participants p ON p.call_id = s.id
-            ORDER BY s.created_at, s.id, p.position
+            ORDER BY s.\(unescaped: time.rawValue), s.id, p.position
             """)
+    }
+
+    public func ping() async throws {
+        try await client.withConnection { db in _ = try await db.query("SELECT 1", logger: self.logger).collect() }
     }
 
     // MARK: Statements
