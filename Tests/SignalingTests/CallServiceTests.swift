@@ -7,7 +7,7 @@ import Logging
 import Testing
 @testable import Signaling
 
-private struct Fixture {
+struct Fixture {
     let database: TemporaryDatabase
     let store: SQLiteCallStore
     let clock: TestClock

@@ -1,7 +1,14 @@
 // The call service as the realtime transports see it: client events in, `error` events back
-// for bad input, and the grace period after a user's last connection drops.
+// for bad input, and the grace period after a user's last connection drops (what it ends:
+// CallService+Attendance).
 
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 extension CallService: RealtimeHandler {
     public func connected(_ client: any RealtimeClient) async {
@@ -10,10 +17,7 @@ extension CallService: RealtimeHandler {
 
     public func disconnected(_ client: any RealtimeClient) async {
         guard hub.remove(client) == 0 else { return }
-        let user = client.user
-        hub.scheduleGrace(for: user, after: configuration.gracePeriod) { [self] in
-            await connectionLost(user)
-        }
+        scheduleConnectionLost(client.user, after: configuration.gracePeriod)
     }
 
     public func received(_ event: RealtimeEvent, from client: any RealtimeClient) async -> RealtimeEvent? {
@@ -53,43 +57,40 @@ extension CallService: RealtimeHandler {
         }
     }
 
-    /// The grace period ran out with no connection of `user`: they leave every call they are in.
-    func connectionLost(_ user: String) async {
-        let calls: [CallRecord]
-        do {
-            calls = try await store.calls(of: user, statuses: [.ringing, .active])
-        } catch {
-            logger.error("could not list calls of \(user) after their connection dropped: \(error)")
-            return
-        }
-        for call in calls where call.participant(user)?.status == .joined {
-            do {
-                _ = try await leave(call, user: user, reason: "disconnected", excluding: nil)
-            } catch {
-                logger.debug("leaving call \(call.callId) after a dropped connection: \(error)")
-            }
-        }
-    }
-
     /// Users waiting out a grace period (tests).
     public var pendingGracePeriods: Int { hub.pendingGraceCount }
 }
 
-/// Under swift-service-lifecycle: settles stale ringing calls at start, sweeps every
-/// `sweepInterval` until graceful shutdown, then stops the grace timers.
+/// Under swift-service-lifecycle: settles stale ringing calls at start,
+/// sweeps every `sweepInterval` until graceful shutdown (ending, a grace period after the
+/// start, the calls left active that nobody came back to), then stops the grace timers.
 extension CallService: Service {
     public func run() async throws {
         let mediaEvents = Task { await followMediaEvents() }
-        defer { mediaEvents.cancel() }
+        defer {
+            mediaEvents.cancel()
+            hub.cancelGraceTimers()
+        }
+        // Every call this process answers is answered after this; clients reconnecting to
+        // the calls left active have the grace period from here.
+        let startedAt = now()
+        let graceEnds = startedAt + configuration.gracePeriod.timeInterval
         await expireRingingCalls()
         let interval = configuration.sweepInterval
         await cancelWhenGracefulShutdown { [self] in
+            var leftByRestartSettled = false
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard !Task.isCancelled else { break }
                 await expireRingingCalls()
+                guard !leftByRestartSettled, now() >= graceEnds else { continue }
+                do {
+                    _ = try await endCallsLeftByRestart(startedAt: startedAt)
+                    leftByRestartSettled = true
+                } catch {
+                    logger.error("could not end the calls left active by the previous run (retrying): \(error)")
+                }
             }
         }
-        hub.cancelGraceTimers()
     }
 }

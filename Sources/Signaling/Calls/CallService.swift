@@ -16,9 +16,11 @@ public struct CallServiceConfiguration: Sendable, Equatable {
     /// A call nobody answers within this becomes `missed` (CHORUS_RING_TIMEOUT).
     public var ringTimeout: Duration
     /// A user whose last realtime connection dropped leaves their calls after this, unless they
-    /// reconnect (CHORUS_GRACE_PERIOD).
+    /// reconnect (CHORUS_GRACE_PERIOD). After a start, the time participants of calls left
+    /// active by the previous process have to reconnect (see CallService+Attendance).
     public var gracePeriod: Duration
-    /// How often ringing calls are checked against the ring timeout.
+    /// How often ringing calls are checked against the ring timeout (and, after a start,
+    /// whether the grace period for calls left active has run out).
     public var sweepInterval: Duration
     public var iceServers: ICEServerConfiguration
 
@@ -30,6 +32,13 @@ public struct CallServiceConfiguration: Sendable, Equatable {
         self.gracePeriod = gracePeriod
         self.sweepInterval = sweepInterval
         self.iceServers = iceServers
+    }
+}
+
+extension Duration {
+    /// In seconds, to add to a Date.
+    var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 
@@ -232,7 +241,8 @@ public final class CallService: Sendable {
         return over
     }
 
-    private func endCall(_ call: CallRecord, by user: String?, reason: String?, excluding connection: String?) async throws(CallError) -> CallRecord {
+    /// Ends the call for everyone still in it; `user` nil when the server ends it.
+    func endCall(_ call: CallRecord, by user: String?, reason: String?, excluding connection: String?) async throws(CallError) -> CallRecord {
         let now = now()
         let departures = call.participants.filter { $0.status == .joined }.map {
             ParticipantChange(user: $0.user, status: .left, leftAt: now)
@@ -337,8 +347,7 @@ public final class CallService: Sendable {
     @discardableResult
     public func expireRingingCalls(now date: Date? = nil) async -> [CallRecord] {
         let now = date.map(Timestamp.truncated) ?? now()
-        let cutoff = now - Double(configuration.ringTimeout.components.seconds)
-            - Double(configuration.ringTimeout.components.attoseconds) / 1e18
+        let cutoff = now - configuration.ringTimeout.timeInterval
         let due: [CallRecord]
         do {
             due = try await store.ringing(createdBefore: cutoff)
