@@ -47,7 +47,7 @@ public enum ChorusServer {
         let authorizer = Authorizer(authority: authority)
         MediaRoutes(media: media, authorizer: authorizer).register(on: router)
         RoomRoutes(media: media, authorizer: authorizer).register(on: router)
-        OperationsRoutes(media: media, metrics: ChorusMetrics()).register(on: router)
+        OperationsRoutes(media: media, metrics: ChorusMetrics(), store: calls?.store).register(on: router)
         OpenAPIRoute().register(on: router)
         WebClientRoutes(authority: authority, devTokens: devTokens).register(on: router)
         if let calls {
