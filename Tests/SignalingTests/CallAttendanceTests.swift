@@ -85,23 +85,29 @@ import Testing
         try await fixture.close()
     }
 
-    /// `run()` as the server runs it: the calls left active end once the clock passes the
-    /// grace period counted from the start.
-    @Test func theSweepEndsLeftCallsAGracePeriodAfterTheStart() async throws {
+    /// `run()` as the server runs it: sweeps wait for the store to open, and the calls left
+    /// active end once the clock passes the grace period counted from then.
+    @Test func theSweepEndsLeftCallsAGracePeriodAfterTheStoreOpens() async throws {
         let grace = 30.0
         let fixture = try await Fixture.make(CallServiceConfiguration(ringTimeout: .seconds(10), gracePeriod: .seconds(grace)))
         let left = try await answered(fixture.service, from: "@alice:x", to: ["@bob:x"])
         let ringing = try await fixture.service.initiate(InitiateCall(roomId: "!r:x", callType: .voice, invitees: ["@zoe:x"]), by: "@alice:x").callId
         fixture.clock.advance(60)
 
+        let deferred = DeferredCallStore()
         let after = CallService(
-            store: fixture.store,
+            store: deferred,
             configuration: CallServiceConfiguration(ringTimeout: .seconds(10), gracePeriod: .seconds(grace), sweepInterval: .milliseconds(10)),
             logger: quietLogger("test.calls"), now: { fixture.clock.now })
         let running = Task { try await after.run() }
         defer { running.cancel() }
-        // The ring-timeout sweep at start shows that `run` has started. (Waits that fail are
-        // expectations, not throws: the store must still be closed.)
+        // While the store is not open nothing is swept (a moment of real time to show it).
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await status(fixture.store, ringing).status == .ringing)
+
+        deferred.open(fixture.store)
+        // The ring-timeout sweep at start shows that `run` has seen the store open. (Waits
+        // that fail are expectations, not throws: the store must still be closed.)
         let missed = try? await waitFor(timeout: .seconds(10), "the ringing call to be missed") { () async throws -> Bool? in
             try await status(fixture.store, ringing).status == .missed ? true : nil
         }

@@ -1,6 +1,7 @@
-// The call database gone while serving: every store operation fails within its deadline
-// (never a hang), the call API and the realtime channel say `unavailable` (503), and /healthz
-// names the database as what is not ready. The PostgreSQL cases need no server: a port that refuses connections and
+// The call database not there yet, or gone while serving: every store operation fails within
+// its deadline (never a hang), the call API and the realtime channel say `unavailable` (503),
+// /healthz names the database as what is not ready, and all of it answers again once the
+// database is there. The PostgreSQL cases need no server: a port that refuses connections and
 // one that accepts them and never answers stand for a database that is down or frozen.
 
 import Foundation
@@ -168,6 +169,26 @@ private func expectDatabaseNotReady(_ client: any TestClientProtocol, token: Str
                 // What needs no database still answers.
                 #expect(try await client.fetch(.get, "/api/ice-servers", token: token).0 == .ok)
             }
+        }
+    }
+
+    @Test func theCallAPIAnswers503UntilTheStoreIsOpen() async throws {
+        let database = try TemporaryDatabase()
+        let deferred = DeferredCallStore()
+        try await withAPI(deferred) { client, service, token in
+            let message = try await expectDatabaseNotReady(client, token: token, "starting")
+            #expect(message?.contains("starting") == true)
+            // Bad input is still bad input, told at once.
+            #expect(try await client.fetch(.post, "/api/calls/initiate", token: token, body: "{").0 == .badRequest)
+
+            let store = try await database.open()
+            deferred.open(store)
+            try await service.store.untilOpen()
+            let (ready, readyReport) = try await client.fetch(.get, "/healthz")
+            #expect(ready == .ok)
+            #expect(readyReport == .object(["status": .string("ok"), "database": .string("ok")]))
+            #expect(try await client.fetch(.post, "/api/calls/initiate", token: token, body: newCall).0 == .created)
+            try await store.close()
         }
     }
 }

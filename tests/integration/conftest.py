@@ -149,7 +149,11 @@ def integration_database(tmp: Path, attempt: int) -> str:
     return f"{base}/{name}"
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None) -> ChorusServer:
+def start_server(
+    tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, ready: bool = True
+) -> ChorusServer:
+    """Returns once /healthz answers 200, or with `ready=False` once it answers at all (the
+    server listens before its database is open, answering 503 until then)."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -195,7 +199,8 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None, database: s
             if process.poll() is not None:
                 break
             try:
-                if requests.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+                status = requests.get(server.base_url + "/healthz", timeout=1).status_code
+                if status == 200 or not ready:
                     return server
             except requests.RequestException:
                 pass

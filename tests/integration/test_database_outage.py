@@ -1,15 +1,18 @@
-"""PostgreSQL lost under a running `chorus serve`, on a throwaway cluster of the test's own (own_postgres.py: stopped and started again on the same
+"""PostgreSQL lost under a running `chorus serve`, and not there yet when it starts, on a
+throwaway cluster of each test's own (own_postgres.py: stopped and started again on the same
 port; the session's server is never touched). While the database is gone every call request
 answers 503 `unavailable` within its deadline (never a hang: requests carry a timeout), the
 realtime channel answers with an `error` event, /healthz names the database, and the server
 neither crashes nor exits; once the database is back, requests succeed again by themselves and
 every call acknowledged before the outage is there. Skipped when PostgreSQL is not installed
-(scripts/test.sh installs it)."""
+(scripts/test.sh installs it). The last test needs no PostgreSQL: a server whose database never
+comes exits 1 with a critical log line after its 20 s of attempts, listening meanwhile."""
 
 from __future__ import annotations
 
 import json
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -179,3 +182,41 @@ def test_postgres_lost_while_serving(tmp_path: Path) -> None:
         code = stop_process(server.process)
         postgres.close(keep_log=artifacts_dir() / "own-postgres-outage.log")
     assert code == 0, f"chorus serve exited {code} on SIGTERM; log tail:\n{tail(server.log_path)}"
+
+
+def test_listens_before_postgres_is_there(tmp_path: Path) -> None:
+    postgres = OwnPostgres()  # initdb'd, not started: its port refuses connections
+    server = start_server(tmp_path, extra_env=ENV, database=postgres.url, ready=False)
+    token = server.token("@early:example.org", "*")
+    try:
+        status, report = healthz(server)
+        assert status == 503 and report["status"] == "starting" and report["database"] == "starting", report
+        response = requests.get(server.base_url + "/api/calls/active", headers=auth(token), timeout=REQUEST_TIMEOUT)
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "unavailable", response.text
+        # The database comes within the 20 s the server gives it.
+        postgres.start()
+        wait_for("/healthz to say ready", lambda: healthz(server)[0] == 200, timeout=60)
+        response = requests.get(server.base_url + "/api/calls/active", headers=auth(token), timeout=REQUEST_TIMEOUT)
+        assert response.status_code == 200, response.text
+    finally:
+        code = stop_process(server.process)
+        postgres.close(keep_log=artifacts_dir() / "own-postgres-late.log")
+    assert code == 0, f"chorus serve exited {code} on SIGTERM; log tail:\n{tail(server.log_path)}"
+
+
+def test_exits_1_when_postgres_never_comes(tmp_path: Path) -> None:
+    # A port nobody listens on (held, not listening: connections are refused).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        url = f"postgres://chorus@127.0.0.1:{held.getsockname()[1]}/postgres?sslmode=disable"
+        server = start_server(tmp_path, database=url, ready=False)
+        try:
+            status, report = healthz(server)
+            assert status == 503 and report["status"] == "starting", report
+            code = server.process.wait(WAIT)
+        finally:
+            stop_process(server.process)
+    assert code == 1, f"chorus serve exited {code}; log tail:\n{tail(server.log_path)}"
+    log = server.log_path.read_text(errors="replace")
+    assert any("critical" in line and "could not connect to PostgreSQL" in line for line in log.splitlines()), tail(server.log_path)

@@ -61,7 +61,7 @@ extension CallService: RealtimeHandler {
     public var pendingGracePeriods: Int { hub.pendingGraceCount }
 }
 
-/// Under swift-service-lifecycle: settles stale ringing calls at start,
+/// Under swift-service-lifecycle: once the store is open, settles stale ringing calls at start,
 /// sweeps every `sweepInterval` until graceful shutdown (ending, a grace period after the
 /// start, the calls left active that nobody came back to), then stops the grace timers.
 extension CallService: Service {
@@ -71,10 +71,17 @@ extension CallService: Service {
             mediaEvents.cancel()
             hub.cancelGraceTimers()
         }
-        // Every call this process answers is answered after this; clients reconnecting to
-        // the calls left active have the grace period from here.
+        // Every call this process answers is answered after this (it needs the store).
         let startedAt = now()
-        let graceEnds = startedAt + configuration.gracePeriod.timeInterval
+        // The HTTP listener opens before the database does (ChorusServer): until the store is
+        // open there is nothing to sweep, and clients cannot come back to their calls, so the
+        // grace period after a start counts from the moment it is open.
+        do {
+            try await cancelWhenGracefulShutdown { [store] in try await store.untilOpen() }
+        } catch {
+            return
+        }
+        let graceEnds = now() + configuration.gracePeriod.timeInterval
         await expireRingingCalls()
         let interval = configuration.sweepInterval
         await cancelWhenGracefulShutdown { [self] in

@@ -419,6 +419,8 @@ public final class CallService: Sendable {
         case CallStoreError.conflict(let current): return .conflict(action, status: current)
         case CallStoreError.notParticipant: return .notParticipant
         case CallStoreError.duplicate: return CallError(.conflict, "conflict", "a call with this id exists")
+        case CallStoreError.starting:
+            return CallError(.unavailable, "unavailable", "the server is starting: the call database is not open yet")
         default: return CallError(.unavailable, "unavailable", "the call database is unavailable")
         }
     }

@@ -14,6 +14,8 @@ public enum CallStoreError: Error, Equatable, Sendable {
     case conflict(current: CallStatus)
     case notParticipant
     case duplicate
+    /// The server is still opening and migrating the database (it listens before that).
+    case starting
 }
 
 public protocol CallStore: Sendable {
@@ -53,5 +55,12 @@ public protocol CallStore: Sendable {
     func active(answeredBefore cutoff: Date) async throws -> [CallRecord]
     /// One round trip to the database (/healthz): returns when it answers, throws when it cannot.
     func ping() async throws
+    /// Returns once the store can answer: at once for an open store; DeferredCallStore waits
+    /// until the server has opened the database. Throws if the task is cancelled first.
+    func untilOpen() async throws
     func close() async throws
+}
+
+extension CallStore {
+    public func untilOpen() async throws {}
 }

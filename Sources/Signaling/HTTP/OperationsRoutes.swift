@@ -20,6 +20,11 @@ struct OperationsRoutes: Sendable {
             switch database {
             case .ready:
                 return try json(["status": "ok", "database": database.rawValue])
+            case .starting:
+                return try json(
+                    ["status": "starting", "database": database.rawValue,
+                     "message": "the call database is not open and migrated yet"],
+                    status: .serviceUnavailable)
             case .unavailable:
                 return try json(
                     ["status": "unavailable", "database": database.rawValue,

@@ -6,6 +6,8 @@ import Logging
 
 enum DatabaseReadiness: String, Sendable {
     case ready = "ok"
+    /// The server listens but has not opened and migrated the database yet.
+    case starting
     /// The database did not answer a round trip.
     case unavailable
 
@@ -14,6 +16,8 @@ enum DatabaseReadiness: String, Sendable {
         do {
             try await withDeadline(limit) { try await store.ping() }
             return .ready
+        } catch CallStoreError.starting {
+            return .starting
         } catch {
             // Each request the outage fails is a 503 already; a probe's failure is detail.
             logger.debug("database health check failed: \(String(reflecting: error))")
