@@ -1,8 +1,8 @@
 // Calls nobody attends any more (CallService+Attendance), on the real SQLite store and a fake
 // clock: after a restart, calls the previous process left active end `server_restart` unless a
 // participant came back within the grace period; while serving, a call whose last attending
-// participant's grace period runs out ends `disconnected`; a call driven only over REST is
-// never ended for lack of a realtime connection.
+// participant's grace period runs out ends `disconnected`, even when the database was away at
+// that moment; a call driven only over REST is never ended for lack of a realtime connection.
 
 import Foundation
 import Testing
@@ -156,6 +156,31 @@ import Testing
         #expect(record.status == .ended)
         #expect(record.endReason == "disconnected")
         #expect(record.participants.map(\.status) == [.left, .left, .left, .invited])
+        try await fixture.close()
+    }
+
+    @Test func aGracePeriodThatRunsOutWhileTheDatabaseIsGoneTakesEffectWhenItIsBack() async throws {
+        let fixture = try await Fixture.make()
+        let call = try await answered(fixture.service, from: "@alice:x", to: ["@bob:x"])
+        // A server whose database is not there (yet): every store operation fails.
+        let database = DeferredCallStore()
+        let service = CallService(
+            store: database,
+            configuration: CallServiceConfiguration(gracePeriod: .milliseconds(50), sweepInterval: .milliseconds(50)),
+            logger: quietLogger("test.calls"), now: { fixture.clock.now })
+        let bob = RecordingClient("@bob:x")
+        await service.connected(bob)
+        await service.disconnected(bob)
+        try await Task.sleep(for: .milliseconds(300))  // several attempts, each failing
+        #expect(try await status(fixture.store, call).status == .active)
+
+        database.open(fixture.store)
+        let ended = try? await waitFor(timeout: .seconds(10), "the call to end") { () async throws -> CallRecord? in
+            let record = try await status(fixture.store, call)
+            return record.status == .ended ? record : nil
+        }
+        #expect(ended?.endReason == "disconnected")
+        #expect(service.pendingGracePeriods == 0)
         try await fixture.close()
     }
 

@@ -31,17 +31,21 @@ extension CallService {
     }
 
     /// The grace period ran out with no connection of `user`: they leave every call they had
-    /// joined, and a call nobody else attends ends.
+    /// joined, and a call nobody else attends ends. If the database fails meanwhile this is
+    /// tried again every `sweepInterval` (the user counting as present until then), so that a
+    /// drop during an outage still takes effect once the database is back.
     func connectionLost(_ user: String) async {
         let calls: [CallRecord]
         do {
             calls = try await store.calls(of: user, statuses: [.ringing, .active])
         } catch {
-            logger.error("could not list calls of \(user) after their connection dropped: \(error)")
+            logger.error("could not list calls of \(user) after their connection dropped (retrying): \(error)")
+            scheduleConnectionLost(user, after: configuration.sweepInterval)
             return
         }
+        var failed = false
         for call in calls where call.participant(user)?.status == .joined {
-            do {
+            do throws(CallError) {
                 if attended(call, besides: user) {
                     // A 1-to-1 call ends here too, as a hang-up by `user`; a group call goes on.
                     _ = try await leave(call, user: user, reason: "disconnected", excluding: nil)
@@ -49,9 +53,15 @@ extension CallService {
                     _ = try await endCall(call, by: nil, reason: "disconnected", excluding: nil)
                 }
             } catch {
-                logger.debug("leaving call \(call.callId) after a dropped connection: \(error)")
+                guard error.kind == .unavailable else {
+                    logger.debug("leaving call \(call.callId) after a dropped connection: \(error)")
+                    continue  // ended or left meanwhile
+                }
+                logger.error("could not take \(user) out of call \(call.callId) after their connection dropped (retrying): \(error)")
+                failed = true
             }
         }
+        if failed { scheduleConnectionLost(user, after: configuration.sweepInterval) }
     }
 
     /// Ends the calls that were active before `startedAt` (answered by an earlier process) and
