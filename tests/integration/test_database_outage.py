@@ -19,7 +19,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
+import pytest
 import requests
 import websocket
 
@@ -33,6 +35,17 @@ OUTAGE = 8.0
 # Generous bounds for what the test waits for; they are deadlines, not measurements.
 WAIT = 120.0
 ENV = {"CHORUS_RING_TIMEOUT": "3600"}  # acknowledged calls keep their status during the test
+
+
+@pytest.fixture
+def own_postgres(request: pytest.FixtureRequest) -> Iterator[OwnPostgres]:
+    """A cluster of the test's own (skips the test when PostgreSQL is not installed), stopped
+    and deleted after it, its log kept among the artifacts."""
+    postgres = OwnPostgres()
+    try:
+        yield postgres
+    finally:
+        postgres.close(keep_log=artifacts_dir() / f"own-postgres-{request.node.name}.log")
 
 
 def auth(token: str) -> dict[str, str]:
@@ -111,8 +124,8 @@ def realtime_error(server: ChorusServer, token: str, call_id: str) -> dict:
         ws.close()
 
 
-def test_postgres_lost_while_serving(tmp_path: Path) -> None:
-    postgres = OwnPostgres()
+def test_postgres_lost_while_serving(tmp_path: Path, own_postgres: OwnPostgres) -> None:
+    postgres = own_postgres
     postgres.start()
     server = start_server(tmp_path, extra_env=ENV, database=postgres.url)
     tag = uuid.uuid4().hex[:6]
@@ -180,12 +193,11 @@ def test_postgres_lost_while_serving(tmp_path: Path) -> None:
         (artifacts_dir() / "database-outage.json").write_text(json.dumps(measured, indent=2) + "\n")
         server.mark(f"measured: {measured}")
         code = stop_process(server.process)
-        postgres.close(keep_log=artifacts_dir() / "own-postgres-outage.log")
     assert code == 0, f"chorus serve exited {code} on SIGTERM; log tail:\n{tail(server.log_path)}"
 
 
-def test_listens_before_postgres_is_there(tmp_path: Path) -> None:
-    postgres = OwnPostgres()  # initdb'd, not started: its port refuses connections
+def test_listens_before_postgres_is_there(tmp_path: Path, own_postgres: OwnPostgres) -> None:
+    postgres = own_postgres  # initdb'd, not started: its port refuses connections
     server = start_server(tmp_path, extra_env=ENV, database=postgres.url, ready=False)
     token = server.token("@early:example.org", "*")
     try:
@@ -201,7 +213,6 @@ def test_listens_before_postgres_is_there(tmp_path: Path) -> None:
         assert response.status_code == 200, response.text
     finally:
         code = stop_process(server.process)
-        postgres.close(keep_log=artifacts_dir() / "own-postgres-late.log")
     assert code == 0, f"chorus serve exited {code} on SIGTERM; log tail:\n{tail(server.log_path)}"
 
 
