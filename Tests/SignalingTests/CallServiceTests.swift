@@ -8,7 +8,7 @@ import Testing
 @testable import Signaling
 @testable import SocketIO
 
-private struct Fixture {
+struct Fixture {
     let database: TemporaryDatabase
     let store: SQLiteCallStore
     let clock: TestClock

@@ -369,6 +369,37 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.available)
+    func activeSweepFindsOnlyCallsAnsweredBeforeTheCutoff(_ backend: StoreBackend) async throws {
+        try await TestDatabase.with(backend) { database in
+            try await database.withStore { store in
+                // Created in one order, answered in another: the sweep goes by the answer.
+                let answers: [(id: String, at: TimeInterval?)] = [("a0", 50), ("a1", 20), ("a2", 60), ("a3", nil), ("a4", 30)]
+                for (index, call) in answers.enumerated() {
+                    let record = Self.call(call.id, at: Self.t0 + Double(index), group: call.id == "a4")
+                    try await store.create(record, event: Self.initiated(record))
+                    guard let answered = call.at else { continue }
+                    _ = try await store.transition(
+                        call.id, from: [.ringing], to: .active, at: Self.t0 + answered, reason: nil,
+                        participants: [ParticipantChange(user: Self.bob, status: .joined, joinedAt: Self.t0 + answered)],
+                        event: NewCallEvent(type: "answered", actor: Self.bob, at: Self.t0 + answered))
+                }
+                _ = try await store.transition(
+                    "a1", from: [.active], to: .ended, at: Self.t0 + 40, reason: "hangup", participants: [],
+                    event: NewCallEvent(type: "ended", actor: Self.alice, at: Self.t0 + 40))
+                let cutoff = Self.t0 + 60  // a2 was answered exactly then: not before it.
+                let due = try await store.active(answeredBefore: cutoff)
+                #expect(due.map(\.callId) == ["a4", "a0"])  // a1 is over, a3 still rings
+                #expect(due.allSatisfy { $0.status == .active })
+                #expect(due.first?.isGroupCall == true)
+                #expect(due.first?.participants.map(\.status) == [.joined, .joined])
+                #expect(try await store.active(answeredBefore: Self.t0 + 1000).map(\.callId) == ["a4", "a0", "a2"])
+                #expect(try await store.active(answeredBefore: Self.t0 + 30).isEmpty)
+                try await store.ping()
+            }
+        }
+    }
+
+    @Test(arguments: StoreBackend.available)
     func everythingSurvivesARestart(_ backend: StoreBackend) async throws {
         try await TestDatabase.with(backend) { database in
             let before = try await database.withStore { store in

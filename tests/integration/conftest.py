@@ -151,10 +151,12 @@ def integration_database(tmp: Path, attempt: int) -> str:
 
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
-    development_secret: bool = False,
+    development_secret: bool = False, ready: bool = True,
 ) -> ChorusServer:
     """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
-    on the published development secret, minting development tokens)."""
+    on the published development secret, minting development tokens). Returns once /healthz
+    answers 200, or with `ready=False` once it answers at all (the server listens before its
+    database is open, answering 503 until then)."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -205,7 +207,8 @@ def start_server(
             if process.poll() is not None:
                 break
             try:
-                if requests.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+                status = requests.get(server.base_url + "/healthz", timeout=1).status_code
+                if status == 200 or not ready:
                     return server
             except requests.RequestException:
                 pass

@@ -1,8 +1,15 @@
 // The call service as the realtime transports see it: client events in, `error` events back
-// for bad input, and the grace period after a user's last connection drops.
+// for bad input, and the grace period after a user's last connection drops (what it ends:
+// CallService+Attendance).
 
 import ServiceLifecycle
 import SocketIO
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 extension CallService: RealtimeHandler {
     public func admissionProblem(user: String, address: String?) -> LimitExceeded? {
@@ -15,10 +22,7 @@ extension CallService: RealtimeHandler {
 
     public func disconnected(_ client: any RealtimeClient) async {
         guard hub.remove(client) == 0 else { return }
-        let user = client.user
-        hub.scheduleGrace(for: user, after: configuration.gracePeriod) { [self] in
-            await connectionLost(user)
-        }
+        scheduleConnectionLost(client.user, after: configuration.gracePeriod)
     }
 
     public func received(_ event: RealtimeEvent, from client: any RealtimeClient) async -> RealtimeEvent? {
@@ -59,43 +63,47 @@ extension CallService: RealtimeHandler {
         }
     }
 
-    /// The grace period ran out with no connection of `user`: they leave every call they are in.
-    func connectionLost(_ user: String) async {
-        let calls: [CallRecord]
-        do {
-            calls = try await store.calls(of: user, statuses: [.ringing, .active])
-        } catch {
-            logger.error("could not list calls of \(user) after their connection dropped: \(error)")
-            return
-        }
-        for call in calls where call.participant(user)?.status == .joined {
-            do {
-                _ = try await leave(call, user: user, reason: "disconnected", excluding: nil)
-            } catch {
-                logger.debug("leaving call \(call.callId) after a dropped connection: \(error)")
-            }
-        }
-    }
-
     /// Users waiting out a grace period (tests).
     public var pendingGracePeriods: Int { hub.pendingGraceCount }
 }
 
-/// Under swift-service-lifecycle: settles stale ringing calls at start, sweeps every
-/// `sweepInterval` until graceful shutdown, then stops the grace timers.
+/// Under swift-service-lifecycle: once the store is open, settles stale ringing calls at start,
+/// sweeps every `sweepInterval` until graceful shutdown (ending, a grace period after the
+/// start, the calls left active that nobody came back to), then stops the grace timers.
 extension CallService: Service {
     public func run() async throws {
         let mediaEvents = Task { await followMediaEvents() }
-        defer { mediaEvents.cancel() }
+        defer {
+            mediaEvents.cancel()
+            hub.cancelGraceTimers()
+        }
+        // Every call this process answers is answered after this (it needs the store).
+        let startedAt = now()
+        // The HTTP listener opens before the database does (ChorusServer): until the store is
+        // open there is nothing to sweep, and clients cannot come back to their calls, so the
+        // grace period after a start counts from the moment it is open.
+        do {
+            try await cancelWhenGracefulShutdown { [store] in try await store.untilOpen() }
+        } catch {
+            return
+        }
+        let graceEnds = now() + configuration.gracePeriod.timeInterval
         await expireRingingCalls()
         let interval = configuration.sweepInterval
         await cancelWhenGracefulShutdown { [self] in
+            var leftByRestartSettled = false
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard !Task.isCancelled else { break }
                 await expireRingingCalls()
+                guard !leftByRestartSettled, now() >= graceEnds else { continue }
+                do {
+                    _ = try await endCallsLeftByRestart(startedAt: startedAt)
+                    leftByRestartSettled = true
+                } catch {
+                    logger.error("could not end the calls left active by the previous run (retrying): \(error)")
+                }
             }
         }
-        hub.cancelGraceTimers()
     }
 }

@@ -19,9 +19,11 @@ public struct CallServiceConfiguration: Sendable, Equatable {
     /// A call nobody answers within this becomes `missed` (CHORUS_RING_TIMEOUT).
     public var ringTimeout: Duration
     /// A user whose last realtime connection dropped leaves their calls after this, unless they
-    /// reconnect (CHORUS_GRACE_PERIOD).
+    /// reconnect (CHORUS_GRACE_PERIOD). After a start, the time participants of calls left
+    /// active by the previous process have to reconnect (see CallService+Attendance).
     public var gracePeriod: Duration
-    /// How often ringing calls are checked against the ring timeout.
+    /// How often ringing calls are checked against the ring timeout (and, after a start,
+    /// whether the grace period for calls left active has run out).
     public var sweepInterval: Duration
     public var iceServers: ICEServerConfiguration
     /// Calls per user and minute, open calls, realtime connections (see ServiceLimits).
@@ -36,6 +38,13 @@ public struct CallServiceConfiguration: Sendable, Equatable {
         self.gracePeriod = gracePeriod
         self.sweepInterval = sweepInterval
         self.iceServers = iceServers
+    }
+}
+
+extension Duration {
+    /// In seconds, to add to a Date.
+    var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 
@@ -263,7 +272,8 @@ public final class CallService: Sendable {
         return over
     }
 
-    private func endCall(_ call: CallRecord, by user: String?, reason: String?, excluding connection: String?) async throws(CallError) -> CallRecord {
+    /// Ends the call for everyone still in it; `user` nil when the server ends it.
+    func endCall(_ call: CallRecord, by user: String?, reason: String?, excluding connection: String?) async throws(CallError) -> CallRecord {
         let now = now()
         let departures = call.participants.filter { $0.status == .joined }.map {
             ParticipantChange(user: $0.user, status: .left, leftAt: now)
@@ -368,8 +378,7 @@ public final class CallService: Sendable {
     @discardableResult
     public func expireRingingCalls(now date: Date? = nil) async -> [CallRecord] {
         let now = date.map(Timestamp.truncated) ?? now()
-        let cutoff = now - Double(configuration.ringTimeout.components.seconds)
-            - Double(configuration.ringTimeout.components.attoseconds) / 1e18
+        let cutoff = now - configuration.ringTimeout.timeInterval
         let due: [CallRecord]
         do {
             due = try await store.ringing(createdBefore: cutoff)
@@ -457,6 +466,8 @@ public final class CallService: Sendable {
         case CallStoreError.conflict(let current): return .conflict(action, status: current)
         case CallStoreError.notParticipant: return .notParticipant
         case CallStoreError.duplicate: return CallError(.conflict, "conflict", "a call with this id exists")
+        case CallStoreError.starting:
+            return CallError(.unavailable, "unavailable", "the server is starting: the call database is not open yet")
         default: return CallError(.unavailable, "unavailable", "the call database is unavailable")
         }
     }

@@ -14,6 +14,8 @@ public enum CallStoreError: Error, Equatable, Sendable {
     case conflict(current: CallStatus)
     case notParticipant
     case duplicate
+    /// The server is still opening and migrating the database (it listens before that).
+    case starting
 }
 
 public protocol CallStore: Sendable {
@@ -48,5 +50,17 @@ public protocol CallStore: Sendable {
     func history(of user: String, limit: Int, before: Date?) async throws -> [CallRecord]
     /// Calls still ringing that were created before `cutoff` (the ring-timeout sweep).
     func ringing(createdBefore cutoff: Date) async throws -> [CallRecord]
+    /// Calls still active that were answered before `cutoff`, oldest answer first: those a
+    /// previous server process left active (the sweep after a restart).
+    func active(answeredBefore cutoff: Date) async throws -> [CallRecord]
+    /// One round trip to the database (/healthz): returns when it answers, throws when it cannot.
+    func ping() async throws
+    /// Returns once the store can answer: at once for an open store; DeferredCallStore waits
+    /// until the server has opened the database. Throws if the task is cancelled first.
+    func untilOpen() async throws
     func close() async throws
+}
+
+extension CallStore {
+    public func untilOpen() async throws {}
 }

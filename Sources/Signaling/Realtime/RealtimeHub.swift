@@ -74,6 +74,11 @@ final class RealtimeHub: Sendable {
         state.withLockedValue { $0.connections[user]?.count ?? 0 }
     }
 
+    /// Whether `user` is still around: connected, or dropped less than the grace period ago.
+    func isPresent(_ user: String) -> Bool {
+        state.withLockedValue { $0.connections[user] != nil || $0.graceTimers[user] != nil }
+    }
+
     /// Every connection of `users`, except the connection `excluded`.
     func clients(of users: some Sequence<String>, excluding excluded: String? = nil) -> [any RealtimeClient] {
         state.withLockedValue { state in

@@ -54,7 +54,7 @@ public enum ChorusServer {
         let access = RoomAccess(authorizer: authorizer, calls: calls)
         MediaRoutes(media: media, access: access, limits: limits).register(on: router)
         RoomRoutes(media: media, access: access).register(on: router)
-        OperationsRoutes(media: media, metrics: ChorusMetrics()).register(on: router)
+        OperationsRoutes(media: media, metrics: ChorusMetrics(), store: calls?.store).register(on: router)
         OpenAPIRoute().register(on: router)
         WebClientRoutes(authority: authority, devTokens: devTokens).register(on: router)
         if let calls {
@@ -91,28 +91,21 @@ public enum ChorusServer {
         case .refused:
             throw ChorusServerError.noSecret
         }
-        // Applies pending migrations, then opens the call store on the migrated database.
-        let store = try await CallStores.open(configuration.database, logger: logger)
-        logger.info("database \(configuration.database) ready")
-
-        let media: MediaServer
-        do {
-            media = try MediaServer(
-                configuration: MediaServerConfiguration(
-                    host: configuration.host, udpPort: configuration.udpPort,
-                    announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
-                    srtpBackend: configuration.srtpBackend, workers: configuration.workers,
-                    portSharing: configuration.udpPortSharing,
-                    maximumTransportsPerWorker: configuration.maximumTransportsPerWorker),
-                logger: logger)
-        } catch {
-            try? await store.close()
-            throw error
-        }
+        let media = try MediaServer(
+            configuration: MediaServerConfiguration(
+                host: configuration.host, udpPort: configuration.udpPort,
+                announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
+                srtpBackend: configuration.srtpBackend, workers: configuration.workers,
+                portSharing: configuration.udpPortSharing,
+                maximumTransportsPerWorker: configuration.maximumTransportsPerWorker),
+            logger: logger)
         let authority = TokenAuthority(secret: secret)
         if authority.isSecretShort, secret != TokenAuthority.developmentSecret {
             logger.warning("the JWT secret is shorter than 32 bytes (RFC 7518 §3.2): use a longer random secret")
         }
+        // The listener opens before the database (CallStoreService): until the store is open
+        // and migrated, /healthz answers 503 "starting" and the call API 503.
+        let store = DeferredCallStore()
         let calls = CallService(
             store: store,
             configuration: CallServiceConfiguration(
@@ -130,20 +123,19 @@ public enum ChorusServer {
             ? "\(media.udpPort) (shared by \(media.udpPorts.count) workers: SO_REUSEPORT with eBPF steering)"
             : "\(media.udpPorts.map(String.init).joined(separator: ",")) (\(media.udpPorts.count) worker(s), one port each)"
         logger.info("media on udp \(configuration.host):\(ports), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
-        // Started in this order and stopped in reverse: HTTP first, so that no request reaches
-        // a stopped call service; the database pool (PostgreSQL) last.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let pool = CallStores.service(for: store) { services.append(.init(service: pool)) }
-        services += [.init(service: MediaService(media: media)), .init(service: calls), .init(service: app)]
+        // All start at once (the listener does not wait for the database) and stop in reverse
+        // order: HTTP first, so that no request reaches a stopped call service; the database
+        // last. If the database cannot be opened, the others shut down gracefully and its
+        // error ends `run`.
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: CallStoreService(database: configuration.database, store: store, logger: logger),
+                failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: MediaService(media: media)), .init(service: calls), .init(service: app),
+        ]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await store.close()
-            throw error
-        }
-        try? await store.close()
+        try await group.run()
         logger.info("chorus stopped")
     }
 }

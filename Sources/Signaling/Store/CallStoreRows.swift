@@ -121,3 +121,9 @@ extension ParticipantChange {
             joinedAt: change.joinedAt, leftAt: change.leftAt)
     }
 }
+
+/// The time column a sweep compares with its cutoff; a column name, so never user input.
+enum SweepTime: String {
+    case createdAt = "created_at"
+    case answeredAt = "answered_at"
+}

@@ -1,12 +1,11 @@
-// Opens the CallStore a `--database` URL names, with its migrations applied, and says what
-// must keep running beside it (PostgreSQL's connection pool; nothing for SQLite).
+// Opens the CallStore a `--database` URL names, with its migrations applied, and runs what
+// must keep running beside it (PostgreSQL's connection pool; nothing for SQLite) for tools.
 
 import Logging
-import ServiceLifecycle
 
 public enum CallStores {
     /// Applies pending migrations and opens the store. A PostgreSQL store answers only while
-    /// its pool runs: add `service(for:)` to the server's ServiceGroup (or use `withStore`).
+    /// its pool runs (`PostgresCallStore.run`: CallStoreService in the server, or `withStore`).
     public static func open(_ url: DatabaseURL, logger: Logger) async throws -> any CallStore {
         switch url {
         case .sqlite(let path):
@@ -17,11 +16,6 @@ public enum CallStores {
             try await Migrator.migrate(url, logger: logger)
             return try PostgresCallStore(url: string, logger: logger)
         }
-    }
-
-    /// What must run for `store` to answer, to be added to a ServiceGroup; nil when nothing must.
-    public static func service(for store: any CallStore) -> (any Service)? {
-        store as? PostgresCallStore
     }
 
     /// Opens the store, runs what it needs while `body` uses it, then closes it (tests, tools).

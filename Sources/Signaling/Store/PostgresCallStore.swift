@@ -17,7 +17,27 @@ import Foundation
 /// `timestamptz 'epoch' + ms * interval '1 millisecond'` and `(extract(epoch FROM t) * 1000)::int8`
 /// (PostgreSQL 14+ `extract` is numeric, so no float rounding either way).
 public final class PostgresCallStore: CallStore, Service {
+    /// How long the store waits on PostgreSQL. Without these a request made while the database
+    /// is down waits for the pool to reconnect (PostgresNIO fails waiting requests only after
+    /// 60 s of failed attempts) and a query to a server that stopped answering waits for TCP.
+    public struct Timeouts: Sendable, Equatable {
+        /// Opening one connection's socket (PostgresNIO's default: 10 s). A refused connection
+        /// fails at once; this bounds an address that drops packets.
+        public var connect: Duration
+        /// One store operation, from asking the pool for a connection to its last statement
+        /// (COMMIT included): the longest a request waits before its 503. Calls change a few
+        /// rows, so a healthy database answers in milliseconds, even with every pooled
+        /// connection busy.
+        public var operation: Duration
+
+        public init(connect: Duration = .seconds(5), operation: Duration = .seconds(5)) {
+            self.connect = connect
+            self.operation = operation
+        }
+    }
+
     private let client: PostgresClient
+    private let timeouts: Timeouts
     private let logger: Logger
     private let stop: AsyncStream<Void>
     private let stopContinuation: AsyncStream<Void>.Continuation
@@ -27,16 +47,19 @@ public final class PostgresCallStore: CallStore, Service {
     /// The pool hands out connections only while `run()` runs: run it in the server's
     /// ServiceGroup (this is a Service) or in a task. Migrations are not applied here
     /// (`CallStores.open` does that).
-    public init(configuration: PostgresClient.Configuration, logger: Logger) {
+    public init(configuration: PostgresClient.Configuration, timeouts: Timeouts = Timeouts(), logger: Logger) {
+        var configuration = configuration
+        configuration.options.connectTimeout = timeouts.connect
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.timeouts = timeouts
         self.logger = logger
         (stop, stopContinuation) = AsyncStream.makeStream(of: Void.self)
         (running, runningContinuation) = AsyncStream.makeStream(of: Void.self)
     }
 
     /// `url` as `DatabaseURL.postgres` holds it: `postgres://user:password@host:port/database`.
-    public convenience init(url: String, logger: Logger) throws {
-        self.init(configuration: try PostgresURL.configuration(url), logger: logger)
+    public convenience init(url: String, timeouts: Timeouts = Timeouts(), logger: Logger) throws {
+        self.init(configuration: try PostgresURL.configuration(url), timeouts: timeouts, logger: logger)
     }
 
     /// Runs the connection pool until `close()`, cancellation or graceful shutdown.
@@ -66,7 +89,7 @@ public final class PostgresCallStore: CallStore, Service {
     // MARK: Changes
 
     public func create(_ call: CallRecord, event: NewCallEvent) async throws {
-        try await transaction { db in
+        try await transaction { [self] db in
             let created = StoredTime.milliseconds(call.createdAt)
             let answered = call.answeredAt.map(StoredTime.milliseconds)
             let ended = call.endedAt.map(StoredTime.milliseconds)
@@ -93,7 +116,7 @@ public final class PostgresCallStore: CallStore, Service {
         _ id: String, from: Set<CallStatus>, to: CallStatus, at: Date, reason: String?,
         participants: [ParticipantChange], event: NewCallEvent
     ) async throws -> CallRecord {
-        try await transaction { db in
+        try await transaction { [self] db in
             let stamp = CallStatusStamp(to: to, at: at)
             let answered = stamp.answeredAt.map(StoredTime.milliseconds)
             let ended = stamp.endedAt.map(StoredTime.milliseconds)
@@ -129,7 +152,7 @@ public final class PostgresCallStore: CallStore, Service {
     public func updateParticipants(_ id: String, changes: [ParticipantChange], event: NewCallEvent) async throws
         -> CallRecord
     {
-        try await transaction { db in
+        try await transaction { [self] db in
             // The row lock makes concurrent changes to one call's participants (and transitions,
             // whose UPDATE takes the same lock) take turns, so positions of added users stay
             // distinct and each change sees the one before it. NO KEY: appends, whose foreign
@@ -149,13 +172,13 @@ public final class PostgresCallStore: CallStore, Service {
 
     public func append(_ event: NewCallEvent, to id: String) async throws {
         // One statement: atomic without BEGIN.
-        try await client.withConnection { db in try await self.insert(event, callId: id, db) }
+        try await withConnection { [self] db in try await self.insert(event, callId: id, db) }
     }
 
     // MARK: Reads
 
     public func call(_ id: String) async throws -> CallRecord? {
-        try await client.withConnection { db in
+        try await withConnection { [self] db in
             let rows = try await db.query(
                 """
                 \(unescaped: Self.selectCalls) FROM call_sessions s LEFT JOIN call_participants p ON p.call_id = s.id
@@ -167,7 +190,7 @@ public final class PostgresCallStore: CallStore, Service {
     }
 
     public func events(_ id: String) async throws -> [CallEvent] {
-        let rows = try await client.withConnection { db in
+        let rows = try await withConnection { [self] db in
             // The LEFT JOIN tells "no such call" (no row) from "no events yet" (a row of NULLs).
             try await db.query(
                 """
@@ -230,24 +253,48 @@ public final class PostgresCallStore: CallStore, Service {
     }
 
     public func ringing(createdBefore cutoff: Date) async throws -> [CallRecord] {
+        try await calls(.ringing, before: cutoff, by: .createdAt)
+    }
+
+    public func active(answeredBefore cutoff: Date) async throws -> [CallRecord] {
+        try await calls(.active, before: cutoff, by: .answeredAt)
+    }
+
+    /// The sweeps' query: calls in `status` whose `time` is before `cutoff`, oldest first. The
+    /// (status, created_at) index finds them; ringing and active calls are few next to history.
+    private func calls(_ status: CallStatus, before cutoff: Date, by time: SweepTime) async throws -> [CallRecord] {
         let bound = StoredTime.milliseconds(cutoff)
         return try await calls(
             """
             WITH page AS (
                 SELECT id FROM call_sessions
-                WHERE status = 'ringing' AND created_at < timestamptz 'epoch' + \(bound) * interval '1 ms')
+                WHERE status = \(status.rawValue)
+                    AND \(unescaped: time.rawValue) < timestamptz 'epoch' + \(bound) * interval '1 ms')
             \(unescaped: Self.selectCalls) FROM page JOIN call_sessions s ON s.id = page.id
             LEFT JOIN call_participants p ON p.call_id = s.id
-            ORDER BY s.created_at, s.id, p.position
+            ORDER BY s.\(unescaped: time.rawValue), s.id, p.position
             """)
+    }
+
+    public func ping() async throws {
+        try await withConnection { [self] db in _ = try await db.query("SELECT 1", logger: self.logger).collect() }
     }
 
     // MARK: Statements
 
+    /// `body` on a pooled connection, within `timeouts.operation` (see `withDeadline`).
+    private func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
+        try await withDeadline(timeouts.operation) { [client] in try await client.withConnection(body) }
+    }
+
     /// BEGIN…COMMIT on one leased connection; any error rolls back and is rethrown as it is
     /// (PostgresClient.withTransaction would wrap CallStoreError in PostgresTransactionError).
-    private func transaction<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { db in
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
+        try await withConnection { [self] db in
             try await db.query("BEGIN", logger: self.logger)
             do {
                 let result = try await body(db)
@@ -266,7 +313,7 @@ public final class PostgresCallStore: CallStore, Service {
     }
 
     private func calls(_ query: PostgresQuery) async throws -> [CallRecord] {
-        let rows = try await client.withConnection { db in
+        let rows = try await withConnection { [self] db in
             try await db.query(query, logger: self.logger).collect()
         }
         return CallRows.records(try rows.map(Self.decode))

@@ -191,14 +191,28 @@ public final class SQLiteCallStore: CallStore {
     }
 
     public func ringing(createdBefore cutoff: Date) async throws -> [CallRecord] {
+        try await calls(.ringing, before: cutoff, by: .createdAt)
+    }
+
+    public func active(answeredBefore cutoff: Date) async throws -> [CallRecord] {
+        try await calls(.active, before: cutoff, by: .answeredAt)
+    }
+
+    /// The sweeps' query: calls in `status` whose `time` is before `cutoff`, oldest first. The
+    /// (status, created_at) index finds them; ringing and active calls are few next to history.
+    private func calls(_ status: CallStatus, before cutoff: Date, by time: SweepTime) async throws -> [CallRecord] {
         try await calls(
             """
-            WITH page AS (SELECT id FROM call_sessions WHERE status = 'ringing' AND created_at < ?)
+            WITH page AS (SELECT id FROM call_sessions WHERE status = ? AND \(time.rawValue) < ?)
             \(Self.selectCalls) FROM page JOIN call_sessions s ON s.id = page.id
             LEFT JOIN call_participants p ON p.call_id = s.id
-            ORDER BY s.created_at, s.id, p.position
+            ORDER BY s.\(time.rawValue), s.id, p.position
             """,
-            [.integer(Int(StoredTime.milliseconds(cutoff)))])
+            [.text(status.rawValue), .integer(Int(StoredTime.milliseconds(cutoff)))])
+    }
+
+    public func ping() async throws {
+        _ = try await gate.exclusive { try await connection.query("SELECT 1", []).count }
     }
 
     // MARK: Statements
