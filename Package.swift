@@ -91,8 +91,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Signaling",
-            resources: [.copy("Migrations"), .copy("OpenAPI"), .copy("Web")],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            resources: [.copy("Migrations"), .copy("OpenAPI"), .copy("Web")]
         ),
         // `chorus loadtest`: real WebRTC publishers and subscribers against a server on 127.0.0.1.
         .target(
@@ -108,8 +107,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/chorus",
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            path: "Sources/chorus"
         ),
         .target(name: "ChorusTestSupport", path: "Tests/ChorusTestSupport"),
         .target(name: "SFUTesting", dependencies: ["SFU", "RTP", "ICE", "ChorusTestSupport"], path: "Tests/SFUTesting"),
@@ -121,14 +119,26 @@ let package = Package(
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX"]),
         .testTarget(
             name: "SFUTests", dependencies: ["SFU", "SFUTesting", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"]),
+        // The Signaling tests' shared harness: the whole HTTP surface over a temporary SQLite
+        // store, recording realtime clients, a test clock. Apart from ChorusTestSupport, which
+        // the benchmarks' SFUTesting uses and which must stay free of Hummingbird.
+        .target(
+            name: "SignalingTestSupport",
+            dependencies: [
+                "Signaling", "SFU", "Auth", "SocketIO",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SignalingTestSupport"
+        ),
         .testTarget(
             name: "SignalingTests",
             dependencies: [
-                "Signaling", "SFU", "ChorusTestSupport",
+                "Signaling", "SFU", "ChorusTestSupport", "SignalingTestSupport", "Auth", "SocketIO", "SDP",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            ]
         ),
     ]
 )

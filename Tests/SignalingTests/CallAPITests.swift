@@ -9,39 +9,12 @@ import HummingbirdTesting
 import ICE
 import Logging
 import SFU
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 @testable import Auth
 @testable import SocketIO
 
-private let secret = "test-secret-that-is-long-enough-for-hs256"
-
-private struct Harness {
-    let media: MediaServer
-    let authority = TokenAuthority(secret: secret)
-    let database: TemporaryDatabase
-    let store: SQLiteCallStore
-    let service: CallService
-
-    init(iceServers: ICEServerConfiguration = ICEServerConfiguration(stunURLs: ["stun:203.0.113.7:40000"])) async throws {
-        media = try MediaServer(
-            configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, announcedIP: "127.0.0.1"),
-            logger: quietLogger("test"))
-        database = try TemporaryDatabase()
-        store = try await database.open()
-        service = CallService(store: store, configuration: CallServiceConfiguration(iceServers: iceServers), logger: quietLogger("test.calls"))
-    }
-
-    func token(_ identity: String, room: String = "*", ttl: Int = 600) throws -> String {
-        try authority.makeToken(identity: identity, room: room, publish: false, subscribe: false, admin: false, ttl: ttl)
-    }
-
-    func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: ChorusServer.makeRouter(media: media, authority: authority, calls: service))
-        try await app.test(.router, body)
-        try await store.close()
-    }
-}
 
 private struct Reply {
     var status: HTTPResponse.Status
@@ -71,8 +44,10 @@ extension TestClientProtocol {
 }
 
 @Suite(.serialized) struct CallAPITests {
+    static let calls = CallServiceConfiguration(iceServers: ICEServerConfiguration(stunURLs: ["stun:203.0.113.7:40000"]))
+
     @Test func aWholeOneToOneCall() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness(calls: CallAPITests.calls)
         let alice = try harness.token("@alice:x")
         let bob = try harness.token("@bob:x", room: "some-sfu-room")
         try await harness.run { client in
@@ -143,7 +118,7 @@ extension TestClientProtocol {
     }
 
     @Test func everyEndpointWantsABearerToken() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness(calls: CallAPITests.calls)
         let expired = try harness.token("@alice:x", ttl: -10)
         let forged = try TokenAuthority(secret: "another-secret-of-sufficient-length-123")
             .makeToken(identity: "@alice:x", room: "*", publish: false, subscribe: false, admin: false, ttl: 600)
@@ -166,7 +141,7 @@ extension TestClientProtocol {
     }
 
     @Test func initiateRefusesBadRequests() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness(calls: CallAPITests.calls)
         let alice = try harness.token("@alice:x")
         let cases: [(String, String)] = [
             ("not json", "bad_json"),
@@ -208,7 +183,7 @@ extension TestClientProtocol {
     }
 
     @Test func callEndpointsRefuseUnknownCallsStrangersAndIllegalTransitions() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness(calls: CallAPITests.calls)
         let alice = try harness.token("@alice:x")
         let bob = try harness.token("@bob:x")
         let mallory = try harness.token("@mallory:x")
@@ -245,7 +220,7 @@ extension TestClientProtocol {
     }
 
     @Test func relayAndToggleBodiesAreChecked() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness(calls: CallAPITests.calls)
         let alice = try harness.token("@alice:x")
         try await harness.run { client in
             let callId = try await client.initiate(alice)
@@ -284,7 +259,7 @@ extension TestClientProtocol {
     }
 
     @Test func historyPagesAndChecksItsQuery() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness(calls: CallAPITests.calls)
         let alice = try harness.token("@alice:x")
         try await harness.run { client in
             var ids: [String] = []
@@ -314,7 +289,7 @@ extension TestClientProtocol {
     }
 
     @Test func twoConcurrentAnswersGetOne200AndOne409() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness(calls: CallAPITests.calls)
         let alice = try harness.token("@alice:x")
         let bob = try harness.token("@bob:x")
         try await harness.run { client in
@@ -329,11 +304,11 @@ extension TestClientProtocol {
     }
 
     @Test func iceServersListStunAndTimeLimitedTURN() async throws {
-        let harness = try await Harness(iceServers: ICEServerConfiguration(
+        let harness = try await ServerHarness(calls: CallServiceConfiguration(iceServers: ICEServerConfiguration(
             stunURLs: [ICEServerConfiguration.stunURL(host: "203.0.113.7", port: 40000)],
             turnURLs: ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"],
             turnSecret: "coturn-shared-secret", turnTTL: 3600,
-            staticTURNURLs: ["turn:old.example.org:3478"], staticTURNUsername: "legacy", staticTURNCredential: "hunter2"))
+            staticTURNURLs: ["turn:old.example.org:3478"], staticTURNUsername: "legacy", staticTURNCredential: "hunter2")))
         let alice = try harness.token("@alice:x")
         try await harness.run { client in
             let before = Int(Date().timeIntervalSince1970)

@@ -5,6 +5,7 @@
 // that moment; a call driven only over REST is never ended for lack of a realtime connection.
 
 import Foundation
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 import SocketIO

@@ -3,6 +3,7 @@
 // OpenAPI contract's "never a 5xx for bad input" against a PostgreSQL-backed server.
 
 import Foundation
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 @testable import SocketIO

@@ -5,6 +5,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 

@@ -3,6 +3,7 @@
 // neither lose nor repeat calls, and text is only ever bound, never spliced into SQL.
 
 import Foundation
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 

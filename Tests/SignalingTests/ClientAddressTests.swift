@@ -1,6 +1,7 @@
 // The key per-address limits count by: an IPv4 address, an IPv6 /64, or `local`.
 
 import NIOCore
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 

@@ -1,5 +1,6 @@
 // `chorus serve`'s configuration rules: database URLs and when the development secret is used.
 
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 

@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import SFU
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 import SocketIO

@@ -6,6 +6,7 @@ import Logging
 import SFU
 import Synchronization
 import ChorusTestSupport
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 @testable import SocketIO

@@ -8,33 +8,11 @@ import HummingbirdTesting
 import Logging
 import SFU
 import ChorusTestSupport
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 @testable import Auth
 
-private let secret = "test-secret-that-is-long-enough-for-hs256"
-
-private struct Harness {
-    let media: MediaServer
-    let authority = TokenAuthority(secret: secret)
-
-    init() throws {
-        media = try MediaServer(
-            configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, announcedIP: "127.0.0.1"),
-            logger: Logger(label: "test"))
-        media.start()
-    }
-
-    func token(_ identity: String, room: String = "r1", publish: Bool = false, subscribe: Bool = false, admin: Bool = false, ttl: Int = 600) throws -> String {
-        try authority.makeToken(identity: identity, room: room, publish: publish, subscribe: subscribe, admin: admin, ttl: ttl)
-    }
-
-    func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: ChorusServer.makeRouter(media: media, authority: authority))
-        defer { media.shutdown() }
-        try await app.test(.router, body)
-    }
-}
 
 private func headers(token: String?, contentType: String? = "application/sdp") -> HTTPFields {
     var fields = HTTPFields()
@@ -57,7 +35,7 @@ private func text(_ response: TestResponse) -> String {
 
 @Suite(.serialized) struct HTTPAPITests {
     @Test func healthAndMetrics() async throws {
-        let harness = try Harness()
+        let harness = try await ServerHarness()
         try await harness.run { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
@@ -75,7 +53,7 @@ private func text(_ response: TestResponse) -> String {
     }
 
     @Test func whipRefusesBadTokensWithJSONErrors() async throws {
-        let harness = try Harness()
+        let harness = try await ServerHarness()
         let forged = try TokenAuthority(secret: "another-secret-of-sufficient-length-123")
             .makeToken(identity: "eve", room: "r1", publish: true, subscribe: true, admin: true, ttl: 600)
         let expired = try harness.token("alice", publish: true, ttl: -10)
@@ -98,7 +76,7 @@ private func text(_ response: TestResponse) -> String {
     }
 
     @Test func whipRefusesBadBodies() async throws {
-        let harness = try Harness()
+        let harness = try await ServerHarness()
         let alice = try harness.token("alice", publish: true)
         let datachannelOnly = """
             v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
@@ -133,7 +111,7 @@ private func text(_ response: TestResponse) -> String {
     }
 
     @Test func publishSubscribeMuteAndDelete() async throws {
-        let harness = try Harness()
+        let harness = try await ServerHarness()
         let alice = try harness.token("alice", publish: true, subscribe: true)
         let bob = try harness.token("bob", subscribe: true)
         let admin = try harness.token("mod", admin: true)

@@ -4,6 +4,7 @@
 
 import Foundation
 import Logging
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 @testable import SocketIO

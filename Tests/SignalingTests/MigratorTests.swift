@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SQLiteNIO
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 

@@ -8,6 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import SFU
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 @testable import Auth
@@ -102,36 +103,12 @@ struct OpenAPIOperations {
     }
 }
 
-private let secret = "test-secret-that-is-long-enough-for-hs256"
+extension ServerHarness {
+    /// Every route the router registers, as `METHOD /path/{param}`.
+    fileprivate var routes: [String] { Self.routes(of: router) }
 
-/// The full router (media, rooms, operations, the call API and both realtime transports) over
-/// a real MediaServer and a temporary SQLite call store.
-private struct Harness {
-    let media: MediaServer
-    let authority = TokenAuthority(secret: secret)
-    let database: TemporaryDatabase
-    let store: SQLiteCallStore
-    let router: Router<ChorusRequestContext>
-
-    init() async throws {
-        media = try MediaServer(
-            configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, announcedIP: "127.0.0.1"),
-            logger: quietLogger("test"))
-        database = try TemporaryDatabase()
-        store = try await database.open()
-        let calls = CallService(store: store, configuration: CallServiceConfiguration(), logger: quietLogger("test.calls"))
-        router = ChorusServer.makeRouter(media: media, authority: authority, calls: calls)
-    }
-
-    var routes: [String] {
+    fileprivate static func routes(of router: Router<ChorusRequestContext>) -> [String] {
         router.routes.map { "\($0.method.rawValue) \(OpenAPIOperations.normalized($0.path.description))" }
-    }
-
-    func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        media.start()
-        defer { media.shutdown() }
-        try await Application(router: router).test(.router, body)
-        try await store.close()
     }
 }
 
@@ -141,7 +118,7 @@ private func document() throws -> String {
 
 @Suite(.serialized) struct OpenAPIDocumentTests {
     @Test func documentListsExactlyTheRouterRoutes() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness()
         let spec = try OpenAPIOperations(yaml: try document()).operations
         let routes = harness.routes
         #expect(routes.count >= 30, "the router enumerated only \(routes)")
@@ -155,11 +132,12 @@ private func document() throws -> String {
     /// The comparison above can fail: a route added without a document entry is reported, and
     /// so is a document entry without a route.
     @Test func aRouteWithoutAnEntryIsReported() async throws {
-        let harness = try await Harness()
-        harness.router.get("api/new-thing/:id") { _, _ in "" }
+        let harness = try await ServerHarness()
+        let router = harness.router
+        router.get("api/new-thing/:id") { _, _ in "" }
         var spec = try OpenAPIOperations(yaml: try document()).operations
         spec.append(.init(method: "POST", path: "/api/retired"))
-        let (undocumented, unrouted) = OpenAPIOperations.differences(spec: spec, router: harness.routes)
+        let (undocumented, unrouted) = OpenAPIOperations.differences(spec: spec, router: ServerHarness.routes(of: router))
         #expect(undocumented.contains("GET /api/new-thing/{id}"))
         #expect(unrouted.contains("POST /api/retired"))
         try await store(harness)
@@ -197,7 +175,7 @@ private func document() throws -> String {
     /// placeholder path parameters), answers a status its entry lists; errors are the API's JSON
     /// shape (Engine.IO's own shape at /socket.io/).
     @Test func everyOperationAnswersADocumentedStatus() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness()
         let spec = try OpenAPIOperations(yaml: try document()).operations
         let token = try harness.authority.makeToken(
             identity: "@openapi:example.org", room: "*", publish: true, subscribe: true, admin: true, ttl: 600)
@@ -231,7 +209,7 @@ private func document() throws -> String {
     }
 
     @Test func documentIsServedAsYAML() async throws {
-        let harness = try await Harness()
+        let harness = try await ServerHarness()
         let text = try document()
         #expect(text.hasPrefix("#") && text.contains("\nopenapi: 3.1.0\n"))
         try await harness.run { client in
@@ -243,7 +221,7 @@ private func document() throws -> String {
         }
     }
 
-    private func store(_ harness: Harness) async throws {
+    private func store(_ harness: ServerHarness) async throws {
         try await harness.store.close()
     }
 }

@@ -1,6 +1,7 @@
 // Reading libpq-style PostgreSQL URLs into PostgresNIO client configurations.
 
 import PostgresNIO
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 

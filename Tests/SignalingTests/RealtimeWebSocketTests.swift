@@ -10,6 +10,7 @@ import HummingbirdWSTesting
 import Logging
 import NIOCore
 import SFU
+import SignalingTestSupport
 import Testing
 import WSClient
 import WSCore
@@ -17,7 +18,6 @@ import WSCore
 @testable import Auth
 @testable import SocketIO
 
-private let secret = "test-secret-that-is-long-enough-for-hs256"
 
 /// A WebSocket client that records every event it receives; `send` writes a text frame.
 private final class TestSocket: @unchecked Sendable {
@@ -88,39 +88,8 @@ private final class TestSocket: @unchecked Sendable {
     }
 }
 
-private struct LiveHarness {
-    let media: MediaServer
-    let authority = TokenAuthority(secret: secret)
-    let database: TemporaryDatabase
-    let store: SQLiteCallStore
-    let service: CallService
-
-    init(gracePeriod: Duration = .seconds(15)) async throws {
-        media = try MediaServer(
-            configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, announcedIP: "127.0.0.1"),
-            logger: quietLogger("test"))
-        database = try TemporaryDatabase()
-        store = try await database.open()
-        service = CallService(
-            store: store, configuration: CallServiceConfiguration(gracePeriod: gracePeriod), logger: quietLogger("test.calls"))
-    }
-
-    func token(_ identity: String) throws -> String {
-        try authority.makeToken(identity: identity, room: "*", publish: false, subscribe: false, admin: false, ttl: 600)
-    }
-
-    func run(_ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
-        let app = ChorusServer.makeApplication(
-            router: ChorusServer.makeRouter(media: media, authority: authority, calls: service),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: quietLogger("test.http"))
-        try await app.test(.live) { client in
-            try await body(client, try #require(client.port))
-        }
-        try await store.close()
-    }
-
-    /// Connects `user` and waits until the server has registered the connection.
-    func connect(_ user: String, port: Int, viaQuery: Bool = false) async throws -> TestSocket {
+extension ServerHarness {
+    fileprivate func connect(_ user: String, port: Int, viaQuery: Bool = false) async throws -> TestSocket {
         let before = service.connectionCount(of: user)
         let socket = TestSocket.connect(port: port, user: user, token: try token(user), viaQuery: viaQuery)
         try await waitFor("\(user) to connect") { service.connectionCount(of: user) > before ? true : nil }
@@ -139,10 +108,10 @@ private func rest(_ client: any TestClientProtocol, _ method: HTTPRequest.Method
 
 @Suite(.serialized) struct RealtimeWebSocketTests {
     @Test func upgradesNeedAValidToken() async throws {
-        let harness = try await LiveHarness()
+        let harness = try await ServerHarness()
         let forged = try TokenAuthority(secret: "another-secret-of-sufficient-length-123")
             .makeToken(identity: "@eve:x", room: "*", publish: false, subscribe: false, admin: false, ttl: 600)
-        try await harness.run { client, port in
+        try await harness.runLive { client, port in
             for token in ["", "garbage", forged] {
                 let socket = TestSocket.connect(port: port, user: "@eve:x", token: token)
                 let error = await socket.failure()
@@ -165,10 +134,10 @@ private func rest(_ client: any TestClientProtocol, _ method: HTTPRequest.Method
     }
 
     @Test func aWholeCallOverRESTAndTheWebSocket() async throws {
-        let harness = try await LiveHarness(gracePeriod: .milliseconds(300))
+        let harness = try await ServerHarness(calls: CallServiceConfiguration(gracePeriod: .milliseconds(300)))
         let aliceToken = try harness.token("@alice:x")
         let bobToken = try harness.token("@bob:x")
-        try await harness.run { client, port in
+        try await harness.runLive { client, port in
             let alice = try await harness.connect("@alice:x", port: port)
             let bob = try await harness.connect("@bob:x", port: port)
             let carol = try await harness.connect("@carol:x", port: port)
@@ -237,9 +206,9 @@ private func rest(_ client: any TestClientProtocol, _ method: HTTPRequest.Method
     }
 
     @Test func everyConnectionOfAUserHearsTheirCalls() async throws {
-        let harness = try await LiveHarness()
+        let harness = try await ServerHarness()
         let aliceToken = try harness.token("@alice:x")
-        try await harness.run { client, port in
+        try await harness.runLive { client, port in
             let laptop = try await harness.connect("@bob:x", port: port)
             let phone = try await harness.connect("@bob:x", port: port)
             let (created, _) = try await rest(client, .post, "/api/calls/initiate", token: aliceToken, body: """

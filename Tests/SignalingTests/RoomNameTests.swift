@@ -1,6 +1,7 @@
 // Which names an SFU room may have, and which Host headers the development token endpoint
 // takes for loopback (DNS rebinding arrives with a hostile name in Host).
 
+import SignalingTestSupport
 import Testing
 @testable import Signaling
 

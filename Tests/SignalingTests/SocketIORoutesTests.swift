@@ -8,6 +8,7 @@ import HummingbirdWSTesting
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import SignalingTestSupport
 import Testing
 
 @testable import Signaling

@@ -2,6 +2,7 @@
 // WebSocket sessions, the upgrade, handler order, acks, ping timeout and shutdown.
 
 import Foundation  // NSLock
+import SignalingTestSupport
 import Testing
 
 @testable import Signaling

@@ -151,7 +151,7 @@ def integration_database(tmp: Path, attempt: int) -> str:
 
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
-    development_secret: bool = False, ready: bool = True,
+    development_secret: bool = False, ready: bool = True, log_name: str | None = None,
 ) -> ChorusServer:
     """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
     on the published development secret, minting development tokens). Returns once /healthz
@@ -160,8 +160,8 @@ def start_server(
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
-    own_log = extra_env or extra_args or development_secret
-    log_path = artifacts_dir() / (f"chorus-serve-{tmp.name}.log" if own_log else "chorus-serve.log")
+    # Every server its own log: ports and markers are read back from it.
+    log_path = artifacts_dir() / (log_name or f"chorus-serve-{tmp.name}.log")
     log_path.write_text("")
     last_error = ""
     for attempt in range(3):
@@ -239,7 +239,7 @@ def stop_process(process: subprocess.Popen) -> int | None:
 
 @pytest.fixture(scope="session")
 def chorus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChorusServer]:
-    server = start_server(tmp_path_factory.mktemp("chorus"))
+    server = start_server(tmp_path_factory.mktemp("chorus"), log_name="chorus-serve.log")
     try:
         yield server
     finally:

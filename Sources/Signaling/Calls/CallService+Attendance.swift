@@ -25,8 +25,10 @@ extension CallService {
 
     /// After `delay`, unless `user` connects again first, runs `connectionLost`.
     func scheduleConnectionLost(_ user: String, after delay: Duration) {
-        hub.scheduleGrace(for: user, after: delay) { [self] in
-            await connectionLost(user)
+        // Weak: a timer (or its retries during an outage) must not keep a service that is
+        // gone alive, nor act for it.
+        hub.scheduleGrace(for: user, after: delay) { [weak self] in
+            await self?.connectionLost(user)
         }
     }
 
@@ -38,6 +40,8 @@ extension CallService {
         let calls: [CallRecord]
         do {
             calls = try await store.calls(of: user, statuses: [.ringing, .active])
+        } catch is CancellationError {
+            return  // the service is stopping: the calls stay as they are
         } catch {
             logger.error("could not list calls of \(user) after their connection dropped (retrying): \(error)")
             scheduleConnectionLost(user, after: configuration.sweepInterval)

@@ -22,7 +22,7 @@ struct WebSocketRefusalMiddleware: RouterMiddleware {
     }
 
     private static func write(_ response: Response, to channel: any Channel) async throws {
-        var collector = BodyCollector()
+        let collector = BodyCollector()
         try await response.body.write(collector.writer)
         var headers = HTTPHeaders()
         for field in response.headers { headers.add(name: field.name.canonicalName, value: field.value) }
