@@ -80,7 +80,6 @@ let package = Package(
             dependencies: [
                 "SFU", "RTP", "ICE", "COpenSSL", "SDP", "Auth", "SocketIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),

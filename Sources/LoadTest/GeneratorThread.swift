@@ -17,6 +17,8 @@ import Foundation
 import Glibc
 import Synchronization
 
+/// Sendable by confinement: the runner reaches the thread only through `inbox` and `shared`
+/// (mutexes); everything else is touched by the generator's own thread alone.
 final class GeneratorThread: @unchecked Sendable {
     enum Command: Sendable {
         case add(SessionHandoff)

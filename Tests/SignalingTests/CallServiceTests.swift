@@ -479,7 +479,6 @@ private func attempt<T>(_ body: () async throws(CallError) -> T) async -> Result
         _ = try await fixture.service.answer(call.callId, by: "@bob:x")
 
         await fixture.service.disconnected(bob)
-        try await Task.sleep(for: .milliseconds(100))
         try await fixture.service.connected(RecordingClient("@bob:x"))
         #expect(fixture.service.pendingGracePeriods == 0)
         try await Task.sleep(for: .milliseconds(1500))

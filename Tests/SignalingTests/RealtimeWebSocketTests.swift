@@ -11,6 +11,7 @@ import Logging
 import NIOCore
 import SFU
 import SignalingTestSupport
+import Synchronization
 import Testing
 import WSClient
 import WSCore
@@ -20,10 +21,10 @@ import WSCore
 
 
 /// A WebSocket client that records every event it receives; `send` writes a text frame.
+/// Sendable by confinement: `task` is set once, in `connect`, before the socket is handed out.
 private final class TestSocket: @unchecked Sendable {
     let user: String
-    private let lock = NSLock()
-    private var received: [RealtimeEvent] = []
+    private let received = Mutex<[RealtimeEvent]>([])
     private let outgoing: AsyncStream<WebSocketOutboundWriter.OutboundFrame>
     private let continuation: AsyncStream<WebSocketOutboundWriter.OutboundFrame>.Continuation
     private var task: Task<WebSocketCloseFrame?, any Error>?
@@ -51,7 +52,7 @@ private final class TestSocket: @unchecked Sendable {
                     guard case .text(let text) = message, let json = JSONValue.parse(Array(text.utf8)),
                         let name = json["event"]?.stringValue
                     else { continue }
-                    socket.lock.withLock { socket.received.append(RealtimeEvent(name, json["data"] ?? .null)) }
+                    socket.received.withLock { $0.append(RealtimeEvent(name, json["data"] ?? .null)) }
                 }
                 writer.cancel()
             }
@@ -59,7 +60,7 @@ private final class TestSocket: @unchecked Sendable {
         return socket
     }
 
-    var events: [RealtimeEvent] { lock.withLock { received } }
+    var events: [RealtimeEvent] { received.withLock { $0 } }
 
     func events(_ name: String) -> [RealtimeEvent] { events.filter { $0.event == name } }
 

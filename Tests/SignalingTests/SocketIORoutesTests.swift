@@ -9,6 +9,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import SignalingTestSupport
+import Synchronization
 import Testing
 
 @testable import Signaling
@@ -166,11 +167,10 @@ private actor Recorder: RealtimeHandler {
     }
 }
 
-/// A tiny lock-protected box (Foundation only), for results gathered in a WebSocket handler.
-private final class Gathered<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func append<Element>(_ element: Element) where Value == [Element] { lock.withLock { stored.append(element) } }
+/// A mutex-guarded box, for results gathered in a WebSocket handler.
+private final class Gathered<Value: Sendable>: Sendable {
+    private let stored: Mutex<Value>
+    init(_ value: Value) { stored = Mutex(value) }
+    var value: Value { stored.withLock { $0 } }
+    func append<Element: Sendable>(_ element: Element) where Value == [Element] { stored.withLock { $0.append(element) } }
 }

@@ -1,7 +1,8 @@
 // The Socket.IO endpoint's I/O shell with real timers and tasks, without HTTP: polling and
 // WebSocket sessions, the upgrade, handler order, acks, ping timeout and shutdown.
 
-import Foundation  // NSLock
+import Foundation
+import Synchronization
 import SignalingTestSupport
 import Testing
 
@@ -91,38 +92,40 @@ private final class FakeWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
 
 /// A WebSocket whose client reads `readable` frames and then stops reading: later writes wait
 /// (as a connection's do once the peer's window is full) until the connection is aborted.
-private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var readable: Int
-    private var stalled: [CheckedContinuation<Void, any Error>] = []
-    private var aborted = false
-    private var read: [EngineIOFrame] = []
+private final class StalledWebSocket: SocketIOWebSocketSink, Sendable {
+    private struct State {
+        var readable: Int
+        var stalled: [CheckedContinuation<Void, any Error>] = []
+        var aborted = false
+        var read: [EngineIOFrame] = []
+    }
+
+    private let state: Mutex<State>
     let inbound: AsyncStream<EngineIOFrame>
     let toServer: AsyncStream<EngineIOFrame>.Continuation
 
     init(readable: Int) {
-        self.readable = readable
+        state = Mutex(State(readable: readable))
         (inbound, toServer) = AsyncStream.makeStream()
     }
 
     struct Aborted: Error {}
 
-    var frames: [EngineIOFrame] { lock.withLock { read } }
-    var waitingWrites: Int { lock.withLock { stalled.count } }
-    var wasAborted: Bool { lock.withLock { aborted } }
+    var frames: [EngineIOFrame] { state.withLock { $0.read } }
+    var waitingWrites: Int { state.withLock { $0.stalled.count } }
+    var wasAborted: Bool { state.withLock { $0.aborted } }
 
     func write(_ frame: EngineIOFrame) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            lock.withLock {
-                if aborted {
+            state.withLock { state in
+                if state.aborted {
                     continuation.resume(throwing: Aborted())
-                } else if readable > 0 {
-                    readable -= 1
-                    read.append(frame)
+                } else if state.readable > 0 {
+                    state.readable -= 1
+                    state.read.append(frame)
                     continuation.resume()
                 } else {
-                    stalled.append(continuation)
+                    state.stalled.append(continuation)
                 }
             }
         }
@@ -137,10 +140,10 @@ private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable
     }
 
     func abort() {
-        let waiting = lock.withLock {
-            aborted = true
-            defer { stalled = [] }
-            return stalled
+        let waiting = state.withLock { state in
+            state.aborted = true
+            defer { state.stalled = [] }
+            return state.stalled
         }
         for continuation in waiting { continuation.resume(throwing: Aborted()) }
         toServer.finish()
@@ -193,7 +196,7 @@ private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable
 
         // A held poll is answered by a server → client event.
         async let held = server.poll(sid: sid)
-        try await Task.sleep(for: .milliseconds(50))
+        try await eventually { server.isPollHeld(sid: sid) }
         let client = try #require(await handler.clients.first)
         #expect(client.user == "alice")
         await client.deliver(RealtimeEvent("incoming-call", .object(["callId": .string("c1")])))
@@ -240,7 +243,7 @@ private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable
         try await server.post(sid: sid, body: Array(#"40{"token":"good-dan"}"#.utf8))
         _ = try await server.poll(sid: sid)
         async let held = server.poll(sid: sid)
-        try await Task.sleep(for: .milliseconds(50))
+        try await eventually { server.isPollHeld(sid: sid) }
 
         try server.checkWebSocket(sid: sid)
         let probe = FakeWebSocket()
@@ -299,7 +302,7 @@ private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable
         let server = server(handler)
         let sid = try sid(of: server.openPollingSession(fallbackToken: nil, from: Self.address))
         async let held = server.poll(sid: sid)
-        try await Task.sleep(for: .milliseconds(50))
+        try await eventually { server.isPollHeld(sid: sid) }
         server.closeAll(reason: .server("server shutting down"))
         #expect(try await held == "1")
         #expect(server.sessionCount == 0)
@@ -310,7 +313,7 @@ private final class StalledWebSocket: SocketIOWebSocketSink, @unchecked Sendable
         let server = server(handler)
         let sid = try sid(of: server.openPollingSession(fallbackToken: nil, from: Self.address))
         async let first = server.poll(sid: sid)
-        try await Task.sleep(for: .milliseconds(50))
+        try await eventually { server.isPollHeld(sid: sid) }
         await #expect(throws: EngineIOError.badRequest) { try await server.poll(sid: sid) }
         #expect(try await first == "1")
         await #expect(throws: EngineIOError.unknownSession) { try await server.poll(sid: sid) }

@@ -3,14 +3,14 @@
 // so the packet path never touches a metrics lock.
 
 import CoreMetrics
-import NIOConcurrencyHelpers
 import Prometheus
 import SFU
+import Synchronization
 
-final class ChorusMetrics: @unchecked Sendable {
+final class ChorusMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
-    private let lock = NIOLockedValueBox(WorkerStatsSnapshot())
+    private let lock = Mutex(WorkerStatsSnapshot())
     private let packetsIn: CoreMetrics.Counter
     private let bytesIn: CoreMetrics.Counter
     private let packetsOut: CoreMetrics.Counter
@@ -41,7 +41,7 @@ final class ChorusMetrics: @unchecked Sendable {
 
     /// Advances the counters to `snapshot` and renders the exposition text.
     func render(_ snapshot: WorkerStatsSnapshot) -> String {
-        lock.withLockedValue { last in
+        lock.withLock { last in
             packetsIn.increment(by: max(0, snapshot.packetsIn - last.packetsIn))
             bytesIn.increment(by: max(0, snapshot.bytesIn - last.bytesIn))
             packetsOut.increment(by: max(0, snapshot.packetsOut - last.packetsOut))

@@ -1,7 +1,7 @@
 // Who is connected: each user's live realtime connections (a user may have several devices and
 // transports at once), and the grace timers of users whose last connection dropped.
 
-import NIOConcurrencyHelpers
+import Synchronization
 
 final class RealtimeHub: Sendable {
     private struct State {
@@ -14,7 +14,7 @@ final class RealtimeHub: Sendable {
         var generation: UInt64 = 0
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
     private let limits: ServiceLimits
 
     init(limits: ServiceLimits = ServiceLimits()) {
@@ -23,7 +23,7 @@ final class RealtimeHub: Sendable {
 
     /// Why one more connection of `user` from `address` would cross a limit, or nil.
     func admissionProblem(user: String, address: String?) -> LimitExceeded? {
-        state.withLockedValue { Self.problem(in: $0, user: user, address: address, limits: limits) }
+        state.withLock { Self.problem(in: $0, user: user, address: address, limits: limits) }
     }
 
     private static func problem(in state: State, user: String, address: String?, limits: ServiceLimits) -> LimitExceeded? {
@@ -43,7 +43,7 @@ final class RealtimeHub: Sendable {
     /// Registers a connection and cancels the user's grace timer, if any; refuses it (and
     /// changes nothing) when it would cross a limit.
     func add(_ client: any RealtimeClient) throws(LimitExceeded) {
-        let result = state.withLockedValue { state -> Result<Task<Void, Never>?, LimitExceeded> in
+        let result = state.withLock { state -> Result<Task<Void, Never>?, LimitExceeded> in
             if let problem = Self.problem(in: state, user: client.user, address: client.address, limits: limits) {
                 return .failure(problem)
             }
@@ -56,7 +56,7 @@ final class RealtimeHub: Sendable {
 
     /// Removes a connection; returns how many the user still has.
     func remove(_ client: any RealtimeClient) -> Int {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard state.connections[client.user]?.removeValue(forKey: client.connectionID) != nil else {
                 return state.connections[client.user]?.count ?? 0
             }
@@ -71,17 +71,17 @@ final class RealtimeHub: Sendable {
     }
 
     func connectionCount(of user: String) -> Int {
-        state.withLockedValue { $0.connections[user]?.count ?? 0 }
+        state.withLock { $0.connections[user]?.count ?? 0 }
     }
 
     /// Whether `user` is still around: connected, or dropped less than the grace period ago.
     func isPresent(_ user: String) -> Bool {
-        state.withLockedValue { $0.connections[user] != nil || $0.graceTimers[user] != nil }
+        state.withLock { $0.connections[user] != nil || $0.graceTimers[user] != nil }
     }
 
     /// Every connection of `users`, except the connection `excluded`.
     func clients(of users: some Sequence<String>, excluding excluded: String? = nil) -> [any RealtimeClient] {
-        state.withLockedValue { state in
+        state.withLock { state in
             var result: [any RealtimeClient] = []
             for user in Set(users) {
                 for (id, client) in state.connections[user] ?? [:] where id != excluded {
@@ -95,14 +95,14 @@ final class RealtimeHub: Sendable {
     /// Starts `body` after `delay` unless the user reconnects first (which cancels it) or the
     /// user has connections again when it fires.
     func scheduleGrace(for user: String, after delay: Duration, _ body: @escaping @Sendable () async -> Void) {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard state.connections[user] == nil else { return }
             state.generation += 1
             let generation = state.generation
             let task = Task { [weak self] in
                 try? await Task.sleep(for: delay)
                 guard !Task.isCancelled, let self else { return }
-                let due = self.state.withLockedValue { state -> Bool in
+                let due = self.state.withLock { state -> Bool in
                     guard state.graceTimers[user]?.generation == generation, state.connections[user] == nil else {
                         return false
                     }
@@ -117,12 +117,12 @@ final class RealtimeHub: Sendable {
     }
 
     var pendingGraceCount: Int {
-        state.withLockedValue { $0.graceTimers.count }
+        state.withLock { $0.graceTimers.count }
     }
 
     /// Stops every grace timer (server shutdown: the calls stay as they are).
     func cancelGraceTimers() {
-        let timers = state.withLockedValue { state in
+        let timers = state.withLock { state in
             defer { state.graceTimers.removeAll() }
             return Array(state.graceTimers.values)
         }

@@ -1,9 +1,9 @@
-// The I/O shell around one SocketIOSession: a lock over the state machine, the held poll, the
+// The I/O shell around one SocketIOSession: a mutex over the state machine, the held poll, the
 // WebSocket writers, the timer, and one serial task that calls the RealtimeHandler, so that a
 // client's connected → events → disconnected reach it in order whatever transport carried them.
 
-import Foundation  // NSLock
 import SocketIO
+import Synchronization
 
 /// What a WebSocket writer task is told to do.
 enum SocketIOWebSocketCommand: Sendable {
@@ -20,7 +20,7 @@ private struct SocketIOWebSocket {
     let abort: @Sendable () -> Void
 }
 
-final class SocketIOLiveSession: @unchecked Sendable {
+final class SocketIOLiveSession: Sendable {
     /// Work for the serial handler task.
     private enum Job: Sendable {
         case effect(SocketIOSessionOutput)
@@ -29,18 +29,21 @@ final class SocketIOLiveSession: @unchecked Sendable {
         case barrier(CheckedContinuation<Void, Never>)
     }
 
+    /// What changes, behind one mutex; nothing awaits while holding it.
+    private struct State {
+        var machine: SocketIOSession
+        var heldPoll: CheckedContinuation<String, Never>?
+        /// An answer produced between a `.hold` decision and the continuation's registration.
+        var earlyAnswer: String?
+        var mainSocket: SocketIOWebSocket?
+        var probeSocket: SocketIOWebSocket?
+        var nextSocketID = 0
+        var timer: (deadline: EngineIOInstant, task: Task<Void, Never>)?
+    }
+
     let sid: String
     private let clock = ContinuousClock()
-    // Everything below is guarded by `lock`; nothing awaits while holding it.
-    private let lock = NSLock()
-    private var machine: SocketIOSession
-    private var heldPoll: CheckedContinuation<String, Never>?
-    /// An answer produced between a `.hold` decision and the continuation's registration.
-    private var earlyAnswer: String?
-    private var mainSocket: SocketIOWebSocket?
-    private var probeSocket: SocketIOWebSocket?
-    private var nextSocketID = 0
-    private var timer: (deadline: EngineIOInstant, task: Task<Void, Never>)?
+    private let state: Mutex<State>
     private let jobs: AsyncStream<Job>.Continuation
     private let onConnected: @Sendable (String) -> Void
     private let onClosed: @Sendable (String, EngineIOCloseReason) -> Void
@@ -57,7 +60,7 @@ final class SocketIOLiveSession: @unchecked Sendable {
     ) {
         self.sid = machine.sid
         self.address = address
-        self.machine = machine
+        self.state = Mutex(State(machine: machine))
         self.onConnected = onConnected
         self.onClosed = onClosed
         let (stream, continuation) = AsyncStream<Job>.makeStream()
@@ -66,18 +69,19 @@ final class SocketIOLiveSession: @unchecked Sendable {
         Task { await Self.runJobs(stream, handler: handler, socketID: socketID, session: self) }
         // The connect timeout (and the first ping) run from the handshake on, whether or not the
         // client ever comes back: a polling handshake alone must expire.
-        locked { $0.armTimer() }
+        locked { armTimer(&$0) }
     }
 
     var handshake: EngineIOPacket { locked { $0.machine.handshake } }
     var isClosed: Bool { locked { $0.machine.isClosed } }
+    var isPollHeld: Bool { locked { $0.heldPoll != nil } }
     var canAttachProbe: Bool { locked { $0.machine.engine.phase == .polling } }
 
     // MARK: Polling
 
     func poll() async throws(EngineIOError) -> String {
         let start: Result<EngineIOPollStart, EngineIOError> = update { session in
-            do throws(EngineIOError) { return .success(try session.machine.poll(now: session.clock.now)) } catch { return .failure(error) }
+            do throws(EngineIOError) { return .success(try session.machine.poll(now: clock.now)) } catch { return .failure(error) }
         }
         switch start {
         case .failure(let error):
@@ -100,7 +104,7 @@ final class SocketIOLiveSession: @unchecked Sendable {
 
     func post(_ body: [UInt8]) async throws(EngineIOError) {
         let result: Result<Void, EngineIOError> = update { session in
-            do throws(EngineIOError) { return .success(try session.machine.receivePost(body, now: session.clock.now)) } catch { return .failure(error) }
+            do throws(EngineIOError) { return .success(try session.machine.receivePost(body, now: clock.now)) } catch { return .failure(error) }
         }
         if case .success = result {
             await barrier()
@@ -125,7 +129,7 @@ final class SocketIOLiveSession: @unchecked Sendable {
             case .main:
                 session.mainSocket = socket
             case .probe:
-                do throws(EngineIOError) { try session.machine.attachProbe(now: session.clock.now) } catch { return .failure(error) }
+                do throws(EngineIOError) { try session.machine.attachProbe(now: clock.now) } catch { return .failure(error) }
                 session.probeSocket = socket
             }
             return .success(socket.id)
@@ -142,7 +146,7 @@ final class SocketIOLiveSession: @unchecked Sendable {
     /// socket when the upgrade completes).
     func receive(_ frame: EngineIOFrame, on socket: Int) async {
         update { session in
-            let now = session.clock.now
+            let now = clock.now
             if session.mainSocket?.id == socket {
                 session.machine.receiveWebSocket(frame, now: now)
             } else if session.probeSocket?.id == socket {
@@ -154,7 +158,7 @@ final class SocketIOLiveSession: @unchecked Sendable {
 
     func socketClosed(_ socket: Int) async {
         update { session in
-            let now = session.clock.now
+            let now = clock.now
             if session.mainSocket?.id == socket {
                 session.mainSocket = nil
                 session.machine.webSocketClosed(now: now)
@@ -181,56 +185,54 @@ final class SocketIOLiveSession: @unchecked Sendable {
 
     // MARK: Internals
 
-    private func locked<T>(_ body: (SocketIOLiveSession) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(self)
+    private func locked<T: Sendable>(_ body: (inout State) -> T) -> T {
+        state.withLock { body(&$0) }
     }
 
-    /// Runs `body` on the state machine under the lock, then performs what it output and
+    /// Runs `body` on the state machine under the mutex, then performs what it output and
     /// re-arms the timer.
     @discardableResult
-    private func update<T>(_ body: (SocketIOLiveSession) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        let result = body(self)
-        performOutputs()
-        armTimer()
-        return result
+    private func update<T: Sendable>(_ body: (inout State) -> T) -> T {
+        state.withLock { state in
+            let result = body(&state)
+            performOutputs(&state)
+            armTimer(&state)
+            return result
+        }
     }
 
-    /// Called with the lock held. Writes are only yields and resumes, which never block.
-    private func performOutputs() {
-        while let output = machine.pollOutput() {
+    /// Called under the mutex. Writes are only yields and resumes, which never block.
+    private func performOutputs(_ state: inout State) {
+        while let output = state.machine.pollOutput() {
             switch output {
             case .answerPoll(let body):
-                if let poll = heldPoll {
-                    heldPoll = nil
+                if let poll = state.heldPoll {
+                    state.heldPoll = nil
                     poll.resume(returning: body)
                 } else {
-                    earlyAnswer = body
+                    state.earlyAnswer = body
                 }
             case .writeWebSocket(let packets):
-                mainSocket?.writer.yield(.write(packets, reportWritten: true))
+                state.mainSocket?.writer.yield(.write(packets, reportWritten: true))
             case .writeProbe(let packets):
-                probeSocket?.writer.yield(.write(packets, reportWritten: false))
+                state.probeSocket?.writer.yield(.write(packets, reportWritten: false))
             case .promoteProbe:
-                mainSocket = probeSocket
-                probeSocket = nil
+                state.mainSocket = state.probeSocket
+                state.probeSocket = nil
             case .closeProbe:
-                probeSocket?.writer.yield(.close)
-                probeSocket?.writer.finish()
-                probeSocket = nil
+                state.probeSocket?.writer.yield(.close)
+                state.probeSocket?.writer.finish()
+                state.probeSocket = nil
             case .closeWebSocket:
-                mainSocket?.writer.yield(.close)
-                mainSocket?.writer.finish()
-                mainSocket = nil
+                state.mainSocket?.writer.yield(.close)
+                state.mainSocket?.writer.finish()
+                state.mainSocket = nil
             case .abortWebSocket:
                 // The writer is stuck behind a client that does not read: what it still holds is
                 // dropped with the stream, and the connection is closed under it.
-                mainSocket?.writer.finish()
-                mainSocket?.abort()
-                mainSocket = nil
+                state.mainSocket?.writer.finish()
+                state.mainSocket?.abort()
+                state.mainSocket = nil
             case .connected:
                 onConnected(sid)
                 jobs.yield(.effect(output))
@@ -239,21 +241,21 @@ final class SocketIOLiveSession: @unchecked Sendable {
             case .closed(let reason):
                 jobs.yield(.effect(output))
                 jobs.finish()
-                timer?.task.cancel()
-                timer = nil
+                state.timer?.task.cancel()
+                state.timer = nil
                 onClosed(sid, reason)
             }
         }
     }
 
-    /// Called with the lock held: makes sure a timer fires at the machine's next deadline. A
+    /// Called under the mutex: makes sure a timer fires at the machine's next deadline. A
     /// timer set for an earlier instant is kept (it fires, finds nothing due, and re-arms).
-    private func armTimer() {
-        guard let deadline = machine.nextDeadline else { return }
-        if let timer, timer.deadline <= deadline { return }
-        timer?.task.cancel()
+    private func armTimer(_ state: inout State) {
+        guard let deadline = state.machine.nextDeadline else { return }
+        if let timer = state.timer, timer.deadline <= deadline { return }
+        state.timer?.task.cancel()
         let clock = self.clock
-        timer = (deadline, Task { [weak self] in
+        state.timer = (deadline, Task { [weak self] in
             do { try await Task.sleep(until: deadline, clock: clock) } catch { return }
             self?.fire()
         })
@@ -262,7 +264,7 @@ final class SocketIOLiveSession: @unchecked Sendable {
     private func fire() {
         update { session in
             session.timer = nil
-            session.machine.handleTimeout(now: session.clock.now)
+            session.machine.handleTimeout(now: clock.now)
         }
     }
 

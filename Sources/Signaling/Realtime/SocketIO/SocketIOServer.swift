@@ -71,6 +71,11 @@ public final class SocketIOServer: Sendable {
         try await session(sid).poll()
     }
 
+    /// Whether a GET poll of `sid` is being held (tests wait on it rather than sleeping).
+    func isPollHeld(sid: String) -> Bool {
+        state.withLock { $0.sessions[sid] }?.isPollHeld ?? false
+    }
+
     /// A POST payload, returned from once its messages were handled.
     public func post(sid: String, body: [UInt8]) async throws(EngineIOError) {
         try await session(sid).post(body)
