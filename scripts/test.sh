@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Runs every Chorus test: installs build and test dependencies, builds everything (debug),
-# runs the Swift tests, then the integration suite (pytest + aiortc as a real WebRTC peer)
-# against a `chorus serve` that tests/integration/conftest.py starts on free ports.
+# runs the Swift tests, then the integration suite (pytest + real peers: aiortc, Chromium,
+# coturn, PostgreSQL) against `chorus serve` instances that tests/integration/conftest.py
+# starts on free ports, once on SQLite and once on PostgreSQL.
 #
-# Stages, in order: deps, build, unit, integration. A failed build stops the run; a failed unit
-# stage still runs the integration stage, so one run reports both. Exit status is non-zero if
-# any stage failed. Logs and reports go to artifacts/ (gitignored).
-#
-# The unit stage runs the CallStore suite against SQLite and a real PostgreSQL: unless
-# CHORUS_TEST_POSTGRES_URL is already set, a throwaway server is started before it
-# (scripts/postgres.sh start, recorded as the "postgres" stage) and stopped when this script
-# exits, however it exits.
+# Stages, in order (README.md has the same table):
+#   deps                  scripts/install-deps.sh --test
+#   build                 swift build --build-tests
+#   postgres              a throwaway PostgreSQL (scripts/postgres.sh start), started when a
+#                         stage that needs it runs (unit, integration-postgres) and stopped by
+#                         PID when this script exits, however it exits
+#   unit                  swift test (the CallStore suite on SQLite and on that PostgreSQL)
+#   integration           pytest tests/integration, chorus serve on SQLite
+#   integration-postgres  the same suite, chorus serve on PostgreSQL
+# A failed build stops the run; other failed stages do not, so one run reports them all. Exit
+# status is non-zero if any stage failed. Logs and reports go to artifacts/ (gitignored).
 #
 # Environment:
-#   CHORUS_TEST_STAGES   stages to run (default "deps build unit integration")
+#   CHORUS_TEST_STAGES   stages to run (default "deps build unit integration integration-postgres";
+#                        "postgres" alone just starts the server and leaves it running)
 #   CHORUS_SCRATCH_PATH  SwiftPM build directory (default .build)
-#   CHORUS_BIN           chorus binary for the integration stage (default: the debug build)
+#   CHORUS_BIN           chorus binary for the integration stages (default: the debug build)
 #   CHORUS_PYTHON        Python interpreter (default .venv/bin/python if present, else python3)
 #   CHORUS_PYTEST_ARGS   extra pytest arguments, e.g. "-k mute -x"
 #   CHORUS_UNIT_TIMEOUT, CHORUS_INTEGRATION_TIMEOUT  seconds (default 1200, 900)
@@ -23,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STAGES="${CHORUS_TEST_STAGES:-deps build unit integration}"
+STAGES="${CHORUS_TEST_STAGES:-deps build unit integration integration-postgres}"
 ARTIFACTS="$PWD/artifacts"
 mkdir -p "$ARTIFACTS"
 
@@ -99,8 +104,9 @@ fi
 # integration suite runs a second time with chorus serve on it).
 ensure_postgres() {
     if [ -z "${CHORUS_TEST_POSTGRES_URL:-}" ]; then
-        # Stopped at exit only if this run starts it (a server already started by hand stays).
-        if ! scripts/postgres.sh status >/dev/null 2>&1; then
+        # Stopped at exit only if this run starts it (a server already started by hand stays),
+        # and not when "postgres" is the stage asked for.
+        if ! scripts/postgres.sh status >/dev/null 2>&1 && [ "$STAGES" != "postgres" ]; then
             trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
         fi
         # A failed start fails the run: without a server the PostgreSQL cases would be skipped.
@@ -111,6 +117,10 @@ ensure_postgres() {
     fi
 }
 
+if wants postgres; then
+    ensure_postgres
+fi
+
 if wants unit; then
     ensure_postgres
     run_stage unit swift-test.log \
@@ -118,12 +128,11 @@ if wants unit; then
         swift test --skip-build "${swift_flags[@]}" || true
 fi
 
-if wants integration; then
+if wants integration || wants integration-postgres; then
     if [ -z "${CHORUS_BIN:-}" ]; then
         CHORUS_BIN="$(swift build --show-bin-path "${swift_flags[@]}")/chorus"
     fi
     export CHORUS_BIN
-    export CHORUS_ARTIFACTS="$ARTIFACTS/integration"
     # The browser scenarios (headless Chromium via selenium) are part of the suite: a missing
     # browser is a failure here, not a skip.
     export CHORUS_REQUIRE_BROWSER="${CHORUS_REQUIRE_BROWSER:-1}"
@@ -134,11 +143,17 @@ if wants integration; then
     else
         py=python3
     fi
+fi
+
+if wants integration; then
     # shellcheck disable=SC2086 # CHORUS_PYTEST_ARGS is a list of words on purpose
-    run_stage integration pytest.log \
+    CHORUS_ARTIFACTS="$ARTIFACTS/integration" run_stage integration pytest.log \
         timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-900}" \
         "$py" -m pytest tests/integration -ra -p no:cacheprovider \
         --junitxml="$ARTIFACTS/integration-junit.xml" ${CHORUS_PYTEST_ARGS:-} || true
+fi
+
+if wants integration-postgres; then
     # The same suite with chorus serve on PostgreSQL instead of the SQLite default.
     ensure_postgres
     if [ -n "${CHORUS_TEST_POSTGRES_URL:-}" ]; then
