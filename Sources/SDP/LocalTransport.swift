@@ -30,11 +30,14 @@ public struct OutgoingStream: Equatable, Sendable {
     public var cname: String
     public var streamID: String
     public var trackID: String
+    /// Our RTX SSRC for it, announced with `a=ssrc-group:FID` when the section carries RTX.
+    public var rtxSSRC: UInt32?
 
-    public init(ssrc: UInt32, cname: String, streamID: String, trackID: String) {
+    public init(ssrc: UInt32, cname: String, streamID: String, trackID: String, rtxSSRC: UInt32? = nil) {
         self.ssrc = ssrc
         self.cname = cname
         self.streamID = streamID
         self.trackID = trackID
+        self.rtxSSRC = rtxSSRC
     }
 }

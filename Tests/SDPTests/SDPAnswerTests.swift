@@ -60,11 +60,12 @@ struct SDPAnswerTests {
         #expect(!audio.has("ssrc") && !audio.has("msid"))
 
         let video = answer.media[1]
-        #expect(video.formats == ["97"])
-        #expect(video.values(of: "rtpmap") == ["97 VP8/90000"])
+        #expect(video.formats == ["97", "98"], "VP8 and its retransmission format")
+        #expect(video.values(of: "rtpmap") == ["97 VP8/90000", "98 rtx/90000"])
+        #expect(video.values(of: "fmtp") == ["98 apt=97"])
         #expect(video.values(of: "rtcp-fb") == ["97 nack", "97 nack pli", "97 goog-remb"])
         #expect(video.values(of: "extmap") == ["1 urn:ietf:params:rtp-hdrext:sdes:mid", "3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"])
-        #expect(!video.has("ssrc-group"), "no RTX negotiated")
+        #expect(!video.has("ssrc-group"), "recvonly: Chorus sends nothing, so no FID group of its own")
     }
 
     @Test func attributeOrderFollowsTheBrief() throws {
@@ -72,7 +73,7 @@ struct SDPAnswerTests {
         // recvonly for a sendonly offer, even with an outgoing stream: nothing goes out.
         #expect(answer.media[0].attributes.map(\.name) == [
             "ice-ufrag", "ice-pwd", "fingerprint", "setup", "mid", "recvonly", "rtcp-mux", "rtcp-rsize", "rtpmap",
-            "fmtp", "extmap", "extmap", "extmap", "candidate", "end-of-candidates",
+            "fmtp", "rtcp-fb", "extmap", "extmap", "extmap", "extmap", "candidate", "end-of-candidates",
         ])
     }
 
@@ -91,8 +92,10 @@ struct SDPAnswerTests {
         #expect(audio.values(of: "fmtp") == ["111 minptime=10;useinbandfec=1"])
         #expect(audio.has("rtcp-rsize"))
         #expect(audio.explicitDirection == .recvonly)
-        #expect(!audio.has("rtcp-fb"), "transport-cc is not kept")
-        #expect(answer.media[1].values(of: "rtcp-fb") == ["96 nack", "96 nack pli", "96 ccm fir", "96 goog-remb"])
+        #expect(audio.values(of: "rtcp-fb") == ["111 transport-cc"], "Chorus sends transport-wide feedback")
+        #expect(answer.media[1].values(of: "rtcp-fb") == ["96 nack", "96 nack pli", "96 ccm fir", "96 goog-remb", "96 transport-cc"])
+        #expect(answer.media[1].formats == ["96", "97"])
+        #expect(answer.media[1].values(of: "fmtp") == ["97 apt=96"])
         #expect(answer.media[1].explicitDirection == .recvonly)
     }
 
@@ -117,6 +120,19 @@ struct SDPAnswerTests {
         let (_, _, answer) = try Self.answer(SDPFixtures.aiortc, outgoing: ["1": Self.videoOut])
         #expect(answer.media.map(\.direction) == [.recvonly, .sendrecv])
         #expect(answer.media[1].values(of: "ssrc").first == "2002 cname:chorus")
+    }
+
+    @Test func retransmissionStreamIsGroupedWithItsMedia() throws {
+        var stream = Self.videoOut
+        stream.rtxSSRC = 3003
+        let (_, _, answer) = try Self.answer(SDPFixtures.aiortc, outgoing: ["1": stream])
+        let video = answer.media[1]
+        #expect(video.values(of: "ssrc-group") == ["FID 2002 3003"], "RFC 4588: media first, repair second")
+        #expect(video.values(of: "ssrc").contains("3003 cname:chorus"))
+        // Audio has no rtx format: an RTX SSRC there is not announced.
+        let (_, _, audioOnly) = try Self.answer(SDPFixtures.aiortc, outgoing: ["0": OutgoingStream(
+            ssrc: 1001, cname: "chorus", streamID: "s", trackID: "a", rtxSSRC: 4004)])
+        #expect(!audioOnly.media[0].has("ssrc-group"))
     }
 
     @Test func ipv6Candidate() throws {
@@ -153,8 +169,9 @@ struct SDPAnswerTests {
         let negotiated = try SDPNegotiator.negotiate(offer: SDPFixtures.chromium, policy: CodecPolicy(video: ["H264"]))
         let text = SDPNegotiator.answer(to: negotiated, local: Self.local, outgoing: [:], sessionID: 1)
         let video = try SessionDescription(parsing: text).media[1]
-        #expect(video.formats == ["102"])
-        #expect(video.values(of: "rtpmap") == ["102 H264/90000"])
-        #expect(video.values(of: "fmtp") == ["102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"])
+        #expect(video.formats == ["102", "103"])
+        #expect(video.values(of: "rtpmap") == ["102 H264/90000", "103 rtx/90000"])
+        #expect(video.values(of: "fmtp") == ["102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+                                             "103 apt=102"], "the rtx format that repairs the chosen H264 one")
     }
 }

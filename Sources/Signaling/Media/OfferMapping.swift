@@ -36,7 +36,26 @@ extension NegotiatedMedia {
     var trackParameters: TrackParameters {
         TrackParameters(
             mid: mid, kind: TrackKind(kind), codecName: codec.name, payloadType: codec.payloadType,
-            clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID))
+            clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID),
+            rtxPayloadType: codec.rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedback(codec.feedback),
+            transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC))
+    }
+}
+
+extension RTCPFeedback {
+    /// From the kept `a=rtcp-fb` values of a codec.
+    init(_ values: [String]) {
+        self = []
+        for value in values {
+            switch value {
+            case "nack": insert(.nack)
+            case "nack pli": insert(.pli)
+            case "ccm fir": insert(.fir)
+            case "transport-cc": insert(.transportCC)
+            case "goog-remb": insert(.remb)
+            default: break
+            }
+        }
     }
 }
 
@@ -50,6 +69,6 @@ extension LocalTransportDescription {
 
 extension OutgoingTrack {
     var sdp: OutgoingStream {
-        OutgoingStream(ssrc: ssrc, cname: cname, streamID: streamID, trackID: trackID)
+        OutgoingStream(ssrc: ssrc, cname: cname, streamID: streamID, trackID: trackID, rtxSSRC: rtxSSRC)
     }
 }
