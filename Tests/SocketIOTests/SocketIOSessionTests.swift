@@ -9,22 +9,30 @@ import Testing
     let t0 = ContinuousClock.now
     let configuration = SocketIOConfiguration(connectTimeout: .seconds(45))
 
-    /// Tokens are "good-<user>" here; anything else is refused.
-    static let authenticate: SocketIOAuthenticator = { token in
+    /// Tokens are "good-<user>" here; anything else is refused. (The session asks with an
+    /// `.authenticate` output; the shell answers with `authenticated`.)
+    static func check(_ token: String) -> Result<RealtimeIdentity, SocketIOAuthFailure> {
         token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
     private func session(_ transport: EngineIOTransport = .websocket, fallbackToken: String? = nil) -> SocketIOSession {
         var session = SocketIOSession(
             sid: "sid1", socketID: "sock1", transport: transport, configuration: configuration, now: t0,
-            fallbackToken: fallbackToken, authenticate: Self.authenticate)
+            fallbackToken: fallbackToken)
         _ = outputs(&session)  // the handshake
         return session
     }
 
+    /// The session's outputs, with token checks answered at once (and left out).
     private func outputs(_ session: inout SocketIOSession) -> [SocketIOSessionOutput] {
         var all: [SocketIOSessionOutput] = []
-        while let output = session.pollOutput() { all.append(output) }
+        while let output = session.pollOutput() {
+            if case .authenticate(let token) = output {
+                session.authenticated(Self.check(token))
+            } else {
+                all.append(output)
+            }
+        }
         return all
     }
 
