@@ -75,7 +75,7 @@ public final class MatrixAppService: Sendable {
             logger.debug("matrix transaction \(id) again: already applied")
             return .repeated
         }
-        let inbox = MatrixCallInbox(calls: calls, homeserver: homeserver, logger: logger) {
+        let inbox = MatrixCallInbox(calls: calls, homeserver: homeserver, mirror: mirror, logger: logger) {
             Date().timeIntervalSince1970 * 1000
         }
         do throws(MatrixCallInbox.Unavailable) {

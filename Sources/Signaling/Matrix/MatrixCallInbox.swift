@@ -16,6 +16,8 @@ import Foundation
 struct MatrixCallInbox: Sendable {
     let calls: CallService
     let homeserver: any MatrixHomeserver
+    /// Where the caller's side of an answered call is completed (select_answer).
+    let mirror: MatrixCallMirror
     let logger: Logger
     /// Unix time in milliseconds (an input: tests pass their own).
     let nowMilliseconds: @Sendable () -> Double
@@ -74,11 +76,12 @@ struct MatrixCallInbox: Sendable {
                 return  // sent again: the call exists
             }
         case .answer(let sdp):
-            let call = try await calls.status(id, for: sender)
+            var call = try await calls.status(id, for: sender)
             if call.status == .ringing {
-                _ = try await calls.answer(id, by: sender)
+                call = try await calls.answer(id, by: sender)
             }
             try await relay(.answer, ["sdp": .string(sdp), "type": .string("answer")], call: id, from: sender)
+            if let party = event.partyID { mirror.selectAnswer(call, answeringParty: party) }
         case .candidates(let candidates):
             for candidate in candidates {
                 try await relay(.candidate, candidate, call: id, from: sender)

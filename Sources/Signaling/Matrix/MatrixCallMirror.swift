@@ -237,6 +237,16 @@ final class MatrixCallMirror: CallObserver {
         }
     }
 
+    /// A Matrix client answered a call whose caller Chorus speaks for: Chorus picks that answer
+    /// for the caller (`m.call.select_answer` naming the answering party), as the caller's own
+    /// Matrix client would.
+    func selectAnswer(_ call: CallRecord, answeringParty: String) {
+        guard state.withLock({ $0.spokenFor[call.callId]?.contains(call.initiator) == true }) else { return }
+        var content = MatrixCallContent.base(call.callId, user: call.initiator)
+        content["selected_party_id"] = .string(answeringParty)
+        enqueue(Outgoing(type: "m.call.select_answer", content: .object(content), user: call.initiator), room: call.roomId, callId: call.callId)
+    }
+
     /// Waits until every queued send is done (tests; graceful shutdown).
     func idle() async {
         while let task = state.withLock({ $0.queues.values.first?.task }) {
