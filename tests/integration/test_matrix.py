@@ -435,3 +435,62 @@ def test_registration_command_writes_what_the_contract_says(tmp_path: Path) -> N
         capture_output=True, text=True, timeout=30, env=clean_env())
     assert done.returncode == 0 and done.stdout == ""
     assert output.stat().st_mode & 0o077 == 0
+
+
+def test_real_media_over_the_bridged_signalling(env: Env) -> None:
+    """Two aiortc peers hold a 1-to-1 call whose signalling crosses the bridge: Bob's peer speaks
+    through his Matrix client's m.call.* events, Alice's through Chorus's call API (her Matrix
+    access token). Audio and video decode on both sides; Chorus only relays SDP."""
+    import asyncio
+
+    from peers import FrameCounter, NumberedVideoTrack, SineAudioTrack, close_all, in_thread, local_offer, new_peer_connection, run, wait_connected
+
+    token = env.alice.login()
+    alice = Realtime(env, token)
+    call_id = f"mx{uuid.uuid4().hex}"
+
+    async def scenario() -> None:
+        bob_pc, alice_pc = new_peer_connection(), new_peer_connection()
+        counters: dict[str, list[FrameCounter]] = {"bob": [], "alice": []}
+        bob_pc.on("track", lambda track: counters["bob"].append(FrameCounter(track)))
+        alice_pc.on("track", lambda track: counters["alice"].append(FrameCounter(track)))
+        try:
+            for pc in (bob_pc, alice_pc):
+                pc.addTrack(SineAudioTrack())
+                pc.addTrack(NumberedVideoTrack())
+            offer = await local_offer(bob_pc)
+            await in_thread(env.bob.send, env.room, "m.call.invite", {
+                "call_id": call_id, "party_id": "BOBAIORTC", "version": "1", "lifetime": 60000,
+                "invitee": env.alice.user_id, "offer": {"type": "offer", "sdp": offer}})
+            incoming = await in_thread(alice.wait, "incoming-call", lambda d: d["callId"] == call_id)
+            assert incoming["callType"] == "video"
+            from aiortc import RTCSessionDescription
+            await alice_pc.setRemoteDescription(RTCSessionDescription(sdp=incoming["sdp"], type="offer"))
+            await alice_pc.setLocalDescription(await alice_pc.createAnswer())
+            assert (await in_thread(env.api, "POST", f"/api/calls/{call_id}/answer", token)).status_code == 200
+            response = await in_thread(env.api, "POST", f"/api/calls/{call_id}/answer-sdp", token,
+                                       json={"sdp": alice_pc.localDescription.sdp, "type": "answer"})
+            assert response.status_code == 200, response.text
+            answer = await in_thread(env.bob.wait_for, "m.call.answer", of_call(call_id))
+            await bob_pc.setRemoteDescription(RTCSessionDescription(sdp=answer["content"]["answer"]["sdp"], type="answer"))
+            await asyncio.gather(wait_connected(bob_pc, 20, "bob"), wait_connected(alice_pc, 20, "alice"))
+            for side in ("bob", "alice"):
+                deadline = time.monotonic() + 20
+                while len(counters[side]) < 2 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                kinds = sorted(c.kind for c in counters[side])
+                assert kinds == ["audio", "video"], f"{side} got tracks {kinds}"
+                for counter in counters[side]:
+                    assert await counter.wait_for_count(20, 20), f"{side}: only {counter.count} {counter.kind} frames decoded"
+            assert env.status(call_id, token)["status"] == "active"
+        finally:
+            for counter in counters["bob"] + counters["alice"]:
+                await counter.stop()
+            await close_all(bob_pc, alice_pc)
+
+    try:
+        run(scenario(), timeout=90)
+        assert env.api("POST", f"/api/calls/{call_id}/end", token).status_code == 200
+        assert env.bob.wait_for("m.call.hangup", of_call(call_id))["sender"] == env.alice.user_id
+    finally:
+        alice.close()
