@@ -107,13 +107,18 @@ import Testing
                 Self.event("m.call.hangup", ["call_id": .array([])]),
                 .string("not an event"), .null,
                 Self.event("m.room.message", ["body": .string("hello")]),
+                // The invitee is the sending client's to fill: a stranger to the room is not rung.
+                Self.event("m.call.invite", [
+                    "call_id": .string("stranger"), "lifetime": .number(60_000), "invitee": .string("@mallory:example.org"),
+                    "offer": .object(["type": .string("offer"), "sdp": .string(Self.offer)]),
+                ]),
                 Self.event("m.call.invite", [
                     "call_id": .string("stale"), "lifetime": .number(1000), "invitee": .string(Self.alice),
                     "offer": .object(["type": .string("offer"), "sdp": .string(Self.offer)]),
                 ], age: 5000),
             ]
             #expect(try await Self.put(client, "m1", events).0 == 200)
-            for id in ["bad-1", "stale"] {
+            for id in ["bad-1", "stale", "stranger"] {
                 await #expect(throws: CallError.self) { try await harness.service.status(id, for: Self.alice) }
             }
             // Not a JSON object with events: 400 in Matrix's format.

@@ -59,14 +59,7 @@ struct MatrixCallInbox: Sendable {
                 logger.info("ignoring m.call.invite \(id) from \(sender): \(Int(event.age)) ms old, its lifetime is \(Int(lifetime)) ms")
                 return
             }
-            let callee: String
-            if let invitee {
-                callee = invitee
-            } else if let other = try await otherMember(of: event.room, than: sender) {
-                callee = other
-            } else {
-                return
-            }
+            guard let callee = try await callee(of: event.room, sender: sender, invitee: invitee) else { return }
             let callType: CallType = sdp.contains("\nm=video") || sdp.hasPrefix("m=video") ? .video : .voice
             let request = InitiateCall(roomId: event.room, callType: callType, invitees: [callee], offer: sdp)
             guard callee != sender else { return }
@@ -107,15 +100,25 @@ struct MatrixCallInbox: Sendable {
         _ = try await calls.relay(try RelayMessage(kind: kind, json: .object(fields)), callId: id, from: sender)
     }
 
-    /// VoIP v0 invites name nobody: in a room of two, the other one is meant.
-    private func otherMember(of room: String, than sender: String) async throws(CallError) -> String? {
+    /// Whom an invite rings: its `invitee`, who must be a joined member of the room (the field is
+    /// the sending client's to fill, and must not ring a Chorus user outside the room); VoIP v0
+    /// invites name nobody, and in a room of two the other one is meant. Asked as the
+    /// application service itself, which sees every room its namespace has members in.
+    private func callee(of room: String, sender: String, invitee: String?) async throws(CallError) -> String? {
         let members: [String]
         do {
             members = try await homeserver.joinedMembers(of: room)
         } catch {
             if case .unavailable = error { throw CallError(.unavailable, "unavailable", "the homeserver is unavailable") }
-            logger.info("ignoring an m.call.invite without invitee in \(room): \(error)")
+            logger.info("ignoring an m.call.invite in \(room): its members cannot be read: \(error)")
             return nil
+        }
+        if let invitee {
+            guard members.contains(invitee) else {
+                logger.info("ignoring an m.call.invite in \(room) for \(invitee), who has not joined it")
+                return nil
+            }
+            return invitee
         }
         let others = members.filter { $0 != sender }
         guard others.count == 1 else {
