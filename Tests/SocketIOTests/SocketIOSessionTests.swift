@@ -55,6 +55,30 @@ import Testing
         #expect(session.nextDeadline == t0 + .seconds(25))  // the connect timeout is gone
     }
 
+    /// The token check may take a while (a Matrix homeserver): the session waits in
+    /// `authenticating`, and the connect timeout still runs.
+    @Test func aTokenIsCheckedByTheShellAndTheConnectTimeoutStillRuns() {
+        var session = session()
+        session.receiveWebSocket(.text(#"40{"token":"slow-token"}"#), now: t0 + .seconds(1))
+        var out: [SocketIOSessionOutput] = []
+        while let output = session.pollOutput() { out.append(output) }
+        #expect(out == [.authenticate(token: "slow-token")])
+        #expect(session.socketState == .authenticating)
+        // A second CONNECT before the answer is a protocol error, as an event would be.
+        var other = session
+        other.receiveWebSocket(.text(#"40{"token":"good-x"}"#), now: t0 + .seconds(2))
+        #expect(other.isClosed)
+        session.authenticated(.success(RealtimeIdentity(user: "slow")))
+        #expect(session.user == "slow")
+        var late = self.session()
+        late.receiveWebSocket(.text(#"40{"token":"slow-token"}"#), now: t0 + .seconds(1))
+        while late.pollOutput() != nil {}
+        late.handleTimeout(now: t0 + .seconds(46))
+        #expect(late.isClosed)
+        late.authenticated(.success(RealtimeIdentity(user: "slow")))  // too late: ignored
+        #expect(late.user == nil)
+    }
+
     @Test func aBadTokenGetsConnectErrorAndMayRetry() {
         var session = session()
         #expect(send(&session, #"40{"token":"forged"}"#) == [.writeWebSocket([.message(#"4{"message":"invalid token"}"#)])])

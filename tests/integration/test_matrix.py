@@ -93,10 +93,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         bob.sync()  # from now on, only new events
         yield Env(chorus, synapse, switch, registration, alice, bob, carol, room)
     finally:
-        if chorus is not None:
-            stop_process(chorus.process)
+        code = stop_process(chorus.process) if chorus is not None else 0
         switch.close()
         synapse.stop()
+    assert code == 0, f"chorus serve (Matrix) exited {code} on SIGTERM"
 
 
 class Realtime:
