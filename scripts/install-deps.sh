@@ -24,9 +24,12 @@ TEST_APT_PACKAGES=(coturn postgresql chromium chromium-driver unzip node-typescr
 # python-socketio[client] (with requests and websocket-client) is the old call service's client,
 # driven against /socket.io/. openapi-spec-validator (with jsonschema) and schemathesis check
 # /openapi.yaml; schemathesis is pinned to the 4.x CLI that tests/integration/test_openapi.py drives.
+# matrix-synapse is the real homeserver of the Matrix tests (tests/integration/synapse.py starts it
+# on 127.0.0.1 with SQLite); pinned to the series they were checked against. About 40 s to install
+# from wheels here (75 s into an empty virtualenv).
 PIP_PACKAGES=("aiortc~=1.16.0" "numpy" "pytest" "requests" "python-socketio[client]~=5.18"
-    "openapi-spec-validator~=0.9" "schemathesis~=4.32" "pyyaml" "selenium~=4.51")
-PY_MODULES="aiortc, aioice, av, numpy, pytest, requests, socketio, websocket, openapi_spec_validator, jsonschema, referencing, schemathesis, yaml, selenium"
+    "openapi-spec-validator~=0.9" "schemathesis~=4.32" "pyyaml" "selenium~=4.51" "matrix-synapse~=1.163")
+PY_MODULES="aiortc, aioice, av, numpy, pytest, requests, socketio, websocket, openapi_spec_validator, jsonschema, referencing, schemathesis, yaml, selenium, synapse"
 VENV=.venv
 
 with_test=0

@@ -1,4 +1,4 @@
-// The `chorus` command: serve, token, migrate.
+// The `chorus` command: serve, token, migrate, loadtest, matrix-registration.
 
 import ArgumentParser
 import Logging
@@ -16,7 +16,7 @@ struct Chorus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chorus",
         abstract: "A group-call server: WebRTC SFU (WHIP/WHEP) with server-enforced mute.",
-        subcommands: [Serve.self, Token.self, Migrate.self, LoadTestCommand.self],
+        subcommands: [Serve.self, Token.self, Migrate.self, LoadTestCommand.self, MatrixRegistrationCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -70,6 +70,10 @@ struct Serve: AsyncParsableCommand {
     var workers: Int?
     @Option(help: "Workers on one UDP port (shared: SO_REUSEPORT with eBPF steering, needs root), one port each (per-worker: udp-port + i), or auto: shared when it can be set up (default; env CHORUS_UDP_PORT_SHARING).")
     var udpPortSharing: String?
+    @Option(help: "The Matrix homeserver's client-server API base URL, e.g. http://127.0.0.1:8008 (env CHORUS_MATRIX_HOMESERVER); with --matrix-registration, switches Matrix on.")
+    var matrixHomeserver: String?
+    @Option(help: "The application-service registration written by `chorus matrix-registration` (env CHORUS_MATRIX_REGISTRATION).")
+    var matrixRegistration: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
     @OptionGroup(title: "Limits")
@@ -131,6 +135,19 @@ struct Serve: AsyncParsableCommand {
         configuration.staticTURNURLs = ICEServerConfiguration.list(turnServerUrl ?? environment("TURN_SERVER_URL"))
         configuration.staticTURNUsername = turnUsername ?? environment("TURN_USERNAME")
         configuration.staticTURNCredential = turnCredential ?? environment("TURN_CREDENTIAL")
+        let homeserver = matrixHomeserver ?? environment("CHORUS_MATRIX_HOMESERVER")
+        let registration = matrixRegistration ?? environment("CHORUS_MATRIX_REGISTRATION")
+        switch (homeserver, registration) {
+        case (nil, nil):
+            break
+        case (let homeserver?, let registration?):
+            guard homeserver.hasPrefix("http://") || homeserver.hasPrefix("https://") else {
+                throw ValidationError("--matrix-homeserver must be an http:// or https:// URL, not '\(homeserver)'")
+            }
+            configuration.matrix = .init(homeserverURL: homeserver, registrationPath: registration)
+        default:
+            throw ValidationError("--matrix-homeserver and --matrix-registration (CHORUS_MATRIX_HOMESERVER, CHORUS_MATRIX_REGISTRATION) go together")
+        }
         try limits.apply(to: &configuration)
         try socketIO.apply(to: &configuration.socketIO)
         let level = Logger.Level(rawValue: logLevel) ?? .info

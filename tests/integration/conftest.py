@@ -151,12 +151,13 @@ def integration_database(tmp: Path, attempt: int) -> str:
 
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
-    development_secret: bool = False, ready: bool = True, log_name: str | None = None,
+    development_secret: bool = False, ready: bool = True, log_name: str | None = None, http_port: int | None = None,
 ) -> ChorusServer:
     """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
     on the published development secret, minting development tokens). Returns once /healthz
     answers 200, or with `ready=False` once it answers at all (the server listens before its
-    database is open, answering 503 until then)."""
+    database is open, answering 503 until then). `http_port` fixes the HTTP port (a Matrix
+    registration names it before the server starts); by default one is picked."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -165,7 +166,8 @@ def start_server(
     log_path.write_text("")
     last_error = ""
     for attempt in range(3):
-        http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+        fixed_port = http_port
+        http_port, udp_port = fixed_port or free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
         secret = secrets.token_hex(32)  # never starts with "-", which the CLI would read as an option
         database = database or integration_database(tmp, attempt)
         args = [
@@ -219,8 +221,9 @@ def start_server(
                 f"chorus serve not healthy after {HEALTH_TIMEOUT}s; log tail:\n{tail(log_path)}", pytrace=False
             )
         last_error = tail(log_path)
-        if not re.search(r"address already in use|EADDRINUSE|errno 98", last_error, re.IGNORECASE):
+        if fixed_port or not re.search(r"address already in use|EADDRINUSE|errno 98", last_error, re.IGNORECASE):
             break
+        http_port = None
     pytest.fail(f"chorus serve exited during start; log tail:\n{last_error}", pytrace=False)
 
 

@@ -42,6 +42,21 @@ public struct ChorusConfiguration: Sendable {
     public var maximumTransportsPerWorker = 10_000
     /// Timers and limits of the Socket.IO endpoint (`--socketio-*`, CHORUS_SOCKETIO_*).
     public var socketIO = SocketIOConfiguration()
+    /// Chorus as a Matrix application service (`--matrix-homeserver`, `--matrix-registration`);
+    /// nil: no Matrix.
+    public var matrix: MatrixSettings?
+
+    public struct MatrixSettings: Sendable, Equatable {
+        /// The homeserver's client-server API base URL (CHORUS_MATRIX_HOMESERVER).
+        public var homeserverURL: String
+        /// The registration file `chorus matrix-registration` wrote (CHORUS_MATRIX_REGISTRATION).
+        public var registrationPath: String
+
+        public init(homeserverURL: String, registrationPath: String) {
+            self.homeserverURL = homeserverURL
+            self.registrationPath = registrationPath
+        }
+    }
 
     public init() {}
 
