@@ -22,7 +22,8 @@ import Testing
         homeserver.setRoom(Self.room, [(Self.alice, "join"), (Self.bob, "join"), ("@carol:example.org", "leave")])
         let matrix = MatrixAppService(
             registration: MatrixRegistration(url: "http://chorus.example.org", asToken: "as", hsToken: "hs", serverName: "example.org"),
-            homeserver: homeserver, ringTimeout: .seconds(60), logger: quietLogger("test.matrix"))
+            homeserver: homeserver, ringTimeout: .seconds(60), logger: quietLogger("test.matrix"),
+            candidateBatchDelay: .seconds(30))
         if let clock {
             return try await ServerHarness(matrix: matrix, now: { clock.now })
         }

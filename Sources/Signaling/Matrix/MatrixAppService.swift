@@ -30,17 +30,22 @@ public final class MatrixAppService: Sendable {
     private let onShutdown: @Sendable () async -> Void
 
     /// `homeserver` is the HTTP client in `serve`, a fake in tests; `ringTimeout` is the
-    /// `lifetime` of the invites Chorus sends.
+    /// `lifetime` of the invites Chorus sends; `candidateBatchDelay` is how long trickled
+    /// candidates wait for company (tests that count batches make it long, so that a loaded
+    /// machine cannot split one).
     public init(
         registration: MatrixRegistration, homeserver: any MatrixHomeserver, ringTimeout: Duration, logger: Logger,
         tokenCache: MatrixTokenCache = MatrixTokenCache(), homeserverURL: String? = nil,
+        candidateBatchDelay: Duration = .milliseconds(250),
         onShutdown: @escaping @Sendable () async -> Void = {}
     ) {
         self.registration = registration
         self.homeserverURL = homeserverURL
         self.homeserver = homeserver
         self.tokens = MatrixAccessTokens(provider: homeserver, cache: tokenCache)
-        self.mirror = MatrixCallMirror(homeserver: homeserver, ringTimeout: ringTimeout, webURL: registration.url, logger: logger)
+        self.mirror = MatrixCallMirror(
+            homeserver: homeserver, ringTimeout: ringTimeout, webURL: registration.url, logger: logger,
+            candidateBatchDelay: candidateBatchDelay)
         self.rooms = MatrixRoomMembership(homeserver: homeserver, logger: logger)
         self.logger = logger
         self.onShutdown = onShutdown

@@ -29,7 +29,7 @@ final class MatrixCallMirror: CallObserver {
         var answered: Set<String> = []
         /// Per call, the users Chorus spoke for: they hang up when the server ends the call.
         var spokenFor: [String: Set<String>] = [:]
-        var candidates = MatrixCandidateBatches()
+        var candidates: MatrixCandidateBatches
         var timer: Task<Void, Never>?
     }
 
@@ -38,13 +38,15 @@ final class MatrixCallMirror: CallObserver {
     /// Chorus's own URL, for the link in a group call's notice.
     private let webURL: String
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let retryDelays: [Duration]
 
     init(
         homeserver: any MatrixHomeserver, ringTimeout: Duration, webURL: String, logger: Logger,
-        retryDelays: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2)]
+        retryDelays: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2)],
+        candidateBatchDelay: Duration = .milliseconds(250)
     ) {
+        self.state = Mutex(State(candidates: MatrixCandidateBatches(delay: candidateBatchDelay)))
         self.homeserver = homeserver
         self.ringTimeout = ringTimeout
         self.webURL = webURL
