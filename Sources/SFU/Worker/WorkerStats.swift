@@ -47,6 +47,8 @@ public struct WorkerStatsSnapshot: Sendable, Equatable {
     /// STUN checks the kernel delivered to this worker for another worker's ufrag on a shared
     /// port, passed on to their owner: a peer's first check or two; more means steering fails.
     public var stunHandedOff = 0
+    /// The worker's ICE-TCP connections (filled in by the Worker, which owns them).
+    public var iceTCP = ICETCPStats()
 
     public init() {}
 
