@@ -112,10 +112,11 @@ extension SDPNegotiator {
                 attributes.append(SDPAttribute(name: "ssrc", value: "\(ssrc) msid:\(stream.streamID) \(stream.trackID)"))
             }
         }
-        // One host candidate with the highest type preference (RFC 8445 §5.1.2.1): an ICE-lite
-        // agent announces only host candidates (§2.5) and all of them at once.
-        attributes.append(SDPAttribute(
-            name: "candidate", value: "1 1 udp 2130706431 \(local.candidateIP) \(local.candidatePort) typ host"))
+        // An ICE-lite agent announces only host candidates (RFC 8445 §2.5), all at once: UDP,
+        // and ICE-TCP passive below it for peers whose UDP is blocked.
+        for candidate in local.candidateAttributes {
+            attributes.append(SDPAttribute(name: "candidate", value: candidate))
+        }
         attributes.append(SDPAttribute(name: "end-of-candidates"))
         return MediaDescription(
             kind: kind.rawValue, port: Int(local.candidatePort), proto: proto,

@@ -42,6 +42,8 @@ struct Serve: AsyncParsableCommand {
     var httpPort: Int?
     @Option(help: "UDP port for all media (env CHORUS_UDP_PORT).")
     var udpPort: UInt16?
+    @Option(help: "TCP port for ICE-TCP, media of peers whose UDP is blocked; default the UDP port's number (env CHORUS_TCP_PORT).")
+    var tcpPort: UInt16?
     @Option(help: "IP put in SDP candidates; defaults to the host (env CHORUS_ANNOUNCED_IP).")
     var announcedIP: String?
     @Option(help: "sqlite:///path/file.db (default sqlite://./chorus.db) or postgres://... (env CHORUS_DATABASE_URL).")
@@ -90,6 +92,10 @@ struct Serve: AsyncParsableCommand {
         }
         if let port = udpPort ?? environment("CHORUS_UDP_PORT").flatMap({ UInt16($0) }) {
             configuration.udpPort = port
+        }
+        if let text = tcpPort.map(String.init) ?? environment("CHORUS_TCP_PORT") {
+            guard let port = UInt16(text) else { throw ValidationError("--tcp-port must be 0...65535") }
+            configuration.tcpPort = port
         }
         if let count = workers ?? environment("CHORUS_WORKERS").flatMap({ Int($0) }) {
             guard (1...256).contains(count) else { throw ValidationError("--workers must be 1...256") }

@@ -143,6 +143,28 @@ struct SDPAnswerTests {
         #expect(answer.media[0].values(of: "candidate") == ["1 1 udp 2130706431 2001:db8::7 40000 typ host"])
     }
 
+    /// ICE-TCP (RFC 6544): a passive TCP host candidate at the same address follows the UDP one
+    /// in every section, with a lower priority so that a peer with both picks UDP; Chorus's own
+    /// group-call offers carry it too.
+    @Test func iceTCPCandidateFollowsUDPWithALowerPriority() throws {
+        var local = Self.local
+        local.tcpCandidatePort = 40443
+        let (_, _, answer) = try Self.answer(SDPFixtures.aiortc, local: local)
+        for section in answer.media {
+            #expect(section.values(of: "candidate") == [
+                "1 1 udp 2130706431 192.0.2.10 40000 typ host",
+                "2 1 tcp 2124414975 192.0.2.10 40443 typ host tcptype passive",
+            ])
+            #expect(section.port == 40000, "the m= line names the UDP candidate (RFC 8839 §4.2.1.2)")
+        }
+        #expect(LocalTransport.tcpPriority < LocalTransport.udpPriority)
+        let offered = SDPNegotiator.mediaSection(
+            kind: .audio, proto: "UDP/TLS/RTP/SAVPF", mid: "f1",
+            codec: NegotiatedCodec(payloadType: 111, name: "opus", clockRate: 48000, channels: 2, fmtp: nil, feedback: []),
+            extensions: [], rtcpReducedSize: false, local: local, setup: "actpass", direction: .sendonly, stream: nil)
+        #expect(offered.values(of: "candidate").last == "2 1 tcp 2124414975 192.0.2.10 40443 typ host tcptype passive")
+    }
+
     @Test func rejectedSectionsKeepTheirPlace() throws {
         let text = SDPNegotiatorTests.offer(
             session: ["a=group:BUNDLE a b c"],

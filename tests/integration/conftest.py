@@ -115,6 +115,13 @@ class ChorusServer:
         return [int(port) for port in address.rsplit(":", 1)[1].split(",")]
 
     @property
+    def tcp_ports(self) -> list[int]:
+        """The ICE-TCP ports the server announced at start ("ice-tcp on tcp HOST:PORTS")."""
+        lines = re.findall(r"ice-tcp on tcp (\S+) ", self.log_path.read_text(errors="replace"))
+        assert lines, f"no 'ice-tcp on tcp' line in the server log:\n{tail(self.log_path)}"
+        return [int(port) for port in lines[-1].rsplit(":", 1)[1].split(",")]
+
+    @property
     def shares_udp_port(self) -> bool:
         lines = re.findall(r"media on udp \S+ \((.*?)\)", self.log_path.read_text(errors="replace"))
         return bool(lines) and lines[-1].startswith("shared by")
@@ -152,12 +159,15 @@ def integration_database(tmp: Path, attempt: int) -> str:
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
     development_secret: bool = False, ready: bool = True, log_name: str | None = None, http_port: int | None = None,
+    host: str = "127.0.0.1",
 ) -> ChorusServer:
     """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
     on the published development secret, minting development tokens). Returns once /healthz
     answers 200, or with `ready=False` once it answers at all (the server listens before its
     database is open, answering 503 until then). `http_port` fixes the HTTP port (a Matrix
-    registration names it before the server starts); by default one is picked."""
+    registration names it before the server starts); by default one is picked. `host` is the
+    address it serves and announces (another than 127.0.0.1 only inside a test's own network
+    namespace, see netns.py)."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -172,11 +182,11 @@ def start_server(
         database = database or integration_database(tmp, attempt)
         args = [
             str(binary), "serve",
-            "--host", "127.0.0.1",
+            "--host", host,
             "--http-port", str(http_port),
             "--udp-port", str(udp_port),
             "--workers", str(WORKERS),
-            "--announced-ip", "127.0.0.1",
+            "--announced-ip", host,
             "--database", database,
         ]
         if development_secret:
@@ -194,12 +204,12 @@ def start_server(
             )
         server = ChorusServer(
             binary=binary,
-            base_url=f"http://127.0.0.1:{http_port}",
+            base_url=f"http://{host}:{http_port}",
             http_port=http_port,
             udp_port=udp_port,
             workers=WORKERS,
             secret=secret,
-            announced_ip="127.0.0.1",
+            announced_ip=host,
             database=database,
             log_path=log_path,
             process=process,

@@ -66,7 +66,7 @@ async def connected_call(chorus: ChorusServer, api: ChorusAPI, room: str, tokens
         response = await in_thread(api.whip, room, publisher.offer, tokens.alice)
         whip = assert_created(response, f"/whip/{room}")
         paths.append((whip.path, tokens.alice))
-        assert_answer_shape(whip.answer, chorus.announced_ip, chorus.udp_ports)
+        assert_answer_shape(whip.answer, chorus.announced_ip, chorus.udp_ports, chorus.tcp_ports)
         participant = whip.last_segment
         await publisher.accept(whip.answer)
         await wait_connected(publisher.pc, 10, "publisher")
@@ -79,7 +79,7 @@ async def connected_call(chorus: ChorusServer, api: ChorusAPI, room: str, tokens
         response = await in_thread(api.whep, room, participant, subscriber.offer, tokens.bob)
         whep = assert_created(response, f"/whep/{room}/{participant}")
         paths.insert(0, (whep.path, tokens.bob))
-        assert_answer_shape(whep.answer, chorus.announced_ip, chorus.udp_ports)
+        assert_answer_shape(whep.answer, chorus.announced_ip, chorus.udp_ports, chorus.tcp_ports)
         await subscriber.accept(whep.answer)
         await wait_connected(subscriber.pc, 10, "subscriber")
 

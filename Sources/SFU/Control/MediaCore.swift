@@ -8,6 +8,8 @@ import RTP
 public final class MediaCore {
     let dtlsContext: DTLSContext
     public let announcedAddress: TransportAddress
+    /// The worker's ICE-TCP listening port, announced beside the UDP candidate (nil: none).
+    public var announcedTCPPort: UInt16?
     private let consentTimeout: Duration
     public let srtpBackend: SRTPBackend
     public let queue: SendQueue
@@ -260,7 +262,8 @@ public final class MediaCore {
 
     private func describe(_ transport: WebRTCTransport) -> LocalTransportDescription {
         LocalTransportDescription(
-            ice: transport.localICE, fingerprint: dtlsContext.certificate.fingerprint, candidate: announcedAddress)
+            ice: transport.localICE, fingerprint: dtlsContext.certificate.fingerprint, candidate: announcedAddress,
+            tcpCandidate: announcedTCPPort.map { TransportAddress(ip: announcedAddress.ip, port: $0, transport: .tcp) })
     }
 
     private func handle(_ event: TransportEvent, of transport: WebRTCTransport) {

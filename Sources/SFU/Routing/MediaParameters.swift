@@ -75,6 +75,8 @@ public struct LocalTransportDescription: Sendable, Equatable {
     public var ice: ICECredentials
     public var fingerprint: DTLSFingerprint
     public var candidate: TransportAddress
+    /// The worker's ICE-TCP passive candidate (same IP, its TCP port), when it listens on one.
+    public var tcpCandidate: TransportAddress? = nil
 }
 
 /// One stream the SFU sends to a subscriber: announced in the answer with `a=ssrc`/`a=msid`.

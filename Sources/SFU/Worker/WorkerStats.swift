@@ -100,6 +100,8 @@ public struct WorkerStatsSnapshot: Sendable, Equatable {
     public var roundTripBuckets = [Int](repeating: 0, count: RoundTripBuckets.bounds.count + 1)
     public var roundTripSum = 0.0
     public var roundTripCount = 0
+    /// The worker's ICE-TCP connections (filled in by the Worker, which owns them).
+    public var iceTCP = ICETCPStats()
 
     public init() {}
 

@@ -21,6 +21,14 @@ final class ChorusMetrics: Sendable {
     private let producers: CoreMetrics.Gauge
     private let consumers: CoreMetrics.Gauge
     private let stunHandedOff: CoreMetrics.Counter
+    private let iceTCPConnections: CoreMetrics.Gauge
+    private let iceTCPAccepted: CoreMetrics.Counter
+    private let iceTCPRefused: CoreMetrics.Counter
+    private let iceTCPHandedOff: CoreMetrics.Counter
+    private let iceTCPClosed: [CoreMetrics.Counter]
+    private let iceTCPFramesIn: CoreMetrics.Counter
+    private let iceTCPFramesOut: CoreMetrics.Counter
+    private let iceTCPDropped: [CoreMetrics.Counter]
 
     init() {
         let factory = PrometheusMetricsFactory(registry: registry)
@@ -37,6 +45,18 @@ final class ChorusMetrics: Sendable {
         producers = CoreMetrics.Gauge(label: "chorus_producers", factory: factory)
         consumers = CoreMetrics.Gauge(label: "chorus_consumers", factory: factory)
         stunHandedOff = CoreMetrics.Counter(label: "chorus_stun_handed_off_total", factory: factory)
+        iceTCPConnections = CoreMetrics.Gauge(label: "chorus_ice_tcp_connections", factory: factory)
+        iceTCPAccepted = CoreMetrics.Counter(label: "chorus_ice_tcp_connections_accepted_total", factory: factory)
+        iceTCPRefused = CoreMetrics.Counter(label: "chorus_ice_tcp_connections_refused_total", factory: factory)
+        iceTCPHandedOff = CoreMetrics.Counter(label: "chorus_ice_tcp_connections_handed_off_total", factory: factory)
+        iceTCPClosed = ICETCPStats.CloseReason.allCases.map {
+            CoreMetrics.Counter(label: "chorus_ice_tcp_connections_closed_total", dimensions: [("reason", $0.label)], factory: factory)
+        }
+        iceTCPFramesIn = CoreMetrics.Counter(label: "chorus_ice_tcp_frames_in_total", factory: factory)
+        iceTCPFramesOut = CoreMetrics.Counter(label: "chorus_ice_tcp_frames_out_total", factory: factory)
+        iceTCPDropped = ICETCPStats.DropReason.allCases.map {
+            CoreMetrics.Counter(label: "chorus_ice_tcp_frames_dropped_total", dimensions: [("reason", $0.label)], factory: factory)
+        }
     }
 
     /// Advances the counters to `snapshot` and renders the exposition text.
@@ -54,6 +74,19 @@ final class ChorusMetrics: Sendable {
             producers.record(snapshot.producers)
             consumers.record(snapshot.consumers)
             stunHandedOff.increment(by: max(0, snapshot.stunHandedOff - last.stunHandedOff))
+            let tcp = snapshot.iceTCP, lastTCP = last.iceTCP
+            iceTCPConnections.record(tcp.open)
+            iceTCPAccepted.increment(by: max(0, tcp.accepted - lastTCP.accepted))
+            iceTCPRefused.increment(by: max(0, tcp.refused - lastTCP.refused))
+            iceTCPHandedOff.increment(by: max(0, tcp.handedOff - lastTCP.handedOff))
+            for reason in ICETCPStats.CloseReason.allCases {
+                iceTCPClosed[reason.rawValue].increment(by: max(0, tcp.closed(reason) - lastTCP.closed(reason)))
+            }
+            iceTCPFramesIn.increment(by: max(0, tcp.framesIn - lastTCP.framesIn))
+            iceTCPFramesOut.increment(by: max(0, tcp.framesOut - lastTCP.framesOut))
+            for reason in ICETCPStats.DropReason.allCases {
+                iceTCPDropped[reason.rawValue].increment(by: max(0, tcp.dropped(reason) - lastTCP.dropped(reason)))
+            }
             last = snapshot
         }
         return registry.emitToString()

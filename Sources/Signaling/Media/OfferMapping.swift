@@ -63,7 +63,7 @@ extension LocalTransportDescription {
     var sdp: LocalTransport {
         LocalTransport(
             iceUfrag: ice.ufrag, icePwd: ice.pwd, fingerprintSHA256: fingerprint.hex,
-            candidateIP: candidate.ipString, candidatePort: candidate.port)
+            candidateIP: candidate.ipString, candidatePort: candidate.port, tcpCandidatePort: tcpCandidate?.port)
     }
 }
 

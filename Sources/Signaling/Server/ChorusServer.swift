@@ -105,7 +105,7 @@ public enum ChorusServer {
         }
         let media = try MediaServer(
             configuration: MediaServerConfiguration(
-                host: configuration.host, udpPort: configuration.udpPort,
+                host: configuration.host, udpPort: configuration.udpPort, tcpPort: configuration.effectiveTCPPort,
                 announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
                 srtpBackend: configuration.srtpBackend, workers: configuration.workers,
                 portSharing: configuration.udpPortSharing,
@@ -152,6 +152,8 @@ public enum ChorusServer {
             ? "\(media.udpPort) (shared by \(media.udpPorts.count) workers: SO_REUSEPORT with eBPF steering)"
             : "\(media.udpPorts.map(String.init).joined(separator: ",")) (\(media.udpPorts.count) worker(s), one port each)"
         logger.info("media on udp \(configuration.host):\(ports), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
+        let tcpPorts = Array(Set(media.tcpPorts)).sorted()
+        logger.info("ice-tcp on tcp \(configuration.host):\(tcpPorts.map(String.init).joined(separator: ",")) (passive candidates, below udp)")
         // All start at once (the listener does not wait for the database) and stop in reverse
         // order: HTTP first, so that no request reaches a stopped call service; the database
         // last. If the database cannot be opened, the others shut down gracefully and its
