@@ -64,7 +64,7 @@ package struct GroupSession {
         if pendingOffer != nil { return .ignored }
         let negotiated: NegotiatedOffer
         do {
-            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true)
+            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true, acceptSimulcast: false)
         } catch {
             throw .badSDP("\(error)")
         }
@@ -209,7 +209,7 @@ package struct GroupSession {
         guard var offered = pendingOffer else { throw .noOfferPending }
         let negotiated: NegotiatedOffer
         do {
-            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true)
+            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true, acceptSimulcast: false)
         } catch .noUsableMedia {
             negotiated = NegotiatedOffer(
                 offer: (try? SessionDescription(parsing: text)) ?? SessionDescription(origin: SDPOrigin(sessionID: "0", sessionVersion: "0")),

@@ -60,6 +60,42 @@ public struct HeaderExtension: Equatable, Sendable {
     public static let audioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
     public static let absSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
     public static let transportWideCC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+    /// RID of a simulcast layer's packets (RFC 8852 §3.1).
+    public static let rtpStreamID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+    /// RID of the layer an RTX packet repairs (RFC 8852 §3.2).
+    public static let repairedRTPStreamID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+}
+
+/// The simulcast layers an offerer sends on one m= section, lowest first (spatial layer 0 is the
+/// first): RIDs from `a=simulcast:send` (RFC 8853), whose SSRCs the SFU learns from the RID
+/// header extension, or the SSRCs of `a=ssrc-group:SIM` with their RTX pairs.
+public struct SimulcastLayers: Equatable, Sendable {
+    public struct Source: Equatable, Sendable {
+        public var ssrc: UInt32
+        public var rtxSSRC: UInt32?
+
+        public init(ssrc: UInt32, rtxSSRC: UInt32? = nil) {
+            self.ssrc = ssrc
+            self.rtxSSRC = rtxSSRC
+        }
+    }
+
+    /// RID simulcast: one RID per layer, in the offer's `a=simulcast` order.
+    public var rids: [String]
+    /// SSRC simulcast: one source per layer, in the `a=ssrc-group:SIM` order.
+    public var ssrcs: [Source]
+
+    public init(rids: [String]) {
+        self.rids = rids
+        self.ssrcs = []
+    }
+
+    public init(ssrcs: [Source]) {
+        self.rids = []
+        self.ssrcs = ssrcs
+    }
+
+    public var count: Int { max(rids.count, ssrcs.count) }
 }
 
 /// The codec chosen for an m= section, as the offer described its payload type.
@@ -110,13 +146,17 @@ public struct NegotiatedMedia: Equatable, Sendable {
     public var msid: String?
     /// The offer had `a=rtcp-rsize` (RFC 5506): reduced-size RTCP may be sent.
     public var rtcpReducedSize: Bool
+    /// The layers of a simulcast sender (nil: one stream). RID simulcast is answered with
+    /// `a=simulcast:recv` and one `a=rid:<id> recv` per layer.
+    public var simulcast: SimulcastLayers?
 
     public init(
         index: Int, mid: String, kind: MediaKind, offerDirection: MediaDirection, codec: NegotiatedCodec,
         headerExtensions: [HeaderExtension] = [], ssrc: UInt32? = nil, rtxSSRC: UInt32? = nil, cname: String? = nil,
-        msid: String? = nil, rtcpReducedSize: Bool = false
+        msid: String? = nil, rtcpReducedSize: Bool = false, simulcast: SimulcastLayers? = nil
     ) {
         self.rtxSSRC = rtxSSRC
+        self.simulcast = simulcast
         self.index = index
         self.mid = mid
         self.kind = kind

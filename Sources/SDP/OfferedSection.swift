@@ -1,5 +1,6 @@
 // The RTP details of one offered audio/video m= section, read from its attributes: payload
-// types (rtpmap, fmtp, rtcp-fb), header extensions (extmap) and sources (ssrc, ssrc-group, msid).
+// types (rtpmap, fmtp, rtcp-fb), header extensions (extmap), sources (ssrc, ssrc-group, msid)
+// and simulcast (rid, simulcast, ssrc-group:SIM).
 
 package struct OfferedCodec: Equatable, Sendable {
     package var payloadType: UInt8
@@ -34,6 +35,8 @@ package struct OfferedSection: Sendable {
     package var rtxSSRC: UInt32?
     package var cname: String?
     package var msid: String?
+    /// The layers the offerer sends, lowest first: RID simulcast (RFC 8853) or `a=ssrc-group:SIM`.
+    package var simulcast: SimulcastLayers?
 
     package init(_ section: MediaDescription, lines: SDPMediaLineNumbers) throws(SDPError) {
         var payloadTypes: [UInt8] = []
@@ -53,6 +56,9 @@ package struct OfferedSection: Sendable {
         var secondarySSRCs: Set<UInt32> = []
         var fidPairs: [UInt32: UInt32] = [:]
         var mediaMSID: String?
+        var sendRIDs: [String] = []
+        var simulcastValue: (value: String, line: Int)?
+        var simGroup: [UInt32]?
 
         for (position, attribute) in section.attributes.enumerated() {
             let line = position < lines.attributes.count ? lines.attributes[position] : lines.mLine
@@ -113,6 +119,16 @@ package struct OfferedSection: Sendable {
                 }
                 secondarySSRCs.formUnion(members.dropFirst().filter { $0 != members[0] })
                 if fields[0] == "FID", members.count == 2, fidPairs[members[0]] == nil { fidPairs[members[0]] = members[1] }
+                if fields[0] == "SIM", simGroup == nil, members.count >= 2 { simGroup = members }
+            case "rid":
+                // RFC 8851 §10: `<rid-id> <send|recv> [restrictions]`; Chorus receives only.
+                let fields = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                guard fields.count >= 2, Self.isRID(fields[0]), fields[1] == "send" || fields[1] == "recv" else {
+                    throw .malformed(line: line, reason: "a=rid must be <rid-id> send|recv [restrictions] (RFC 8851 §10)")
+                }
+                if fields[1] == "send", !sendRIDs.contains(String(fields[0])) { sendRIDs.append(String(fields[0])) }
+            case "simulcast":
+                if simulcastValue == nil { simulcastValue = (value, line) }
             case "msid":
                 if mediaMSID == nil { mediaMSID = Self.normalisedMSID(value) }
             default:
@@ -132,6 +148,13 @@ package struct OfferedSection: Sendable {
                 fmtp: fmtps[pt], feedback: codecFeedback))
         }
 
+        if let (value, line) = simulcastValue {
+            let rids = try Self.simulcastSendStreams(value, line: line).filter(sendRIDs.contains)
+            if !rids.isEmpty { simulcast = SimulcastLayers(rids: rids) }
+        } else if let simGroup {
+            // libwebrtc lists SIM members lowest resolution first; each may have its own FID pair.
+            simulcast = SimulcastLayers(ssrcs: simGroup.map { SimulcastLayers.Source(ssrc: $0, rtxSSRC: fidPairs[$0]) })
+        }
         ssrc = ssrcOrder.first { !secondarySSRCs.contains($0) }
         rtxSSRC = ssrc.flatMap { fidPairs[$0] }
         if let ssrc {
@@ -184,6 +207,39 @@ package struct OfferedSection: Sendable {
         // answer a=extmap-allow-mixed.
         guard SDPNegotiator.keptExtensions.contains(uri), id <= 14 else { return (id, nil) }
         return (id, HeaderExtension(id: UInt8(id), uri: uri))
+    }
+
+    /// The send streams of `a=simulcast` (RFC 8853 §5.1: `send <list> [recv <list>]` in either
+    /// order): one RID per stream, the first of its alternatives, without the paused mark `~`.
+    private static func simulcastSendStreams(_ value: String, line: Int) throws(SDPError) -> [String] {
+        let fields = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard fields.count == 2 || fields.count == 4 else {
+            throw .malformed(line: line, reason: "a=simulcast must be send|recv <streams> [recv|send <streams>] (RFC 8853 §5.1)")
+        }
+        var streams: [String] = []
+        for pair in stride(from: 0, to: fields.count, by: 2) {
+            let direction = fields[pair]
+            guard direction == "send" || direction == "recv" else {
+                throw .malformed(line: line, reason: "a=simulcast direction \"\(direction)\" is neither send nor recv (RFC 8853 §5.1)")
+            }
+            guard direction == "send" else { continue }
+            for stream in fields[pair + 1].split(separator: ";", omittingEmptySubsequences: false) {
+                guard let first = stream.split(separator: ",", omittingEmptySubsequences: false).first else { continue }
+                let rid = first.hasPrefix("~") ? first.dropFirst() : first
+                guard isRID(rid) else {
+                    throw .malformed(line: line, reason: "a=simulcast stream \"\(stream)\" is not a list of RIDs (RFC 8853 §5.1)")
+                }
+                if !streams.contains(String(rid)) { streams.append(String(rid)) }
+            }
+        }
+        return streams
+    }
+
+    /// RFC 8851 §10: `rid-id = 1*(alpha-numeric / "-" / "_")`; the RID extension carries at most 16 bytes
+    /// in a one-byte header (RFC 8852 §3.1 leaves the length to the header form).
+    private static func isRID<S: StringProtocol>(_ text: S) -> Bool {
+        !text.isEmpty && text.utf8.count <= 16
+            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") }
     }
 
     /// `<ssrc-id> <attribute>[:<value>]` (RFC 5576 §4.1).

@@ -67,9 +67,17 @@ extension SDPNegotiator {
         _ media: NegotiatedMedia, offered: MediaDescription, local: LocalTransport, direction: MediaDirection,
         stream: OutgoingStream?
     ) -> MediaDescription {
-        mediaSection(
+        var section = mediaSection(
             kind: media.kind, proto: offered.proto, mid: media.mid, codec: media.codec, extensions: media.headerExtensions,
             rtcpReducedSize: media.rtcpReducedSize, local: local, setup: "passive", direction: direction, stream: stream)
+        if let rids = media.simulcast?.rids, !rids.isEmpty, direction.receives {
+            // RFC 8853 §5.3: the answerer receives what the offerer sends, same RIDs, same order.
+            let candidates = section.attributes.firstIndex { $0.name == "candidate" } ?? section.attributes.endIndex
+            let lines = rids.map { SDPAttribute(name: "rid", value: "\($0) recv") }
+                + [SDPAttribute(name: "simulcast", value: "recv " + rids.joined(separator: ";"))]
+            section.attributes.insert(contentsOf: lines, at: candidates)
+        }
+        return section
     }
 
     /// One m= section on Chorus's BUNDLE transport with one codec: what an answer accepts, and

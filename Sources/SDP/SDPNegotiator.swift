@@ -8,10 +8,16 @@ public enum SDPNegotiator {
     package static let keptFeedback: [String] = ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"]
 
     /// Header extensions the SFU reads or rewrites: MID for BUNDLE demux (RFC 8843), audio level
-    /// (RFC 6464), abs-send-time (for REMB), the transport-wide sequence number (transport-cc).
+    /// (RFC 6464), abs-send-time (for REMB), the transport-wide sequence number (transport-cc),
+    /// and for simulcast senders only the RID and repaired RID (RFC 8852), which tell which
+    /// layer a new SSRC (or RTX SSRC) carries.
     package static let keptExtensions: Set<String> = [
         HeaderExtension.sdesMID, HeaderExtension.audioLevel, HeaderExtension.absSendTime, HeaderExtension.transportWideCC,
+        HeaderExtension.rtpStreamID, HeaderExtension.repairedRTPStreamID,
     ]
+
+    /// Extensions kept only on sections answered as RID simulcast.
+    package static let simulcastExtensions: Set<String> = [HeaderExtension.rtpStreamID, HeaderExtension.repairedRTPStreamID]
 
     package static let securedRTPProtos: Set<String> = ["UDP/TLS/RTP/SAVPF", "UDP/TLS/RTP/SAVP"]
 
@@ -26,8 +32,12 @@ public enum SDPNegotiator {
     /// without mid or rtcp-mux, several accepted sections without BUNDLE, missing or bad ICE
     /// credentials or fingerprints, `a=setup:passive`; `.noUsableMedia` when nothing is accepted.
     /// `keepInactive`: accept inactive sections too (a group call's session keeps a paused
-    /// transceiver's m-line; WHIP/WHEP have no use for one).
-    public static func negotiate(offer text: String, policy: CodecPolicy = .default, keepInactive: Bool = false) throws(SDPError) -> NegotiatedOffer {
+    /// transceiver's m-line; WHIP/WHEP have no use for one). `acceptSimulcast`: answer a sending
+    /// section's simulcast (off for group calls, whose sessions do not route layers yet); when
+    /// off, the offerer sends its first layer only.
+    public static func negotiate(
+        offer text: String, policy: CodecPolicy = .default, keepInactive: Bool = false, acceptSimulcast: Bool = true
+    ) throws(SDPError) -> NegotiatedOffer {
         let (offer, lines) = try SDPParser.parse(text)
 
         // RFC 8445 §2.5: a lite agent only answers checks, so two lite agents never connect.
@@ -85,10 +95,16 @@ public enum SDPNegotiator {
                 channels: chosen.channels, fmtp: chosen.fmtp,
                 feedback: keptFeedback.filter(chosen.feedback.contains),
                 rtxPayloadType: rtxPayloadType(for: chosen, in: offered.codecs))
+            // Simulcast is something a sender does; RID simulcast needs the RID extension to work.
+            var simulcast = acceptSimulcast && kind == .video && direction.sends ? offered.simulcast : nil
+            let ridExtension = offered.extensions.contains { $0.uri == HeaderExtension.rtpStreamID }
+            if simulcast?.rids.isEmpty == false && !ridExtension { simulcast = nil }
+            let extensions = simulcast?.rids.isEmpty == false
+                ? offered.extensions : offered.extensions.filter { !simulcastExtensions.contains($0.uri) }
             accepted.append(NegotiatedMedia(
                 index: index, mid: mid, kind: kind, offerDirection: direction, codec: codec,
-                headerExtensions: offered.extensions, ssrc: offered.ssrc, rtxSSRC: codec.rtxPayloadType == nil ? nil : offered.rtxSSRC,
-                cname: offered.cname, msid: offered.msid, rtcpReducedSize: section.has("rtcp-rsize")))
+                headerExtensions: extensions, ssrc: offered.ssrc, rtxSSRC: codec.rtxPayloadType == nil ? nil : offered.rtxSSRC,
+                cname: offered.cname, msid: offered.msid, rtcpReducedSize: section.has("rtcp-rsize"), simulcast: simulcast))
         }
 
         guard !accepted.isEmpty else { throw .noUsableMedia }
