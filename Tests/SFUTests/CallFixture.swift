@@ -123,6 +123,20 @@ final class CallFixture {
         try net.connect(subscriber, answer: answer)
     }
 
+    /// For tests with their own track parameters (`connect: false`): publishes `tracks`,
+    /// subscribes with `slots`, and connects both.
+    func connect(publishing tracks: [TrackParameters], slots: [TrackParameters] = CallFixture.subscriberSlots) throws {
+        let answer = try core.publish(
+            room: Self.room, participantID: Self.publisherID, identity: "Alice", remote: publisher.offer, tracks: tracks,
+            now: net.now)
+        try net.connect(publisher, answer: answer)
+        let (subscriberAnswer, outgoing) = try core.subscribe(
+            room: Self.room, participantID: Self.publisherID, subscriptionID: Self.subscriptionID, identity: "Bob",
+            remote: subscriber.offer, slots: slots, now: net.now)
+        self.outgoing = outgoing
+        try net.connect(subscriber, answer: subscriberAnswer)
+    }
+
     /// For tests that subscribe by hand (`connect: false`).
     func setOutgoing(_ tracks: [OutgoingTrack]) { outgoing = tracks }
 

@@ -49,7 +49,7 @@ private final class GroupFixture {
         try core.consume(room: room, participantID: "bob", requests: [
             Self.request(Self.bobAudio, of: "0", payloadType: CallFixture.subscriberAudioPT),
             Self.request(Self.bobVideo, of: "1", payloadType: CallFixture.subscriberVideoPT),
-        ])
+        ], now: net.now)
     }
 
     func sendVideoFrame(keyframe: Bool) throws {
@@ -123,7 +123,7 @@ private final class GroupFixture {
         // The m-line can carry the track again later (a new consumer on the same mid).
         #expect(try call.core.consume(room: room, participantID: "bob", requests: [
             GroupFixture.request(GroupFixture.bobVideo, of: "1", payloadType: CallFixture.subscriberVideoPT),
-        ]) == ["f2"])
+        ], now: call.net.now) == ["f2"])
     }
 
     @Test func aPublisherLeavingMidNegotiation() throws {

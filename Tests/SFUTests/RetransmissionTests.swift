@@ -23,17 +23,9 @@ import SFUTesting
         video.rtxPayloadType = Self.publisherRTXPT
         video.rtxSSRC = Self.publisherRTXSSRC
         video.feedback = [.nack, .pli]
-        let answer = try call.core.publish(
-            room: CallFixture.room, participantID: CallFixture.publisherID, identity: "Alice", remote: call.publisher.offer,
-            tracks: [CallFixture.publishedTracks[0], video], now: call.net.now)
-        try call.net.connect(call.publisher, answer: answer)
         var slots = CallFixture.subscriberSlots
         if subscriberRTX { slots[1].rtxPayloadType = Self.rtxPT }
-        let (subscriberAnswer, tracks) = try call.core.subscribe(
-            room: CallFixture.room, participantID: CallFixture.publisherID, subscriptionID: CallFixture.subscriptionID,
-            identity: "Bob", remote: call.subscriber.offer, slots: slots, now: call.net.now)
-        call.setOutgoing(tracks)
-        try call.net.connect(call.subscriber, answer: subscriberAnswer)
+        try call.connect(publishing: [CallFixture.publishedTracks[0], video], slots: slots)
         try call.flowVideo()
         return call
     }

@@ -37,7 +37,9 @@ extension MediaCore {
     /// Starts forwarding producers to `participantID` on its own transport. A request whose
     /// producer has gone meanwhile (its owner left while the offer was out) is skipped: the
     /// returned mids are the ones that forward.
-    public func consume(room: String, participantID: String, requests: [ConsumerRequest]) throws(MediaServerError) -> [String] {
+    public func consume(
+        room: String, participantID: String, requests: [ConsumerRequest], now: ContinuousClock.Instant
+    ) throws(MediaServerError) -> [String] {
         guard let router = routers[room] else { throw .roomNotFound }
         let participant = try groupParticipant(room: room, id: participantID)
         var started: [String] = []
@@ -50,9 +52,26 @@ extension MediaCore {
                 track: request.track, payloadType: request.payloadType, midExtensionID: request.midExtensionID,
                 rtxPayloadType: request.rtxPayloadType, transportSequenceExtensionID: request.transportSequenceExtensionID)
             consumer.open(owner: participant)
+            if let spatial = participant.layerPreferences[producer.transport.id], consumer.track.kind == .video {
+                consumer.setPreferredLayers(spatial: spatial, temporal: nil, now: now, queue: queue)
+            }
             started.append(request.track.mid)
         }
         return started
+    }
+
+    /// `participantID`'s layer preference for what it receives of `publisherID`'s video (the
+    /// group protocol's `sfu-layers`); kept for consumers of that publisher that start later.
+    public func setLayers(
+        room: String, participantID: String, publisherID: String, spatial: Int, now: ContinuousClock.Instant
+    ) throws(MediaServerError) {
+        let participant = try groupParticipant(room: room, id: participantID)
+        let publisher = try groupParticipant(room: room, id: publisherID)
+        participant.layerPreferences[publisherID] = spatial
+        for consumer in participant.consumers.values
+        where consumer.track.kind == .video && consumer.producer.transport === publisher.transport {
+            consumer.setPreferredLayers(spatial: spatial, temporal: nil, now: now, queue: queue)
+        }
     }
 
     /// Stops forwarding on these m-lines of `participantID` (the other left, or the m-line was rejected).

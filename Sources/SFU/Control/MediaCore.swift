@@ -217,6 +217,24 @@ public final class MediaCore {
 
     public var roomNames: [String] { routers.keys.sorted() }
 
+    /// A WHEP subscription's layer preference: its video consumers forward `spatial` (capped to
+    /// the layers their producer has), switching on that layer's next keyframe.
+    public func setLayers(
+        room: String, subscriptionID: String, spatial: Int, temporal: Int?, now: ContinuousClock.Instant
+    ) throws(MediaServerError) -> SubscriptionState {
+        guard let router = routers[room] else { throw .roomNotFound }
+        for participant in router.participants.values {
+            guard let subscription = participant.subscriptions[subscriptionID] else { continue }
+            for consumer in subscription.consumers where consumer.track.kind == .video {
+                consumer.setPreferredLayers(spatial: spatial, temporal: temporal, now: now, queue: queue)
+            }
+            return SubscriptionState(
+                id: subscription.id, identity: subscription.identity, transportState: subscription.transport.state,
+                tracks: subscription.consumers.map(Self.state(of:)))
+        }
+        throw .subscriptionNotFound
+    }
+
     /// A WHEP subscription's transport (tests look at its round-trip time).
     func subscriberTransport(room: String, participant: String, subscription: String) -> WebRTCTransport? {
         routers[room]?.participants[participant]?.subscriptions[subscription]?.transport
@@ -321,7 +339,10 @@ public final class MediaCore {
                 packetsDroppedMuted: producer.packetsDroppedWhilePaused,
                 packetsOut: producer.consumers.reduce(0) { $0 + $1.packetsOut },
                 bytesOut: producer.consumers.reduce(0) { $0 + $1.bytesOut },
-                keyframeRequests: producer.keyframeRequests, consumers: producer.consumers.count)
+                keyframeRequests: producer.keyframeRequests, consumers: producer.consumers.count,
+                layers: producer.layers.map {
+                    LayerState(spatial: $0.index, rid: $0.rid, ssrc: $0.ssrc, rtxSSRC: $0.rtxSSRC, packetsIn: $0.packetsIn, bytesIn: $0.bytesIn)
+                })
         }
         let subscriptions = participant.subscriptions.values.sorted { $0.id < $1.id }.map { subscription in
             SubscriptionState(
@@ -341,6 +362,8 @@ public final class MediaCore {
         ConsumerState(
             id: consumer.id, kind: consumer.track.kind, mid: consumer.track.mid, ssrc: consumer.track.ssrc,
             packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
-            packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe)
+            packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe,
+            spatialLayer: consumer.currentLayer, targetSpatialLayer: consumer.targetLayer,
+            temporalLayer: consumer.preferredTemporalLayer)
     }
 }

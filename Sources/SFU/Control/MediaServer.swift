@@ -180,6 +180,13 @@ public final class MediaServer: Sendable {
         }
     }
 
+    /// A WHEP subscription's layer preference (`POST /api/rooms/{room}/subscriptions/{id}/layers`).
+    public func setLayers(room: String, subscriptionID: String, spatial: Int, temporal: Int?) async throws -> SubscriptionState {
+        try await worker(for: room).run { core, now in
+            try core.setLayers(room: room, subscriptionID: subscriptionID, spatial: spatial, temporal: temporal, now: now)
+        }
+    }
+
     public func setMute(room: String, participantID: String, kind: TrackKind, muted: Bool, byAdmin: Bool) async throws -> ParticipantState {
         try await worker(for: room).run { core, now in
             try core.setMute(room: room, participantID: participantID, kind: kind, muted: muted, byAdmin: byAdmin, now: now)
@@ -199,7 +206,16 @@ public final class MediaServer: Sendable {
     }
 
     public func consume(room: String, participantID: String, requests: [ConsumerRequest]) async throws -> [String] {
-        try await worker(for: room).run { core, _ in try core.consume(room: room, participantID: participantID, requests: requests) }
+        try await worker(for: room).run { core, now in
+            try core.consume(room: room, participantID: participantID, requests: requests, now: now)
+        }
+    }
+
+    /// A group participant's layer preference for another participant's video (`sfu-layers`).
+    public func setLayers(room: String, participantID: String, publisherID: String, spatial: Int) async throws {
+        try await worker(for: room).run { core, now in
+            try core.setLayers(room: room, participantID: participantID, publisherID: publisherID, spatial: spatial, now: now)
+        }
     }
 
     public func stopConsuming(room: String, participantID: String, mids: [String]) async throws {

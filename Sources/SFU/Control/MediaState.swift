@@ -16,6 +16,20 @@ public struct TrackState: Sendable, Codable, Equatable {
     public var bytesOut: Int
     public var keyframeRequests: Int
     public var consumers: Int
+    /// The incoming streams, lowest first: one, or one per simulcast layer.
+    public var layers: [LayerState]
+}
+
+/// One incoming stream of a track (a simulcast layer, or the only stream).
+public struct LayerState: Sendable, Codable, Equatable {
+    public var spatial: Int
+    /// The RID of a RID-simulcast layer.
+    public var rid: String?
+    /// Learnt from the layer's first packet when the SDP did not name it.
+    public var ssrc: UInt32?
+    public var rtxSSRC: UInt32?
+    public var packetsIn: Int
+    public var bytesIn: Int
 }
 
 public struct SubscriptionState: Sendable, Codable, Equatable {
@@ -33,6 +47,13 @@ public struct ConsumerState: Sendable, Codable, Equatable {
     public var packetsOut: Int
     public var bytesOut: Int
     public var packetsDroppedWaitingForKeyframe: Int
+    /// The producer's spatial layer forwarded now (nil before the first keyframe).
+    public var spatialLayer: Int?
+    /// The layer wanted (the subscriber's preference, capped to the layers there are); a
+    /// switch happens on that layer's next keyframe.
+    public var targetSpatialLayer: Int
+    /// The temporal layer the subscriber asked for, if any (recorded; not applied yet).
+    public var temporalLayer: Int?
 }
 
 public struct ParticipantState: Sendable, Codable, Equatable {

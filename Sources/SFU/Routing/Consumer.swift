@@ -1,6 +1,7 @@
-// One subscriber's copy of a Producer: rewrites SSRC, payload type, sequence number and
-// timestamp so that the subscriber sees one continuous stream across mute, unmute and
-// publisher restarts, and holds video back until a keyframe after every (re)start.
+// One subscriber's copy of a Producer: forwards one of its layers (`LayerSelector` decides
+// which, and when to switch), rewrites SSRC, payload type, sequence number and timestamp so that
+// the subscriber sees one continuous stream across layer switches, mute, unmute and publisher
+// restarts, and holds video back until a keyframe after every (re)start.
 
 import CCacheHints
 import ICE
@@ -10,26 +11,18 @@ public final class Consumer {
     // The fields a forwarded packet reads and writes come first, so that the first lines of the
     // object hold them all (`prefetch(stage: 0)` loads those lines ahead of the packet).
     unowned let transport: WebRTCTransport
-    /// True until a keyframe arrives after a (re)start: a decoder fed delta frames first shows
-    /// garbage or nothing (aiortc, as measured, fails every frame until a keyframe).
-    private(set) var needsKeyframe: Bool
-    /// True when the next forwarded packet must re-anchor the offsets (start, resume, new SSRC).
-    private var needsResync = true
-    private var hasSent = false
+    /// Which layer goes out and the offsets that keep it continuous. Until a keyframe arrives
+    /// after a (re)start nothing goes out: a decoder fed delta frames first shows garbage or
+    /// nothing (aiortc, as measured, fails every frame until a keyframe).
+    private var selector: LayerSelector
     /// The subscriber's payload type for the producer's codec.
     let payloadType: UInt8
     let midExtensionID: UInt8?
     /// The subscriber's id of the transport-wide sequence number extension: every packet to it
     /// carries the transport's next number (for its transport-cc feedback), if negotiated.
     let transportSequenceExtensionID: UInt8?
-    private var sequenceOffset: UInt16 = 0
-    private var timestampOffset: UInt32 = 0
-    private var highestOutSequence = SequenceNumber(0)
-    private var lastOutTimestamp = RTPTimestamp(rawValue: 0)
-    private var lastInSequence = SequenceNumber(0)
     /// Our SSRC towards the subscriber (`track.ssrc`), kept beside the other hot fields.
     private let outSSRC: UInt32
-    private var lastOutTime: ContinuousClock.Instant?
     /// The MID's bytes (at most 16) in place: an array would be one more cold line per packet.
     private let mid: (UInt64, UInt64)
     private let midLength: Int
@@ -56,9 +49,6 @@ public final class Consumer {
     /// retransmissions then go on `track.rtxSSRC` with their own sequence numbers.
     let rtxPayloadType: UInt8?
     private var rtxSequence = SequenceNumber(UInt16.random(in: 0...UInt16.max))
-    /// The first outgoing sequence number of the current anchoring: an older one was sent with
-    /// other offsets, so the history cannot rebuild it.
-    private var anchorSequence = SequenceNumber(0)
     /// When each recent outgoing sequence number was last resent (slot = number % size), so
     /// that one is not resent twice within a round trip (the first may still be on its way).
     private var resentSequences: [UInt16]
@@ -87,10 +77,11 @@ public final class Consumer {
         withUnsafeMutableBytes(of: &mid) { $0.copyBytes(from: midBytes) }
         self.mid = mid
         self.midLength = midBytes.count
-        self.needsKeyframe = producer.kind == .video
-        // Random starting points (RFC 3550 §5.1), so a subscriber cannot align streams by them.
-        self.highestOutSequence = SequenceNumber(UInt16.random(in: 0...UInt16.max))
-        self.lastOutTimestamp = RTPTimestamp(rawValue: UInt32.random(in: 0...UInt32.max))
+        // The highest layer until the subscriber (later: its bandwidth) says otherwise; random
+        // starting points (RFC 3550 §5.1), so a subscriber cannot align streams by them.
+        self.selector = LayerSelector(
+            target: producer.layers.count - 1, initialSequence: SequenceNumber(UInt16.random(in: 0...UInt16.max)),
+            initialTimestamp: RTPTimestamp(rawValue: UInt32.random(in: 0...UInt32.max)))
     }
 
     /// Starts forwarding: the producer feeds it, the transport routes the subscriber's RTCP
@@ -129,40 +120,60 @@ public final class Consumer {
         }
     }
 
-    /// Called on resume and producer restart: re-anchor, and for video wait for a keyframe.
+    /// Called on resume: re-anchor, and for video wait for a keyframe.
     func restart() {
-        needsResync = true
-        if producer.kind == .video { needsKeyframe = true }
+        selector.restart()
+    }
+
+    /// A layer of the producer got a new SSRC: if it is the one forwarded, start over on it.
+    func layerRestarted(_ layer: Int) {
+        if selector.current == layer { selector.restart() }
+    }
+
+    /// The spatial layer the subscriber wants (capped to the producer's layers). A switch needs
+    /// the target layer's keyframe: asked for now, the current layer flows until it comes.
+    func setPreferredLayers(spatial: Int, temporal: Int?, now: ContinuousClock.Instant, queue: SendQueue) {
+        preferredTemporalLayer = temporal
+        let layer = min(max(0, spatial), producer.layers.count - 1)
+        guard let needed = selector.setTarget(layer) else { return }
+        producer.requestKeyframe(layer: needed, now: now, queue: queue)
+    }
+
+    /// The layer this consumer forwards (nil before its first keyframe) and the one it wants.
+    public var currentLayer: Int? { selector.current }
+    /// Recorded for the allocator to come; VP8 temporal-layer dropping is not applied yet.
+    public private(set) var preferredTemporalLayer: Int?
+    public var targetLayer: Int { selector.target }
+
+    /// A subscriber's PLI or FIR: a keyframe of the layer it sees (or waits for).
+    func requestKeyframe(now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats? = nil) {
+        producer.requestKeyframe(layer: selector.keyframeLayer, now: now, queue: queue, stats: stats)
     }
 
     @inline(__always)
-    func forward(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+    func forward(_ packet: RTPPacket, layer: Int, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
         guard let destination = transport.sendAddress else {
             stats.drop(.notConnected)
             return
         }
-        if needsKeyframe {
-            if isKeyframeStart(packet) {
-                needsKeyframe = false
-            } else {
-                packetsDroppedWaitingForKeyframe &+= 1
-                stats.drop(.waitingForKeyframe)
-                if producer.kind == .video {
-                    producer.requestKeyframe(now: now, queue: queue)
-                }
-                return
-            }
-        }
-        if needsResync {
-            anchor(on: packet, now: now)
-        }
-        let outSequence = packet.sequenceNumber &+ sequenceOffset
-        let outTimestamp = packet.timestamp &+ timestampOffset
-        if outSequence.isNewer(than: highestOutSequence) {
-            highestOutSequence = outSequence
-            lastOutTimestamp = outTimestamp
-            lastOutTime = now
-            lastInSequence = packet.sequenceNumber
+        let outSequence: SequenceNumber
+        let outTimestamp: RTPTimestamp
+        let layers = producer.layers
+        switch selector.decide(
+            layer: layer, sequence: packet.sequenceNumber, timestamp: packet.timestamp,
+            isKeyframe: isKeyframeStart(packet), now: now, clockRate: producer.parameters.clockRate,
+            clock: { layers[$0].senderReport })
+        {
+        case .forward(let sequence, let timestamp):
+            outSequence = sequence
+            outTimestamp = timestamp
+        case .drop:
+            return
+        case .dropAndRequestKeyframe(let wanted):
+            packetsDroppedWaitingForKeyframe &+= 1
+            stats.drop(.waitingForKeyframe)
+            producer.requestKeyframe(layer: wanted, now: now, queue: queue)
+            return
         }
 
         let slot = queue.reserve()
@@ -211,28 +222,6 @@ public final class Consumer {
         return writer.finish()
     }
 
-    /// Chooses offsets so that this packet follows the last one sent: the next sequence number,
-    /// and a timestamp advanced by the wall-clock time since (RFC 3550 §5.1: timestamps track
-    /// sampling time, so a receiver's jitter buffer sees a pause, not a jump).
-    private func anchor(on packet: RTPPacket, now: ContinuousClock.Instant) {
-        let nextSequence = hasSent ? highestOutSequence &+ 1 : highestOutSequence
-        var advance: UInt32 = 0
-        if hasSent, let lastOutTime {
-            let elapsed = now - lastOutTime
-            let ticks = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-                * Double(producer.parameters.clockRate)
-            advance = UInt32(clamping: max(1, Int64(ticks)))
-        }
-        let nextTimestamp = lastOutTimestamp &+ advance
-        sequenceOffset = nextSequence.rawValue &- packet.sequenceNumber.rawValue
-        timestampOffset = nextTimestamp.rawValue &- packet.timestamp.rawValue
-        // The first packet after the anchor must count as newer than everything sent so far.
-        highestOutSequence = nextSequence &- 1
-        anchorSequence = nextSequence
-        needsResync = false
-        hasSent = true
-    }
-
     private func isKeyframeStart(_ packet: RTPPacket) -> Bool {
         switch producer.parameters.codecName.lowercased() {
         case "vp8": VP8.isKeyframe(packet.payload)
@@ -250,11 +239,17 @@ public final class Consumer {
     func retransmit(
         _ lost: [SequenceNumber], roundTrip: Duration, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats
     ) -> Int {
-        guard let history = producer.history, let destination = transport.sendAddress else { return 0 }
+        // Everything since the last anchor came from the current layer, whose history holds it.
+        guard let layer = selector.current, let history = producer.layers[layer].history,
+            let destination = transport.sendAddress
+        else { return 0 }
+        let sequenceOffset = selector.sequenceOffset
         var missing = 0
         for outSequence in lost {
             // Not sent yet, or sent before the last re-anchor (other offsets): not ours to rebuild.
-            guard hasSent, !outSequence.isNewer(than: highestOutSequence), !anchorSequence.isNewer(than: outSequence) else {
+            guard selector.hasSent, !outSequence.isNewer(than: selector.highestOutSequence),
+                !selector.anchorSequence.isNewer(than: outSequence)
+            else {
                 continue
             }
             let gate = Int(outSequence.rawValue) % Self.resentSlots
@@ -276,7 +271,7 @@ public final class Consumer {
     /// Writes `packet` (from the history) as this consumer sent it, or wrapped in RTX.
     private func send(retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, to destination: TransportAddress, queue: SendQueue) -> Bool {
         let slot = queue.reserve()
-        let timestamp = packet.timestamp &+ timestampOffset
+        let timestamp = packet.timestamp &+ selector.timestampOffset
         var length: Int
         let payload = packet.payload
         if let rtxPayloadType, let rtxSSRC = track.rtxSSRC {
@@ -305,12 +300,16 @@ public final class Consumer {
 
     /// Maps a subscriber's lost sequence numbers back to the producer's numbering.
     func producerSequenceNumbers(for lost: [SequenceNumber]) -> [SequenceNumber] {
-        lost.map { $0 &- sequenceOffset }
+        lost.map { $0 &- selector.sequenceOffset }
     }
+
+    /// The producer stream this consumer's NACKs are about (the layer it forwards).
+    var forwardedLayer: ProducerLayer? { selector.current.map { producer.layers[$0] } }
 
     /// Sender report fields for now: the RTP time that corresponds to `now`.
     func senderReportTimestamp(now: ContinuousClock.Instant) -> RTPTimestamp {
-        guard let lastOutTime else { return lastOutTimestamp }
+        let lastOutTimestamp = selector.lastOutTimestamp
+        guard let lastOutTime = selector.lastOutTime else { return lastOutTimestamp }
         let elapsed = now - lastOutTime
         let ticks = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
             * Double(producer.parameters.clockRate)

@@ -22,12 +22,21 @@ public struct TrackParameters: Sendable, Equatable {
     public var feedback: RTCPFeedback
     /// Id of the transport-wide sequence number extension in this peer's session, if negotiated.
     public var transportSequenceExtensionID: UInt8?
+    /// A simulcast publisher's layers, lowest first (empty: one stream, `ssrc` and `rtxSSRC`).
+    public var layers: [LayerParameters]
+    /// Ids of the RID and repaired-RID extensions (RFC 8852) that name a layer's new SSRC.
+    public var ridExtensionID: UInt8?
+    public var repairedRIDExtensionID: UInt8?
 
     public init(
         mid: String, kind: TrackKind, codecName: String, payloadType: UInt8, clockRate: UInt32,
         ssrc: UInt32? = nil, midExtensionID: UInt8? = nil, rtxPayloadType: UInt8? = nil, rtxSSRC: UInt32? = nil,
-        feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil
+        feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil,
+        layers: [LayerParameters] = [], ridExtensionID: UInt8? = nil, repairedRIDExtensionID: UInt8? = nil
     ) {
+        self.layers = layers
+        self.ridExtensionID = ridExtensionID
+        self.repairedRIDExtensionID = repairedRIDExtensionID
         self.mid = mid
         self.kind = kind
         self.codecName = codecName
@@ -39,6 +48,20 @@ public struct TrackParameters: Sendable, Equatable {
         self.rtxSSRC = rtxSSRC
         self.feedback = feedback
         self.transportSequenceExtensionID = transportSequenceExtensionID
+    }
+}
+
+/// One simulcast layer as the SDP announced it: by RID (its SSRCs come with its first packets)
+/// or by SSRC (`a=ssrc-group:SIM`, with its `FID` RTX SSRC).
+public struct LayerParameters: Sendable, Equatable {
+    public var rid: String?
+    public var ssrc: UInt32?
+    public var rtxSSRC: UInt32?
+
+    public init(rid: String? = nil, ssrc: UInt32? = nil, rtxSSRC: UInt32? = nil) {
+        self.rid = rid
+        self.ssrc = ssrc
+        self.rtxSSRC = rtxSSRC
     }
 }
 

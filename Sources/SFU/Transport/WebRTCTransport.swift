@@ -41,13 +41,17 @@ public final class WebRTCTransport: TimerHeapElement {
     let cname: String
 
     private(set) var producers: [Producer] = []
-    private var producersBySSRC: [UInt32: Producer] = [:]
+    /// Incoming streams (a producer's only one, or its simulcast layers) by SSRC.
+    private var layersBySSRC: [UInt32: ProducerLayer] = [:]
     private var producersByMid: [String: Producer] = [:]
     private var midExtensionID: UInt8?
+    /// RID and repaired-RID extension ids (RFC 8852): which layer a new SSRC is.
+    private var ridExtensionID: UInt8?
+    private var repairedRIDExtensionID: UInt8?
     private(set) var consumers: [Consumer] = []
     private var consumersBySSRC: [UInt32: Consumer] = [:]
-    /// Producers by their RTX SSRC.
-    private var producersByRTXSSRC: [UInt32: Producer] = [:]
+    /// Incoming streams by their RTX SSRC.
+    private var layersByRTXSSRC: [UInt32: ProducerLayer] = [:]
 
     /// The round trip to the peer, from its reports on ours (RFC 3550 LSR/DLSR, RFC 3611 DLRR).
     private(set) var roundTrip = RoundTripTime()
@@ -112,10 +116,14 @@ public final class WebRTCTransport: TimerHeapElement {
 
     func addProducer(_ producer: Producer) {
         producers.append(producer)
-        if let ssrc = producer.ssrc { producersBySSRC[ssrc] = producer }
-        if let rtx = producer.rtxSSRC { producersByRTXSSRC[rtx] = producer }
+        for layer in producer.layers {
+            if let ssrc = layer.ssrc { layersBySSRC[ssrc] = layer }
+            if let rtx = layer.rtxSSRC { layersByRTXSSRC[rtx] = layer }
+        }
         producersByMid[producer.parameters.mid] = producer
         if let id = producer.parameters.midExtensionID { midExtensionID = id }
+        if let id = producer.parameters.ridExtensionID { ridExtensionID = id }
+        if let id = producer.parameters.repairedRIDExtensionID { repairedRIDExtensionID = id }
         if let id = producer.parameters.transportSequenceExtensionID, feedbackRecorder == nil {
             incomingTransportSequenceID = id
             feedbackRecorder = TransportFeedbackRecorder(epoch: epoch)
@@ -124,8 +132,8 @@ public final class WebRTCTransport: TimerHeapElement {
 
     func removeProducer(_ producer: Producer) {
         producers.removeAll { $0 === producer }
-        producersBySSRC = producersBySSRC.filter { $0.value !== producer }
-        producersByRTXSSRC = producersByRTXSSRC.filter { $0.value !== producer }
+        layersBySSRC = layersBySSRC.filter { $0.value.producer !== producer }
+        layersByRTXSSRC = layersByRTXSSRC.filter { $0.value.producer !== producer }
         if producersByMid[producer.parameters.mid] === producer { producersByMid[producer.parameters.mid] = nil }
     }
 
@@ -185,7 +193,7 @@ public final class WebRTCTransport: TimerHeapElement {
             onEvent?(self, .connected)
             // Subscribers start on a keyframe: ask every publisher now rather than at the first
             // packet (aggregated with other subscribers' requests: one PLI per interval).
-            for consumer in consumers { consumer.producer.requestKeyframe(now: now, queue: queue) }
+            for consumer in consumers { consumer.requestKeyframe(now: now, queue: queue) }
         case .failed(let reason):
             close(reason: "DTLS: \(reason)", queue: queue)
         case .closed:
@@ -229,69 +237,98 @@ public final class WebRTCTransport: TimerHeapElement {
         if let id = incomingTransportSequenceID, let data = packet.headerExtension(id: id), data.count == 2 {
             feedbackRecorder?.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now)
         }
-        if let producer = producersBySSRC[packet.ssrc] {
-            producer.receive(packet, now: now, queue: queue, stats: stats)
+        if let layer = layersBySSRC[packet.ssrc] {
+            layer.producer.receive(packet, layer: layer, now: now, queue: queue, stats: stats)
             return
         }
         // RFC 4588: a retransmission on the RTX stream, back into its original stream.
-        if let producer = rtxProducer(for: packet) {
+        if let layer = rtxLayer(for: packet) {
             stats.count(.rtxReceived)
-            guard let ssrc = producer.ssrc,
+            guard let ssrc = layer.ssrc,
                 let length = RTX.unwrap(
                     UnsafeMutableRawBufferPointer(start: datagram.baseAddress, count: plainLength), packet: packet,
-                    payloadType: producer.parameters.payloadType, ssrc: ssrc),
+                    payloadType: layer.producer.parameters.payloadType, ssrc: ssrc),
                 let original = try? RTPPacket(parsing: UnsafeRawBufferPointer(start: datagram.baseAddress, count: length))
             else {
                 stats.drop(.padding)  // an RTX probe: padding with no original packet
                 return
             }
             packet = original
-            producer.receive(packet, now: now, queue: queue, stats: stats)
+            layer.producer.receive(packet, layer: layer, now: now, queue: queue, stats: stats)
             return
         }
-        guard let producer = producer(learning: packet, now: now, queue: queue) else {
+        guard let layer = layer(learning: packet, now: now, queue: queue) else {
             stats.drop(.unknownSSRC)
             return
         }
-        producer.receive(packet, now: now, queue: queue, stats: stats)
+        layer.producer.receive(packet, layer: layer, now: now, queue: queue, stats: stats)
     }
 
-    /// The producer an RTX packet repairs: by its RTX SSRC, else (the first RTX packet of a
+    /// The MID extension's value (RFC 8843 §9.2), if the packet carries one.
+    private func mid(of packet: RTPPacket) -> String? {
+        guard let id = midExtensionID, let data = packet.headerExtension(id: id) else { return nil }
+        return String(validating: data, as: UTF8.self)
+    }
+
+    /// The stream an RTX packet repairs: by its RTX SSRC, else (the first RTX packet of a
     /// stream announced without `a=ssrc-group:FID`, as Chromium's simulcast offers are) by its
-    /// RTX payload type and, when several producers could match, its MID.
-    private func rtxProducer(for packet: RTPPacket) -> Producer? {
-        if let producer = producersByRTXSSRC[packet.ssrc] { return producer }
+    /// RTX payload type and, when several producers could match, its MID; of a simulcast
+    /// producer, the layer its repaired-RID extension names (RFC 8852 §3.2).
+    private func rtxLayer(for packet: RTPPacket) -> ProducerLayer? {
+        if let layer = layersByRTXSSRC[packet.ssrc] { return layer }
         // Once per RTX stream: then its SSRC is known.
         let candidates = producers.filter { $0.parameters.rtxPayloadType == packet.payloadType }
         let producer: Producer?
-        if let id = midExtensionID, let data = packet.headerExtension(id: id), let mid = String(validating: data, as: UTF8.self) {
+        if let mid = mid(of: packet) {
             producer = candidates.first { $0.parameters.mid == mid }
         } else {
             producer = candidates.count == 1 ? candidates[0] : nil
         }
         guard let producer else { return nil }
-        producer.rtxSSRC = packet.ssrc
-        producersByRTXSSRC[packet.ssrc] = producer
-        return producer
+        let layer: ProducerLayer?
+        if !producer.isSimulcast {
+            layer = producer.layers[0]
+        } else if let id = repairedRIDExtensionID, let data = packet.headerExtension(id: id),
+            let rid = String(validating: data, as: UTF8.self)
+        {
+            layer = producer.layer(rid: rid)
+        } else {
+            layer = nil  // which layer it repairs is unknown: wait for one that says
+        }
+        guard let layer else { return nil }
+        if let old = layer.rtxSSRC, layersByRTXSSRC[old] === layer { layersByRTXSSRC[old] = nil }
+        layer.rtxSSRC = packet.ssrc
+        layersByRTXSSRC[packet.ssrc] = layer
+        return layer
     }
 
     /// A media packet on an SSRC not seen yet: the MID extension (RFC 8843 §9.2) tells which
-    /// m-line it belongs to (a new SSRC there is an encoder restart), else the payload type.
-    private func producer(learning packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue) -> Producer? {
-        guard let id = midExtensionID, let data = packet.headerExtension(id: id),
-            let mid = String(validating: data, as: UTF8.self), let producer = producersByMid[mid]
-        else {
+    /// m-line it belongs to, the RID extension (RFC 8852 §3.1) which simulcast layer (a new SSRC
+    /// on a known stream is an encoder restart); without a MID, the payload type.
+    private func layer(learning packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue) -> ProducerLayer? {
+        guard let mid = mid(of: packet), let producer = producersByMid[mid] else {
             // A transport with one producer per kind and no SSRCs in the SDP: match by payload type.
-            let candidates = producers.filter { $0.ssrc == nil && $0.parameters.payloadType == packet.payloadType }
-            guard candidates.count == 1, let only = candidates.first else { return nil }
+            let candidates = producers.filter {
+                !$0.isSimulcast && $0.ssrc == nil && $0.parameters.payloadType == packet.payloadType
+            }
+            guard candidates.count == 1, let only = candidates.first?.layers[0] else { return nil }
             only.ssrc = packet.ssrc
-            producersBySSRC[packet.ssrc] = only
+            layersBySSRC[packet.ssrc] = only
             return only
         }
-        if let old = producer.ssrc { producersBySSRC[old] = nil }
-        producersBySSRC[packet.ssrc] = producer
-        producer.rebind(ssrc: packet.ssrc, now: now, queue: queue)
-        return producer
+        let layer: ProducerLayer
+        if !producer.isSimulcast {
+            layer = producer.layers[0]
+        } else {
+            guard let id = ridExtensionID, let data = packet.headerExtension(id: id),
+                let rid = String(validating: data, as: UTF8.self), let named = producer.layer(rid: rid)
+            else { return nil }
+            layer = named
+        }
+        if let old = layer.ssrc, layersBySSRC[old] === layer { layersBySSRC[old] = nil }
+        layersBySSRC[packet.ssrc] = layer
+        producer.rebind(layer, ssrc: packet.ssrc, now: now, queue: queue)
+        return layer
     }
 
     private func handleRTCP(_ bytes: UnsafeRawBufferPointer, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
@@ -305,8 +342,7 @@ public final class WebRTCTransport: TimerHeapElement {
         for packet in packets {
             switch packet {
             case .senderReport(let report):
-                producersBySSRC[report.ssrc]?.receiveStatistics.recordSenderReport(
-                    ntpTimestamp: report.ntpTimestamp, arrival: now)
+                layersBySSRC[report.ssrc]?.recordSenderReport(report, arrival: now)
                 measureRoundTrip(report.reports, now: now, stats: stats)
             case .receiverReport(let report):
                 measureRoundTrip(report.reports, now: now, stats: stats)
@@ -319,25 +355,25 @@ public final class WebRTCTransport: TimerHeapElement {
             case .pictureLossIndication(let pli):
                 guard let consumer = consumersBySSRC[pli.mediaSSRC] else { continue }
                 stats.count(.keyframeRequestsReceived)
-                consumer.producer.requestKeyframe(now: now, queue: queue, stats: stats)
+                consumer.requestKeyframe(now: now, queue: queue, stats: stats)
             case .fullIntraRequest(let fir):
                 for entry in fir.entries {
                     guard let consumer = consumersBySSRC[entry.ssrc] else { continue }
                     stats.count(.keyframeRequestsReceived)
-                    consumer.producer.requestKeyframe(now: now, queue: queue, stats: stats)
+                    consumer.requestKeyframe(now: now, queue: queue, stats: stats)
                 }
             case .nack(let nack):
                 guard let consumer = consumersBySSRC[nack.mediaSSRC] else { continue }
                 stats.count(.nacksReceived)
                 stats.count(.nackedPackets, nack.lost.count)
-                if consumer.producer.history == nil {
+                guard let layer = consumer.forwardedLayer else { continue }
+                if layer.history == nil {
                     // The history is switched off: the publisher retransmits, as before it existed.
                     stats.count(.nacksForwarded)
-                    consumer.producer.requestRetransmission(
-                        of: consumer.producerSequenceNumbers(for: nack.lost), queue: queue)
+                    layer.requestRetransmission(of: consumer.producerSequenceNumbers(for: nack.lost), queue: queue)
                 } else if consumer.retransmit(nack.lost, roundTrip: roundTripTime, now: now, queue: queue, stats: stats) > 0 {
                     // What the history no longer has is repaired by a keyframe instead.
-                    consumer.producer.requestKeyframe(now: now, queue: queue, stats: stats)
+                    consumer.requestKeyframe(now: now, queue: queue, stats: stats)
                 }
             default:
                 break
@@ -418,9 +454,9 @@ public final class WebRTCTransport: TimerHeapElement {
                 [.senderReport(report), .sourceDescription(.cname(ssrc: consumer.track.ssrc, consumer.track.cname))],
                 queue: queue)
         }
-        let blocks = producers.compactMap { producer -> ReportBlock? in
-            guard let ssrc = producer.ssrc, producer.receiveStatistics.hasReceived else { return nil }
-            return producer.receiveStatistics.reportBlock(ssrc: ssrc, now: now)
+        let blocks = producers.flatMap(\.layers).compactMap { layer -> ReportBlock? in
+            guard let ssrc = layer.ssrc, layer.receiveStatistics.hasReceived else { return nil }
+            return layer.receiveStatistics.reportBlock(ssrc: ssrc, now: now)
         }
         if !blocks.isEmpty {
             sendRTCP(

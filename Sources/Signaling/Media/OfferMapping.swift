@@ -38,7 +38,18 @@ extension NegotiatedMedia {
             mid: mid, kind: TrackKind(kind), codecName: codec.name, payloadType: codec.payloadType,
             clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID),
             rtxPayloadType: codec.rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedback(codec.feedback),
-            transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC))
+            transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC),
+            layers: simulcastLayers, ridExtensionID: headerExtensionID(HeaderExtension.rtpStreamID),
+            repairedRIDExtensionID: headerExtensionID(HeaderExtension.repairedRTPStreamID))
+    }
+
+    /// RID layers, or `a=ssrc-group:SIM` members (their RTX only when RTX was negotiated).
+    private var simulcastLayers: [LayerParameters] {
+        guard let simulcast else { return [] }
+        if !simulcast.rids.isEmpty { return simulcast.rids.map { LayerParameters(rid: $0) } }
+        return simulcast.ssrcs.map {
+            LayerParameters(ssrc: $0.ssrc, rtxSSRC: codec.rtxPayloadType == nil ? nil : $0.rtxSSRC)
+        }
     }
 }
 
