@@ -216,4 +216,66 @@ private func text(_ response: TestResponse) -> String {
             }
         }
     }
+
+    @Test func simulcastPublishAndLayerChoice() async throws {
+        let harness = try await ServerHarness()
+        let alice = try harness.token("alice", publish: true, subscribe: true)
+        let bob = try harness.token("bob", subscribe: true)
+        let carol = try harness.token("carol", subscribe: true)
+        try await harness.run { client in
+            // Chromium's three-layer offer is answered with its layers.
+            let location = try await client.execute(uri: "/whip/r1", method: .post, headers: headers(token: alice), body: ByteBuffer(string: SDPFixtures.chromiumSimulcast)) { response -> String in
+                #expect(response.status == .created, "\(text(response))")
+                let answer = text(response)
+                #expect(answer.contains("a=simulcast:recv q;h;f"))
+                #expect(answer.contains("a=rid:q recv") && answer.contains("a=rid:h recv") && answer.contains("a=rid:f recv"))
+                return response.headers[.location] ?? ""
+            }
+            let participant = String(location.dropFirst("/whip/r1/".count))
+            try await client.execute(uri: "/api/rooms/r1", method: .get, headers: headers(token: bob, contentType: nil)) { response in
+                let room = try JSONDecoder().decode(RoomState.self, from: Data(buffer: response.body))
+                let video = room.participants.first?.tracks.first { $0.kind == .video }
+                #expect(video?.layers.map(\.rid) == ["q", "h", "f"])
+            }
+            let whep = try await client.execute(uri: "/whep/r1/\(participant)", method: .post, headers: headers(token: bob), body: ByteBuffer(string: SDPFixtures.whep)) { response -> String in
+                #expect(response.status == .created, "\(text(response))")
+                return response.headers[.location] ?? ""
+            }
+            let subscription = String(whep.split(separator: "/").last ?? "")
+            let uri = "/api/rooms/r1/subscriptions/\(subscription)/layers"
+            let json = { (body: String) in ByteBuffer(string: body) }
+
+            try await client.execute(uri: uri, method: .post, headers: headers(token: bob, contentType: "application/json"), body: json(#"{"spatial":0}"#)) { response in
+                #expect(response.status == .ok, "\(text(response))")
+                let state = try JSONDecoder().decode(SubscriptionState.self, from: Data(buffer: response.body))
+                let video = state.tracks.first { $0.kind == .video }
+                #expect(video?.targetSpatialLayer == 0)
+                #expect(video?.spatialLayer == nil, "no keyframe yet")
+            }
+            try await client.execute(uri: uri, method: .post, headers: headers(token: bob, contentType: "application/json"), body: json(#"{"spatial":1,"temporal":2}"#)) { response in
+                let state = try JSONDecoder().decode(SubscriptionState.self, from: Data(buffer: response.body))
+                let video = state.tracks.first { $0.kind == .video }
+                #expect(video?.targetSpatialLayer == 1 && video?.temporalLayer == 2)
+            }
+            for (bad, code) in [(#"{"spatial":3}"#, "bad_layer"), (#"{"spatial":-1}"#, "bad_layer"), (#"{"spatial":1,"temporal":9}"#, "bad_layer"),
+                                (#"{"spatial":"high"}"#, "bad_json"), (#"{"temporal":1}"#, "bad_json"), ("not json", "bad_json")] {
+                try await client.execute(uri: uri, method: .post, headers: headers(token: bob, contentType: "application/json"), body: json(bad)) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                    #expect(errorCode(response) == code, "\(bad)")
+                }
+            }
+            try await client.execute(uri: uri, method: .post, headers: headers(token: carol, contentType: "application/json"), body: json(#"{"spatial":0}"#)) { response in
+                #expect(response.status == .forbidden, "only the subscriber or a moderator")
+            }
+            try await client.execute(uri: "/api/rooms/r1/subscriptions/nobody/layers", method: .post, headers: headers(token: bob, contentType: "application/json"), body: json(#"{"spatial":0}"#)) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/api/rooms/r2/subscriptions/\(subscription)/layers", method: .post, headers: headers(token: bob, contentType: "application/json"), body: json(#"{"spatial":0}"#)) { response in
+                #expect(response.status == .notFound, "no such room")
+            }
+            try await client.execute(uri: uri, method: .post, headers: headers(token: nil, contentType: "application/json"), body: json(#"{"spatial":0}"#)) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
 }

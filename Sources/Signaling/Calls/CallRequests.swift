@@ -226,6 +226,16 @@ struct CallFields {
         }
     }
 
+    /// `spatial`: a simulcast layer index, 0 (lowest) to 2 (`sfu-layers`).
+    func spatialLayer() throws(CallError) -> Int {
+        switch object["spatial"] {
+        case .number(let value)? where LayerPreference.spatial.contains(Int(exactly: value) ?? -1):
+            return Int(value)
+        case nil, .null?: throw .missing("spatial")
+        default: throw .invalid("spatial", "an integer \(LayerPreference.spatial.lowerBound)-\(LayerPreference.spatial.upperBound)")
+        }
+    }
+
     func optionalBool(_ key: String) throws(CallError) -> Bool? {
         switch object[key] {
         case nil, .null?: return nil

@@ -1,6 +1,7 @@
 // Group calls through the SFU as the realtime channel carries them: `sfu-offer`, `sfu-answer`
-// and `sfu-candidate` negotiate a participant's one connection to Chorus, `mute-participant`
-// lets a moderator mute someone at the router. The rules of the call (who is in it) come
+// and `sfu-candidate` negotiate a participant's one connection to Chorus, `sfu-layers` picks
+// the simulcast layer received of someone's video, `mute-participant` lets a moderator mute
+// someone at the router. The rules of the call (who is in it) come
 // first; GroupCallMedia then keeps the SFU in step.
 
 import SFU
@@ -38,6 +39,14 @@ extension CallService {
             // Chorus is ICE-lite (RFC 8445 §2.5): it learns the peer's addresses from its
             // connectivity checks, so trickled candidates carry nothing it needs.
             _ = try await joinedGroupCall(callId, user: client.user)
+        case "sfu-layers":
+            let publisher = try fields.identifier("userId")
+            let spatial = try fields.spatialLayer()
+            let (call, group) = try await joinedGroupCall(callId, user: client.user)
+            guard publisher != client.user, call.participant(publisher) != nil else {
+                throw .invalid("userId", "another participant of the call")
+            }
+            try await group.setLayers(callId: callId, user: client.user, publisher: publisher, spatial: spatial)
         case "mute-participant":
             let target = try fields.identifier("userId")
             let kind: MediaToggle

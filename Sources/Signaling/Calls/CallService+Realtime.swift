@@ -52,7 +52,7 @@ extension CallService: RealtimeHandler {
             let kind = RelayKind.allCases.first { $0.eventName == event.event }!
             let callId = try fields.identifier("callId")
             try await relay(RelayMessage(kind: kind, json: event.data), callId: callId, from: user, excluding: connection)
-        case "sfu-offer", "sfu-answer", "sfu-candidate", "mute-participant":
+        case "sfu-offer", "sfu-answer", "sfu-candidate", "sfu-layers", "mute-participant":
             try await handleGroupEvent(event, fields: fields, from: client)
         case "toggle-audio", "toggle-video":
             let media: MediaToggle = event.event == "toggle-audio" ? .audio : .video
