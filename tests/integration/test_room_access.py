@@ -80,6 +80,11 @@ def test_participants_keep_their_rights_by_their_place_in_the_call(chorus: Choru
 
     answer(chorus, tokens["bob"], call_id)
     subscribed = assert_created(api.whep(call_id, participant, subscribe_offer(), tokens["bob"]), f"/whep/{call_id}/{participant}")
+    # The subscriber chooses its layer; a stranger cannot, even with an admin token for "*".
+    layers = f"{chorus.base_url}/api/rooms/{call_id}/subscriptions/{subscribed.last_segment}/layers"
+    assert_error(requests.post(layers, json={"spatial": 0}, headers=bearer(tokens["mallory"]), timeout=10), 403)
+    chosen = requests.post(layers, json={"spatial": 0}, headers=bearer(tokens["bob"]), timeout=10)
+    assert chosen.status_code == 200, chosen.text
     # A plain participant is no moderator: it cannot mute alice or end her publication.
     assert_error(api.mute(call_id, participant, "audio", True, tokens["bob"]), 403)
     assert_error(api.delete(published.path, tokens["bob"]), 403)
@@ -129,3 +134,22 @@ def test_rooms_that_belong_to_no_call_still_go_by_the_token_claim(chorus: Chorus
         assert_error(api.room(room, chorus.token("eve", "another-room")), 403)
     finally:
         api.delete(created.path, alice)
+
+
+def test_sfu_layers_needs_a_joined_participant_and_a_layer(chorus: ChorusServer, call) -> None:
+    call_id, _, users, tokens = call
+
+    def send(token: str, data: dict) -> dict:
+        ws = websocket.create_connection(f"ws://127.0.0.1:{chorus.http_port}/ws?token={token}", timeout=10)
+        try:
+            ws.send(json.dumps({"event": "sfu-layers", "data": {"callId": call_id, **data}}))
+            return json.loads(ws.recv())
+        finally:
+            ws.close()
+
+    stranger = send(tokens["mallory"], {"userId": users["alice"], "spatial": 0})
+    assert stranger["event"] == "error" and stranger["data"]["code"] == "forbidden", stranger
+    bad = send(tokens["alice"], {"userId": users["bob"], "spatial": 5})
+    assert bad["event"] == "error" and bad["data"]["code"] == "invalid_field", bad
+    missing = send(tokens["alice"], {"userId": users["bob"]})
+    assert missing["event"] == "error" and missing["data"]["code"] == "missing_field", missing

@@ -24,12 +24,24 @@ window.whip = (() => {
   }
 
   return {
-    /** Publishes camera and microphone to `room`; returns the participant id from Location. */
-    async publish(room, token, iceServers) {
-      const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+    /** Publishes camera and microphone to `room`; returns the participant id from Location.
+        `options.simulcast`: 1280x720 video in three encodings, lowest first as Chromium apps
+        order them (rid q = 1/4, h = 1/2, f = full). */
+    async publish(room, token, iceServers, options) {
+      const simulcast = Boolean(options && options.simulcast);
+      const video = simulcast ? { width: 1280, height: 720 } : { width: 320, height: 240 };
+      const media = await navigator.mediaDevices.getUserMedia({ audio: true, video });
       const session = newPeer(iceServers);
       session.kind = "publish";
-      for (const track of media.getTracks()) session.pc.addTransceiver(track, { direction: "sendonly", streams: [media] });
+      for (const track of media.getTracks()) {
+        const init = { direction: "sendonly", streams: [media] };
+        if (simulcast && track.kind === "video") {
+          init.sendEncodings = [
+            { rid: "q", scaleResolutionDownBy: 4 }, { rid: "h", scaleResolutionDownBy: 2 }, { rid: "f" },
+          ];
+        }
+        session.pc.addTransceiver(track, init);
+      }
       await session.pc.setLocalDescription();
       const { answer, location } = await post(`/whip/${encodeURIComponent(room)}`, token, session.pc.localDescription.sdp);
       await session.pc.setRemoteDescription({ type: "answer", sdp: answer });
@@ -75,12 +87,17 @@ window.whip = (() => {
           if (stat.type === "inbound-rtp") {
             entry.inbound[stat.kind] = {
               packetsReceived: stat.packetsReceived ?? 0, framesDecoded: stat.framesDecoded ?? null,
+              frameWidth: stat.frameWidth ?? null, keyFramesDecoded: stat.keyFramesDecoded ?? null,
+              freezeCount: stat.freezeCount ?? null, totalFreezesDuration: stat.totalFreezesDuration ?? null,
+              pliCount: stat.pliCount ?? null,
             };
           }
           if (stat.type === "outbound-rtp") {
-            const sum = entry.outbound[stat.kind] || { packetsSent: 0, framesEncoded: 0 };
+            const sum = entry.outbound[stat.kind] || { packetsSent: 0, framesEncoded: 0, layers: {} };
             sum.packetsSent += stat.packetsSent ?? 0;
             sum.framesEncoded += stat.framesEncoded ?? 0;
+            // One outbound-rtp per simulcast encoding, told apart by its rid.
+            if (stat.rid) sum.layers[stat.rid] = { frameWidth: stat.frameWidth ?? null, packetsSent: stat.packetsSent ?? 0 };
             entry.outbound[stat.kind] = sum;
           }
         }
