@@ -44,8 +44,8 @@ import SFUTesting
 
         /// One frame on each layer (the RID extension on every packet while `announce`, as
         /// libwebrtc does until the SSRC is acknowledged), then 33 ms pass.
-        func frame(keyframes: Set<Int> = [], announce: Bool = true) throws {
-            for layer in 0..<3 {
+        func frame(keyframes: Set<Int> = [], announce: Bool = true, layers sending: [Int] = [0, 1, 2]) throws {
+            for layer in sending {
                 for packet in layers[layer].frame(keyframe: keyframes.contains(layer)) {
                     var extensions: [(id: UInt8, data: [UInt8])] = [(id: 9, data: Array("1".utf8))]
                     if announce { extensions.append((id: SimulcastTests.ridExtensionID, data: Array(SimulcastTests.rids[layer].utf8))) }
@@ -154,6 +154,27 @@ import SFUTesting
         let frameStarts = received.enumerated().filter { $0.offset % 2 == 0 }.map(\.element.timestamp)
         let steps = zip(frameStarts, frameStarts.dropFirst()).map { $0.distance(to: $1) }
         #expect(steps.filter { $0 != 3000 } == [1, 2970, 1])
+    }
+
+    @Test func aLayerThatStopsIsLeftForTheNextOneDownAndComesBack() throws {
+        let simulcast = try Simulcast()
+        try simulcast.frame(keyframes: [2])
+        #expect(simulcast.consumer?.spatialLayer == 2)
+        // The publisher's uplink shrinks: it stops sending layer 2. Within two timer rounds the
+        // consumer targets layer 1, asks for its keyframe and switches on it.
+        for _ in 0..<70 { try simulcast.frame(layers: [0, 1]) }
+        #expect(simulcast.consumer?.targetSpatialLayer == 1)
+        #expect(simulcast.call.publisher.pictureLossIndications.contains { $0.mediaSSRC == Self.layerSSRCs[1] })
+        try simulcast.frame(keyframes: [1], layers: [0, 1])
+        #expect(simulcast.consumer?.spatialLayer == 1)
+        #expect(simulcast.receivedLayers.suffix(2) == [1, 1])
+        // Layer 2 comes back: the consumer returns to it on its keyframe.
+        for _ in 0..<70 { try simulcast.frame() }
+        #expect(simulcast.consumer?.targetSpatialLayer == 2)
+        try simulcast.frame(keyframes: [2])
+        #expect(simulcast.consumer?.spatialLayer == 2)
+        let received = simulcast.received
+        #expect(zip(received, received.dropFirst()).allSatisfy { $1.sequenceNumber == $0.sequenceNumber &+ 1 })
     }
 
     @Test func aLayerAboveTheHighestMeansTheHighest() throws {

@@ -134,8 +134,23 @@ public final class Consumer {
     /// the target layer's keyframe: asked for now, the current layer flows until it comes.
     func setPreferredLayers(spatial: Int, temporal: Int?, now: ContinuousClock.Instant, queue: SendQueue) {
         preferredTemporalLayer = temporal
-        let layer = min(max(0, spatial), producer.layers.count - 1)
-        guard let needed = selector.setTarget(layer) else { return }
+        preferredSpatialLayer = spatial
+        retarget(now: now, queue: queue)
+    }
+
+    /// The target: the preferred layer if it arrives, else the nearest one below that arrives,
+    /// else the lowest above (the producer's `activeLayers`; before its first check, every layer
+    /// counts). The bandwidth allocator will cap this further.
+    func retarget(now: ContinuousClock.Instant, queue: SendQueue) {
+        let count = producer.layers.count
+        let preferred = min(max(0, preferredSpatialLayer ?? count - 1), count - 1)
+        let active = producer.activeLayers
+        var target = preferred
+        if active != 0, active & (1 << UInt8(preferred)) == 0 {
+            let arriving = { (layer: Int) in active & (1 << UInt8(layer)) != 0 }
+            target = (0..<preferred).reversed().first(where: arriving) ?? ((preferred + 1)..<count).first(where: arriving) ?? preferred
+        }
+        guard let needed = selector.setTarget(target) else { return }
         producer.requestKeyframe(layer: needed, now: now, queue: queue)
     }
 
@@ -143,6 +158,8 @@ public final class Consumer {
     public var currentLayer: Int? { selector.current }
     /// Recorded for the allocator to come; VP8 temporal-layer dropping is not applied yet.
     public private(set) var preferredTemporalLayer: Int?
+    /// The subscriber's choice (nil: the highest layer).
+    private var preferredSpatialLayer: Int?
     public var targetLayer: Int { selector.target }
 
     /// A subscriber's PLI or FIR: a keyframe of the layer it sees (or waits for).
@@ -158,11 +175,11 @@ public final class Consumer {
         }
         let outSequence: SequenceNumber
         let outTimestamp: RTPTimestamp
-        let layers = producer.layers
+        // Both closures are non-escaping and run only at a switch: nothing is allocated or retained here.
         switch selector.decide(
             layer: layer, sequence: packet.sequenceNumber, timestamp: packet.timestamp,
             isKeyframe: isKeyframeStart(packet), now: now, clockRate: producer.parameters.clockRate,
-            clock: { layers[$0].senderReport })
+            clock: { self.producer.layers[$0].senderReport })
         {
         case .forward(let sequence, let timestamp):
             outSequence = sequence

@@ -14,6 +14,13 @@ public final class Producer {
     /// The incoming streams, lowest spatial layer first; exactly one unless simulcast.
     private(set) var layers: ContiguousArray<ProducerLayer> = []
 
+    /// Which layers arrive (bit n: layer n had a packet within `layerInactivity`), as of the
+    /// last timer run; 0 until the first. Consumers target only layers that arrive.
+    private(set) var activeLayers: UInt8 = 0
+    /// A layer silent this long counts as stopped (a frame interval is tens of milliseconds;
+    /// checked at the transport's timers, so a stop is noticed within about twice this).
+    static let layerInactivity: Duration = .seconds(1)
+
     /// Mute decided by the Router (RoomParticipant's MuteState); never by the client.
     public private(set) var paused = false
     public internal(set) var packetsDroppedWhilePaused = 0
@@ -127,6 +134,18 @@ public final class Producer {
 
     func handleTimeout(now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
         for layer in layers { layer.handleTimeout(now: now, queue: queue, stats: stats) }
+        if isSimulcast { updateActiveLayers(now: now, queue: queue) }
+    }
+
+    /// Tells consumers when layers start or stop arriving, so that they move to what arrives.
+    private func updateActiveLayers(now: ContinuousClock.Instant, queue: SendQueue) {
+        var mask: UInt8 = 0
+        for layer in layers {
+            if let last = layer.lastArrival, now - last < Self.layerInactivity { mask |= 1 << UInt8(layer.index) }
+        }
+        guard mask != activeLayers else { return }
+        activeLayers = mask
+        for consumer in consumers { consumer.retarget(now: now, queue: queue) }
     }
 
     /// A new SSRC on one layer (the publisher restarted its encoder, or a simulcast layer's

@@ -18,6 +18,9 @@ final class ProducerLayer {
 
     internal(set) var packetsIn = 0
     internal(set) var bytesIn = 0
+    /// When the last packet came: a simulcast sender drops its upper layers when its uplink
+    /// shrinks, and their consumers must move down rather than freeze.
+    private(set) var lastArrival: ContinuousClock.Instant?
     internal(set) var keyframeRequests = 0
     var receiveStatistics = ReceiveStatistics()
     /// The last sender report: how this layer's RTP clock maps to the sender's wall clock (a
@@ -63,6 +66,7 @@ final class ProducerLayer {
     func receive(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) -> Bool {
         packetsIn &+= 1
         bytesIn &+= packet.bytes.count
+        lastArrival = now
         let sequence = sequences.unwrap(packet.sequenceNumber)
         if let history {
             // A retransmission (ours asked for, or the publisher's own) of what came already.
