@@ -22,6 +22,10 @@ public struct TrackParameters: Sendable, Equatable {
     public var feedback: RTCPFeedback
     /// Id of the transport-wide sequence number extension in this peer's session, if negotiated.
     public var transportSequenceExtensionID: UInt8?
+    /// Id of abs-send-time in this peer's session, if negotiated: send times for REMB.
+    public var absSendTimeExtensionID: UInt8?
+    /// Id of the RFC 6464 audio level extension in this peer's session, if negotiated.
+    public var audioLevelExtensionID: UInt8?
     /// A simulcast publisher's layers, lowest first (empty: one stream, `ssrc` and `rtxSSRC`).
     public var layers: [LayerParameters]
     /// Ids of the RID and repaired-RID extensions (RFC 8852) that name a layer's new SSRC.
@@ -32,6 +36,7 @@ public struct TrackParameters: Sendable, Equatable {
         mid: String, kind: TrackKind, codecName: String, payloadType: UInt8, clockRate: UInt32,
         ssrc: UInt32? = nil, midExtensionID: UInt8? = nil, rtxPayloadType: UInt8? = nil, rtxSSRC: UInt32? = nil,
         feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil,
+        absSendTimeExtensionID: UInt8? = nil, audioLevelExtensionID: UInt8? = nil,
         layers: [LayerParameters] = [], ridExtensionID: UInt8? = nil, repairedRIDExtensionID: UInt8? = nil
     ) {
         self.layers = layers
@@ -48,6 +53,8 @@ public struct TrackParameters: Sendable, Equatable {
         self.rtxSSRC = rtxSSRC
         self.feedback = feedback
         self.transportSequenceExtensionID = transportSequenceExtensionID
+        self.absSendTimeExtensionID = absSendTimeExtensionID
+        self.audioLevelExtensionID = audioLevelExtensionID
     }
 }
 

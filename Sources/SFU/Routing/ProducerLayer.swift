@@ -31,7 +31,10 @@ final class ProducerLayer {
     /// their NACKs go to the publisher).
     let history: PacketHistory?
     /// What we NACK the publisher for (nil when it did not negotiate NACK).
-    private var nacks: NackGenerator?
+    // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
+    // by methods of the value itself that never reach back into this property, so no two
+    // accesses can overlap; the run-time check would cost ~80 instructions a packet.
+    @exclusivity(unchecked) private var nacks: NackGenerator?
     /// Reused for the sequence numbers of each NACK, so that asking allocates nothing.
     private var nackBuffer: [SequenceNumber] = []
     private var lastKeyframeRequest: ContinuousClock.Instant?

@@ -58,11 +58,18 @@ public final class WebRTCTransport: TimerHeapElement {
     var roundTripTime: Duration { roundTrip.value }
     /// The peer's transport-wide sequence numbers, for its transport-cc feedback (when one of
     /// its m-lines negotiated the extension).
-    private var feedbackRecorder: TransportFeedbackRecorder?
+    // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
+    // by methods of the value itself that never reach back into this property, so no two
+    // accesses can overlap; the run-time check would cost ~80 instructions a packet.
+    @exclusivity(unchecked) private var feedbackRecorder: TransportFeedbackRecorder?
     private var incomingTransportSequenceID: UInt8?
     private var nextFeedback: ContinuousClock.Instant
+    /// REMB for a peer that negotiated goog-remb without transport-cc, and how its packets'
+    /// send times are read: abs-send-time, else one video stream's RTP timestamps.
+    @exclusivity(unchecked) private var rembEstimator: ReceiveSideEstimator?
+    @exclusivity(unchecked) private var sendClock = SendClock()
     /// Our transport-wide sequence number towards the peer (one counter for every stream).
-    private var transportSequence = UInt16.random(in: 0...UInt16.max)
+    @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
     /// The worker's timer order this transport is in (MediaCore sets it; the heap holds when
@@ -127,6 +134,11 @@ public final class WebRTCTransport: TimerHeapElement {
         if let id = producer.parameters.transportSequenceExtensionID, feedbackRecorder == nil {
             incomingTransportSequenceID = id
             feedbackRecorder = TransportFeedbackRecorder(epoch: epoch)
+            rembEstimator = nil
+        }
+        if feedbackRecorder == nil, producer.parameters.feedback.contains(.remb), rembEstimator == nil {
+            rembEstimator = ReceiveSideEstimator(now: epoch)
+            sendClock = SendClock(absSendTimeID: producer.parameters.absSendTimeExtensionID)
         }
     }
 
@@ -237,6 +249,7 @@ public final class WebRTCTransport: TimerHeapElement {
         if let id = incomingTransportSequenceID, let data = packet.headerExtension(id: id), data.count == 2 {
             feedbackRecorder?.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now)
         }
+        if rembEstimator != nil { estimate(packet, now: now, queue: queue, stats: stats) }
         if let layer = layersBySSRC[packet.ssrc] {
             layer.producer.receive(packet, layer: layer, now: now, queue: queue, stats: stats)
             return
@@ -262,6 +275,27 @@ public final class WebRTCTransport: TimerHeapElement {
             return
         }
         layer.producer.receive(packet, layer: layer, now: now, queue: queue, stats: stats)
+    }
+
+    /// Feeds the REMB estimate and sends REMB when it is due (REMB-only peers; not inlined
+    /// into the packet path of everyone else).
+    @inline(never)
+    private func estimate(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        // Mutated in place through the optional: a copy would duplicate its buffers.
+        guard rembEstimator != nil else { return }
+        let sendMs = sendClock.sendMilliseconds(of: packet, timingStream: timingStream)
+        rembEstimator!.packet(bytes: packet.bytes.count, sendMs: sendMs, now: now)
+        if rembEstimator!.needsEvaluation(now: now), let bitrate = rembEstimator!.update(now: now) {
+            let ssrcs = producers.flatMap(\.layers).compactMap(\.ssrc)
+            sendRTCP([.remb(ReceiverEstimatedMaxBitrate(senderSSRC: rtcpSSRC, bitrate: bitrate, ssrcs: ssrcs))], queue: queue)
+            stats.count(.rembSent)
+        }
+    }
+
+    /// Without abs-send-time, the video stream whose capture times stand in for send times.
+    private var timingStream: (ssrc: UInt32, clockRate: UInt32)? {
+        guard let video = producers.first(where: { $0.kind == .video && $0.ssrc != nil }), let ssrc = video.ssrc else { return nil }
+        return (ssrc, video.parameters.clockRate)
     }
 
     /// The MID extension's value (RFC 8843 §9.2), if the packet carries one.

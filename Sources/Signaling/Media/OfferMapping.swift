@@ -39,6 +39,8 @@ extension NegotiatedMedia {
             clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID),
             rtxPayloadType: codec.rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedback(codec.feedback),
             transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC),
+            absSendTimeExtensionID: headerExtensionID(HeaderExtension.absSendTime),
+            audioLevelExtensionID: kind == .audio ? headerExtensionID(HeaderExtension.audioLevel) : nil,
             layers: simulcastLayers, ridExtensionID: headerExtensionID(HeaderExtension.rtpStreamID),
             repairedRIDExtensionID: headerExtensionID(HeaderExtension.repairedRTPStreamID))
     }
