@@ -366,7 +366,8 @@ public final class MediaCore {
         let subscriptions = participant.subscriptions.values.sorted { $0.id < $1.id }.map { subscription in
             SubscriptionState(
                 id: subscription.id, identity: subscription.identity, transportState: subscription.transport.state,
-                tracks: subscription.consumers.map(Self.state(of:)))
+                tracks: subscription.consumers.map(Self.state(of:)),
+                availableBitrate: subscription.transport.availableOutgoingBitrate.map { Int($0) })
         }
         let receiving = participant.consumers.values.sorted { $0.track.mid < $1.track.mid }.map(Self.state(of:))
         let audio = participant.mute[.audio] ?? MuteState()
@@ -374,7 +375,8 @@ public final class MediaCore {
         return ParticipantState(
             id: participant.id, identity: participant.identity, transportState: participant.transport.state,
             audio: audio, video: video, audioMuted: audio.isMuted, videoMuted: video.isMuted, tracks: tracks,
-            subscriptions: subscriptions, receiving: receiving)
+            subscriptions: subscriptions, receiving: receiving,
+            availableBitrate: participant.transport.availableOutgoingBitrate.map { Int($0) })
     }
 
     private static func state(of consumer: Consumer) -> ConsumerState {

@@ -65,6 +65,9 @@ public final class WebRTCTransport: TimerHeapElement {
     @exclusivity(unchecked) private var rembEstimator: ReceiveSideEstimator?
     @exclusivity(unchecked) private var sendClock = SendClock()
     /// Our transport-wide sequence number towards the peer (one counter for every stream).
+    /// What the peer's downlink carries, from its transport-cc feedback (subscribers that
+    /// negotiated the transport-wide sequence number); unchecked like `feedbackRecorder`.
+    @exclusivity(unchecked) private var sendEstimator: SendSideEstimator?
     @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
@@ -151,7 +154,20 @@ public final class WebRTCTransport: TimerHeapElement {
     func addConsumer(_ consumer: Consumer) {
         consumers.append(consumer)
         consumersBySSRC[consumer.track.ssrc] = consumer
+        if consumer.transportSequenceExtensionID != nil, sendEstimator == nil {
+            sendEstimator = SendSideEstimator(now: epoch)
+        }
     }
+
+    /// The packet just written with `takeTransportSequence`'s number went out, `bytes` long.
+    @inline(__always)
+    func sentWithTransportSequence(bytes: Int, now: ContinuousClock.Instant) {
+        if sendEstimator != nil { sendEstimator!.sent(sequence: transportSequence, bytes: bytes, at: now) }
+    }
+
+    /// What the peer's downlink carries, from its transport-cc feedback (bits per second; nil
+    /// before the first feedback, or when it negotiated no transport-cc with us).
+    public var availableOutgoingBitrate: Double? { sendEstimator?.estimate }
 
     func removeConsumer(_ consumer: Consumer) {
         consumers.removeAll { $0 === consumer }
@@ -350,6 +366,10 @@ public final class WebRTCTransport: TimerHeapElement {
                         stats.recordRoundTrip(sample)
                     }
                 }
+            case .transportFeedback(let feedback):
+                sendEstimator?.feedback(feedback, now: now)
+            case .remb(let remb):
+                sendEstimator?.remb(remb.bitrate)
             case .pictureLossIndication(let pli):
                 guard let consumer = consumersBySSRC[pli.mediaSSRC] else { continue }
                 stats.count(.keyframeRequestsReceived)
