@@ -28,7 +28,8 @@ public final class Producer {
     /// What subscribers' NACKs are answered from (nil: retransmission from the history is off,
     /// their NACKs go to the publisher).
     let history: PacketHistory?
-    /// What we NACK the publisher for (nil when it did not negotiate NACK).
+    /// What we NACK the publisher for (nil when it did not negotiate NACK, or retransmission
+    /// is switched off).
     private var nacks: NackGenerator?
     /// Reused for the sequence numbers of each NACK, so that asking allocates nothing.
     private var nackBuffer: [SequenceNumber] = []
@@ -49,8 +50,10 @@ public final class Producer {
         self.ssrc = parameters.ssrc
         self.rtxSSRC = parameters.rtxSSRC
         self.transport = transport
+        // Off (the A/B switch) is an SFU without repair of its own: no history to answer from
+        // and no NACKs of ours; the subscribers' NACKs reach the publisher instead.
         history = retransmission ? PacketHistory.forKind(parameters.kind) : nil
-        if parameters.feedback.contains(.nack) {
+        if retransmission, parameters.feedback.contains(.nack) {
             nacks = NackGenerator()
             nackBuffer.reserveCapacity(NackGenerator.capacity)
         }
