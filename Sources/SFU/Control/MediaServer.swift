@@ -243,6 +243,10 @@ public final class MediaServer: Sendable {
             total.producers += s.producers
             total.consumers += s.consumers
             total.stunHandedOff += s.stunHandedOff
+            for i in total.feedback.indices { total.feedback[i] += s.feedback[i] }
+            for i in total.roundTripBuckets.indices { total.roundTripBuckets[i] += s.roundTripBuckets[i] }
+            total.roundTripSum += s.roundTripSum
+            total.roundTripCount += s.roundTripCount
             total.iceTCP = total.iceTCP + s.iceTCP
         }
         return total

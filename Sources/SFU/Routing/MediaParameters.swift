@@ -22,11 +22,14 @@ public struct TrackParameters: Sendable, Equatable {
     public var feedback: RTCPFeedback
     /// Id of the transport-wide sequence number extension in this peer's session, if negotiated.
     public var transportSequenceExtensionID: UInt8?
+    /// Id of abs-send-time in this peer's session, if negotiated: send times for REMB.
+    public var absSendTimeExtensionID: UInt8?
 
     public init(
         mid: String, kind: TrackKind, codecName: String, payloadType: UInt8, clockRate: UInt32,
         ssrc: UInt32? = nil, midExtensionID: UInt8? = nil, rtxPayloadType: UInt8? = nil, rtxSSRC: UInt32? = nil,
-        feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil
+        feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil,
+        absSendTimeExtensionID: UInt8? = nil
     ) {
         self.mid = mid
         self.kind = kind
@@ -39,6 +42,7 @@ public struct TrackParameters: Sendable, Equatable {
         self.rtxSSRC = rtxSSRC
         self.feedback = feedback
         self.transportSequenceExtensionID = transportSequenceExtensionID
+        self.absSendTimeExtensionID = absSendTimeExtensionID
     }
 }
 

@@ -57,6 +57,10 @@ public final class WebRTCTransport: TimerHeapElement {
     private var feedbackRecorder: TransportFeedbackRecorder?
     private var incomingTransportSequenceID: UInt8?
     private var nextFeedback: ContinuousClock.Instant
+    /// REMB for a peer that negotiated goog-remb without transport-cc, and how its packets'
+    /// send times are read: abs-send-time, else one video stream's RTP timestamps.
+    private var rembEstimator: ReceiveSideEstimator?
+    private var sendClock = SendClock()
     /// Our transport-wide sequence number towards the peer (one counter for every stream).
     private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
@@ -119,6 +123,11 @@ public final class WebRTCTransport: TimerHeapElement {
         if let id = producer.parameters.transportSequenceExtensionID, feedbackRecorder == nil {
             incomingTransportSequenceID = id
             feedbackRecorder = TransportFeedbackRecorder(epoch: epoch)
+            rembEstimator = nil
+        }
+        if feedbackRecorder == nil, producer.parameters.feedback.contains(.remb), rembEstimator == nil {
+            rembEstimator = ReceiveSideEstimator(now: epoch)
+            sendClock = SendClock(absSendTimeID: producer.parameters.absSendTimeExtensionID)
         }
     }
 
@@ -229,6 +238,7 @@ public final class WebRTCTransport: TimerHeapElement {
         if let id = incomingTransportSequenceID, let data = packet.headerExtension(id: id), data.count == 2 {
             feedbackRecorder?.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now)
         }
+        if rembEstimator != nil { estimate(packet, now: now, queue: queue, stats: stats) }
         if let producer = producersBySSRC[packet.ssrc] {
             producer.receive(packet, now: now, queue: queue, stats: stats)
             return
@@ -254,6 +264,27 @@ public final class WebRTCTransport: TimerHeapElement {
             return
         }
         producer.receive(packet, now: now, queue: queue, stats: stats)
+    }
+
+    /// Feeds the REMB estimate and sends REMB when it is due (REMB-only peers; not inlined
+    /// into the packet path of everyone else).
+    @inline(never)
+    private func estimate(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        // Mutated in place through the optional: a copy would duplicate its buffers.
+        guard rembEstimator != nil else { return }
+        let sendMs = sendClock.sendMilliseconds(of: packet, timingStream: timingStream)
+        rembEstimator!.packet(bytes: packet.bytes.count, sendMs: sendMs, now: now)
+        if rembEstimator!.needsEvaluation(now: now), let bitrate = rembEstimator!.update(now: now) {
+            let ssrcs = producers.compactMap(\.ssrc)
+            sendRTCP([.remb(ReceiverEstimatedMaxBitrate(senderSSRC: rtcpSSRC, bitrate: bitrate, ssrcs: ssrcs))], queue: queue)
+            stats.count(.rembSent)
+        }
+    }
+
+    /// Without abs-send-time, the video stream whose capture times stand in for send times.
+    private var timingStream: (ssrc: UInt32, clockRate: UInt32)? {
+        guard let video = producers.first(where: { $0.kind == .video && $0.ssrc != nil }), let ssrc = video.ssrc else { return nil }
+        return (ssrc, video.parameters.clockRate)
     }
 
     /// The producer an RTX packet repairs: by its RTX SSRC, else (the first RTX packet of a

@@ -29,6 +29,9 @@ final class ChorusMetrics: Sendable {
     private let iceTCPFramesIn: CoreMetrics.Counter
     private let iceTCPFramesOut: CoreMetrics.Counter
     private let iceTCPDropped: [CoreMetrics.Counter]
+    private let feedback: [CoreMetrics.Counter]
+    private let retransmittedFromCache: CoreMetrics.Counter
+    private let retransmittedByPublisher: CoreMetrics.Counter
 
     init() {
         let factory = PrometheusMetricsFactory(registry: registry)
@@ -57,6 +60,15 @@ final class ChorusMetrics: Sendable {
         iceTCPDropped = ICETCPStats.DropReason.allCases.map {
             CoreMetrics.Counter(label: "chorus_ice_tcp_frames_dropped_total", dimensions: [("reason", $0.label)], factory: factory)
         }
+        feedback = FeedbackCounter.allCases.map {
+            CoreMetrics.Counter(label: "chorus_feedback_total", dimensions: [("kind", $0.label)], factory: factory)
+        }
+        // Repairs that reached subscribers, by who made them: Chorus's own history, or the
+        // publisher (its RTX, unwrapped and forwarded).
+        retransmittedFromCache = CoreMetrics.Counter(
+            label: "chorus_retransmitted_packets_total", dimensions: [("source", "cache")], factory: factory)
+        retransmittedByPublisher = CoreMetrics.Counter(
+            label: "chorus_retransmitted_packets_total", dimensions: [("source", "publisher")], factory: factory)
     }
 
     /// Advances the counters to `snapshot` and renders the exposition text.
@@ -87,8 +99,32 @@ final class ChorusMetrics: Sendable {
             for reason in ICETCPStats.DropReason.allCases {
                 iceTCPDropped[reason.rawValue].increment(by: max(0, tcp.dropped(reason) - lastTCP.dropped(reason)))
             }
+            for counter in FeedbackCounter.allCases {
+                feedback[counter.rawValue].increment(by: max(0, snapshot.feedback(counter) - last.feedback(counter)))
+            }
+            retransmittedFromCache.increment(
+                by: max(0, snapshot.feedback(.retransmittedFromCache) - last.feedback(.retransmittedFromCache)))
+            retransmittedByPublisher.increment(by: max(0, snapshot.feedback(.rtxReceived) - last.feedback(.rtxReceived)))
             last = snapshot
         }
-        return registry.emitToString()
+        return registry.emitToString() + Self.roundTripHistogram(snapshot)
+    }
+
+    /// `chorus_rtt_seconds`: the workers count round trips into fixed buckets on their own
+    /// threads (no metrics lock on the packet path), so the histogram is written from their
+    /// totals here rather than observed sample by sample.
+    static func roundTripHistogram(_ snapshot: WorkerStatsSnapshot) -> String {
+        var text = "# HELP chorus_rtt_seconds Round-trip times measured on transports (RTCP RR/XR).\n"
+        text += "# TYPE chorus_rtt_seconds histogram\n"
+        var cumulative = 0
+        for (i, bound) in RoundTripBuckets.bounds.enumerated() {
+            cumulative += snapshot.roundTripBuckets[i]
+            text += "chorus_rtt_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        cumulative += snapshot.roundTripBuckets[RoundTripBuckets.bounds.count]
+        text += "chorus_rtt_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
+        text += "chorus_rtt_seconds_sum \(snapshot.roundTripSum)\n"
+        text += "chorus_rtt_seconds_count \(snapshot.roundTripCount)\n"
+        return text
     }
 }

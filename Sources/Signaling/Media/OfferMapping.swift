@@ -38,7 +38,8 @@ extension NegotiatedMedia {
             mid: mid, kind: TrackKind(kind), codecName: codec.name, payloadType: codec.payloadType,
             clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID),
             rtxPayloadType: codec.rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedback(codec.feedback),
-            transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC))
+            transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC),
+            absSendTimeExtensionID: headerExtensionID(HeaderExtension.absSendTime))
     }
 }
 
