@@ -410,10 +410,12 @@ def test_publisher_uplink_cap_is_followed_with_transport_cc(netns, serve, browse
     assert capped_tail and statistics.median(capped_tail) < CAP_KBIT * 1.2, \
         f"the publisher's rate did not fall under the cap: last 10 s {capped_tail}"
     if recovered_after is None:
-        # Seen in 2 of 3 runs here: after the cap is lifted the estimate stays at ~1.5x what the
-        # publisher sends (GoogCC grows no faster than its acknowledged rate) while the encoder's
-        # targetBitrate stays well below the estimate, and no probe breaks the loop. Whether
-        # Chorus's feedback has a part in it is open; the test reports it instead of failing.
+        # Seen in 4 of 5 runs here (2026-12-06): through Chorus, availableOutgoingBitrate stays
+        # flat (~400-450 kbit/s) under the cap and for 40 s after it is lifted. Without Chorus
+        # (netq_p2p_baseline.py: the same cap between two Chromiums) the estimate saws up and
+        # down under the cap and the rate was back over it 4 s after the lift, so what GoogCC
+        # reads in Chorus's transport-cc feedback is the suspect. Reported, not failed, until
+        # that is understood; the assertions above hold either way.
         pytest.xfail(f"the publisher's rate did not climb back within {LIFTED_TIMEOUT} s of lifting the cap "
                      f"(the rest passed; curve in {path})")
 
