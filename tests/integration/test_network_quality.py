@@ -368,10 +368,9 @@ def test_publisher_uplink_cap_is_followed_with_transport_cc(netns, serve, browse
         still_decoding(subscriber)
         phases["capped"] = publisher.js("return window.whip.takeSamples()")
         bottleneck = clients.qdisc_stats(uplink)
-        capped_median = statistics.median(p["sent_kbit"] for p in bitrate_curve(phases["capped"])[-10:])
         clients.uncap(uplink)
-        # Lifted: until the rate is well above what it was under the cap (GoogCC's increase
-        # needs a successful probe; that took from 5 to over 15 s here), or the time is up.
+        # Lifted: until the rate is back above the cap (for two seconds), or the time is up.
+        # GoogCC's increase is additive near its last limit: 4-14 s here, with or without Chorus.
         phases["lifted"] = []
         lifted_at = time.monotonic()
         recovered_after = None
@@ -379,7 +378,7 @@ def test_publisher_uplink_cap_is_followed_with_transport_cc(netns, serve, browse
             time.sleep(2)
             phases["lifted"] += publisher.js("return window.whip.takeSamples()")
             recent = [p["sent_kbit"] for p in bitrate_curve(phases["lifted"])[-2:]]
-            if len(recent) == 2 and min(recent) > max(capped_median * 1.5, CAP_KBIT):
+            if len(recent) == 2 and min(recent) > CAP_KBIT * 1.2:
                 recovered_after = round(time.monotonic() - lifted_at, 1)
                 break
         still_decoding(subscriber)
@@ -399,7 +398,7 @@ def test_publisher_uplink_cap_is_followed_with_transport_cc(netns, serve, browse
         for point in points:
             print(f"    {point['t']:5.1f}s {point['sent_kbit']!s:>7} | {point['target_kbit']!s:>7} | {point['available_kbit']!s:>7}")
     print(f"  bottleneck: {' '.join(bottleneck.split())}")
-    print(f"  back above {max(capped_median * 1.5, CAP_KBIT):.0f} kbit/s after the cap was lifted: "
+    print(f"  back above {CAP_KBIT * 1.2:.0f} kbit/s after the cap was lifted: "
           + (f"after {recovered_after} s" if recovered_after is not None else f"not within {LIFTED_TIMEOUT} s"))
 
     open_rates = [p["sent_kbit"] for p in curve["open"] if p["sent_kbit"] is not None]
@@ -409,15 +408,10 @@ def test_publisher_uplink_cap_is_followed_with_transport_cc(netns, serve, browse
     # Under the cap (with a margin for a loaded machine's sampling: steady state is well below).
     assert capped_tail and statistics.median(capped_tail) < CAP_KBIT * 1.2, \
         f"the publisher's rate did not fall under the cap: last 10 s {capped_tail}"
-    if recovered_after is None:
-        # Seen in 4 of 5 runs here (2026-12-06): through Chorus, availableOutgoingBitrate stays
-        # flat (~400-450 kbit/s) under the cap and for 40 s after it is lifted. Without Chorus
-        # (netq_p2p_baseline.py: the same cap between two Chromiums) the estimate saws up and
-        # down under the cap and the rate was back over it 4 s after the lift, so what GoogCC
-        # reads in Chorus's transport-cc feedback is the suspect. Reported, not failed, until
-        # that is understood; the assertions above hold either way.
-        pytest.xfail(f"the publisher's rate did not climb back within {LIFTED_TIMEOUT} s of lifting the cap "
-                     f"(the rest passed; curve in {path})")
+    # Before the transport-cc feedback timer was fixed (feedback every ~0.5 s instead of 100 ms)
+    # the estimate stayed flat for 40 s here; netq_p2p_baseline.py measures the same without Chorus.
+    assert recovered_after is not None, \
+        f"the rate did not climb back above the cap within {LIFTED_TIMEOUT} s of lifting it: {curve['lifted']}"
 
 
 def bitrate_curve(samples: list[Any]) -> list[dict[str, Any]]:
