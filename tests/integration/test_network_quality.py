@@ -16,9 +16,9 @@ userspace relay, rate from tbf on a veth end):
 Numbers come from the browsers' getStats() (whip-client.js records them in the page) and from
 Chorus's /metrics; each test prints them and writes them to artifacts/integration/ as JSON.
 Assertions are about facts a loaded machine cannot blur (a counter moved, decoding went on,
-losses were repaired), never about frame rates or timing. Chorus's feedback counters are
-asserted when /metrics exports them (FEEDBACK_METRIC); until then the browsers' counters carry
-the proof (the publisher sees no NACK while the subscriber's are answered).
+losses were repaired), never about frame rates or timing. Chorus's side is asserted from its
+feedback counters at /metrics (chorus_feedback_total{kind}), the browsers' from getStats() (the
+publisher sees no NACK while the subscriber's are answered).
 
 What `--retransmission off` measures: no history and no NACKs of Chorus's own, but transport-cc
 feedback to the publisher stays on, and Chromium drops from its own send history every packet
@@ -62,7 +62,6 @@ CAPPED_VIDEO = {"width": 1280, "height": 720}
 LOSS_VIDEO = {"width": 640, "height": 360}
 
 # Chorus's feedback counters (WorkerStats' FeedbackCounter) at /metrics, one sample per kind.
-# Where this build does not export them yet, the tests say so and assert from the browsers.
 FEEDBACK_METRIC = "chorus_feedback_total"
 FEEDBACK_LABEL = "kind"
 
@@ -70,15 +69,15 @@ FEEDBACK_LABEL = "kind"
 # MARK: measuring
 
 
-def feedback_counters(base_url: str) -> dict[str, float] | None:
-    """Chorus's feedback counters by kind ("retransmitted_from_cache", "nacks_sent", ...), or
-    None when /metrics has none (a build that does not export them)."""
+def feedback_counters(base_url: str) -> dict[str, float]:
+    """Chorus's feedback counters by kind ("retransmitted_from_cache", "nacks_sent", ...)."""
     text = requests.get(base_url + "/metrics", timeout=10).text
     found: dict[str, float] = {}
     pattern = rf'^{re.escape(FEEDBACK_METRIC)}\{{[^}}]*{FEEDBACK_LABEL}="([^"]+)"[^}}]*\}} (\S+)$'
     for kind, value in re.findall(pattern, text, re.MULTILINE):
         found[kind] = found.get(kind, 0) + float(value)
-    return found or None
+    assert found, f"no {FEEDBACK_METRIC}{{{FEEDBACK_LABEL}=...}} at {base_url}/metrics"
+    return found
 
 
 def session(browser: Browser, kind: str) -> dict[str, Any]:
@@ -94,10 +93,8 @@ def delta(after: dict[str, Any], before: dict[str, Any], name: str) -> float | N
     return after[name] - (before.get(name) or 0)
 
 
-def feedback_delta(after: dict[str, float] | None, before: dict[str, float] | None) -> dict[str, float] | None:
-    if after is None:
-        return None
-    return {k: v - (before or {}).get(k, 0) for k, v in after.items()}
+def feedback_delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0) for k, v in after.items()}
 
 
 # What loss shows in: the subscriber's video inbound-rtp and the publisher's video outbound-rtp.
@@ -270,7 +267,8 @@ def test_loss_toward_a_subscriber_is_repaired_from_chorus_history(netns, serve, 
     for side, key in rows:
         print(f"  {side:10} {key:30} {runs['on'][side][key]!s:>10} | {runs['off'][side][key]!s:>10}")
     for mode in ("on", "off"):
-        print(f"  chorus ({mode}): {runs[mode]['chorus']}; dropped {runs[mode]['datagrams_dropped_toward_subscriber']}")
+        counted = {k: v for k, v in runs[mode]["chorus"]["feedback"].items() if v}
+        print(f"  chorus ({mode}): {counted}; datagrams dropped toward the subscriber {runs[mode]['datagrams_dropped_toward_subscriber']}")
 
     for mode, run in runs.items():
         assert run["datagrams_dropped_toward_subscriber"] > 0, f"({mode}) the loss rule dropped nothing"
@@ -282,12 +280,11 @@ def test_loss_toward_a_subscriber_is_repaired_from_chorus_history(netns, serve, 
         f"with the history on the publisher still got NACKs: {on}"
     # History off: the NACKs went on to the publisher, which retransmitted.
     assert off["publisher"]["nackCount"] > 0, f"with --retransmission off no NACK reached the publisher: {off}"
-    if on["chorus"]["feedback"] is not None:
-        assert on["chorus"]["feedback"].get("retransmitted_from_cache", 0) > 0, on["chorus"]
-        assert off["chorus"]["feedback"].get("retransmitted_from_cache", 0) == 0, off["chorus"]
-        assert off["chorus"]["feedback"].get("nacks_forwarded", 0) > 0, off["chorus"]
-    else:
-        print(f"  /metrics has no {FEEDBACK_METRIC}: server-side retransmission counts not asserted")
+    # Chorus's own counts of the same.
+    assert on["chorus"]["feedback"]["retransmitted_from_cache"] > 0, on["chorus"]
+    assert on["chorus"]["feedback"]["nacks_forwarded"] == 0, on["chorus"]
+    assert off["chorus"]["feedback"]["retransmitted_from_cache"] == 0, off["chorus"]
+    assert off["chorus"]["feedback"]["nacks_forwarded"] > 0, off["chorus"]
 
 
 # MARK: 2. loss on the publisher's uplink
@@ -324,10 +321,7 @@ def test_loss_on_the_publisher_uplink_is_nacked_by_chorus(netns, serve, browsers
     assert result["subscriber"]["framesDecoded"] > 0, result
     # Far fewer than the 5 % the uplink lost reach the subscriber as losses.
     assert received and lost < received * LOSS_PERCENT / 100 / 2, f"the subscriber lost {lost} of {received}: {result}"
-    if result["chorus"]["feedback"] is not None:
-        assert result["chorus"]["feedback"].get("nacks_sent", 0) > 0, result["chorus"]
-    else:
-        print(f"  /metrics has no {FEEDBACK_METRIC}: Chorus's NACK count not asserted (the publisher's nackCount is)")
+    assert result["chorus"]["feedback"]["nacks_sent"] > 0, result["chorus"]
 
 
 # MARK: 3. the publisher's uplink capped
