@@ -93,8 +93,11 @@ struct ICETCPMediaTests {
             remote: ClientTransport.offer(localICE: subscriberICE, dtlsContext: context), slots: CallFixture.subscriberSlots)
         let subscriber = try SocketPeer(ice: subscriberICE, context: context, answer: subscribed, overTCP: subscriberOverTCP)
 
+        // Bounded by time, not by rounds: on a loaded machine the worker thread may not run for
+        // seconds, and a fixed number of 5 ms rounds then gives up before it did.
         func pump(until done: () -> Bool) async throws {
-            for _ in 0..<500 where !done() {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !done(), ContinuousClock.now < deadline {
                 publisher.pump()
                 subscriber.pump()
                 try await Task.sleep(for: .milliseconds(5))

@@ -19,6 +19,9 @@ public final class MediaCore {
     private var transports: [ObjectIdentifier: WebRTCTransport] = [:]
     /// Every open transport, by when its next timer is due.
     let timers = TimerHeap<WebRTCTransport>()
+    /// When the rooms' speakers are next evaluated, and how many evaluations so far.
+    private var nextSpeakerEvaluation: ContinuousClock.Instant?
+    private var speakerEvaluations = 0
     /// The transports one tick found due (kept to reuse its storage).
     private var dueTransports: [WebRTCTransport] = []
     private var owners: [ObjectIdentifier: Owner] = [:]
@@ -100,6 +103,42 @@ public final class MediaCore {
             timers.schedule(transport, at: transport.nextDeadline)
         }
         dueTransports.removeAll(keepingCapacity: true)
+        let speakersDue = nextSpeakerEvaluation ?? now
+        if now >= speakersDue {
+            nextSpeakerEvaluation = now + SpeakerDetector.interval
+            evaluateSpeakers()
+        }
+    }
+
+    /// Each room's audio levels of the last interval into its speaker detector; what changed
+    /// goes to Signaling. Rooms where nobody sends levels cost a dictionary walk.
+    private func evaluateSpeakers() {
+        speakerEvaluations &+= 1
+        let sendLevels = speakerEvaluations % 2 == 0
+        for router in routers.values {
+            var windows: [String: Double?] = [:]
+            for participant in router.participants.values {
+                for producer in participant.producers where producer.audioLevel != nil {
+                    let window = producer.audioLevel!.takeWindow()
+                    // Several audio tracks of one participant: the loudest speaks for it.
+                    if let existing = windows[participant.id], let existingValue = existing {
+                        windows[participant.id] = max(existingValue, window ?? 0)
+                    } else {
+                        windows[participant.id] = window
+                    }
+                }
+            }
+            if windows.isEmpty && router.speakers.scores.isEmpty && router.speakers.dominant == nil { continue }
+            if let change = router.speakers.update(windows) {
+                onEvent?(.activeSpeaker(room: router.name, participantID: change))
+            }
+            guard sendLevels else { continue }
+            let levels = router.speakers.levels(limit: 3).map { AudioLevel(participantID: $0.id, level: ($0.level * 100).rounded() / 100) }
+            if !levels.isEmpty || router.levelsAudible {
+                onEvent?(.audioLevels(room: router.name, levels: levels))
+            }
+            router.levelsAudible = !levels.isEmpty
+        }
     }
 
     public var statsSnapshot: WorkerStatsSnapshot {
@@ -210,7 +249,8 @@ public final class MediaCore {
     public func roomState(_ room: String) -> RoomState? {
         guard let router = routers[room] else { return nil }
         return RoomState(
-            name: room, participants: router.order.compactMap { router.participants[$0] }.map(state(of:)))
+            name: room, participants: router.order.compactMap { router.participants[$0] }.map(state(of:)),
+            activeSpeaker: router.speakers.dominant)
     }
 
     public func participantState(room: String, participantID: String) -> ParticipantState? {

@@ -52,6 +52,8 @@ public struct ParticipantState: Sendable, Codable, Equatable {
 public struct RoomState: Sendable, Codable, Equatable {
     public var name: String
     public var participants: [ParticipantState]
+    /// The participant id of the dominant speaker (absent until someone spoke).
+    public var activeSpeaker: String?
 }
 
 public enum MediaServerError: Error, Equatable, Sendable {

@@ -54,15 +54,18 @@ public final class WebRTCTransport: TimerHeapElement {
     var roundTripTime: Duration { roundTrip.value }
     /// The peer's transport-wide sequence numbers, for its transport-cc feedback (when one of
     /// its m-lines negotiated the extension).
-    private var feedbackRecorder: TransportFeedbackRecorder?
+    // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
+    // by methods of the value itself that never reach back into this property, so no two
+    // accesses can overlap; the run-time check would cost ~80 instructions a packet.
+    @exclusivity(unchecked) private var feedbackRecorder: TransportFeedbackRecorder?
     private var incomingTransportSequenceID: UInt8?
     private var nextFeedback: ContinuousClock.Instant
     /// REMB for a peer that negotiated goog-remb without transport-cc, and how its packets'
     /// send times are read: abs-send-time, else one video stream's RTP timestamps.
-    private var rembEstimator: ReceiveSideEstimator?
-    private var sendClock = SendClock()
+    @exclusivity(unchecked) private var rembEstimator: ReceiveSideEstimator?
+    @exclusivity(unchecked) private var sendClock = SendClock()
     /// Our transport-wide sequence number towards the peer (one counter for every stream).
-    private var transportSequence = UInt16.random(in: 0...UInt16.max)
+    @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
     /// The worker's timer order this transport is in (MediaCore sets it; the heap holds when

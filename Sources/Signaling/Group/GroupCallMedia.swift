@@ -171,6 +171,30 @@ actor GroupCallMedia {
         }
     }
 
+    /// Tells every member of the call whose SFU room is `room` who speaks now (`active-speaker`,
+    /// `userId` null when nobody does). Not serialized with the call's operations: it only
+    /// reads who is there.
+    func speakerChanged(room: String, participantID: String?) async {
+        guard let present = members[room] else { return }
+        let user = participantID.flatMap { id in present.first { $0.value.participantID == id }?.key }
+        let event = RealtimeEvent("active-speaker", .object([
+            "callId": .string(room), "userId": user.map(JSONValue.string) ?? .null,
+        ]))
+        for member in present.values { await member.client.deliver(event) }
+    }
+
+    /// The loudest few of the call (`audio-levels`), by user.
+    func audioLevels(room: String, levels: [AudioLevel]) async {
+        guard let present = members[room] else { return }
+        var users: [String: String] = [:]
+        for (user, member) in present { users[member.participantID] = user }
+        let listed: [JSONValue] = levels.compactMap { level in
+            users[level.participantID].map { .object(["userId": .string($0), "level": .number(level.level)]) }
+        }
+        let event = RealtimeEvent("audio-levels", .object(["callId": .string(room), "levels": .array(listed)]))
+        for member in present.values { await member.client.deliver(event) }
+    }
+
     /// Mutes or unmutes `user`'s track at the SFU. A participant cannot lift a moderator's mute.
     func setMute(callId: String, user: String, kind: TrackKind, muted: Bool, byAdmin: Bool) async throws(CallError) {
         try await serialized(callId) { () async throws(CallError) in
