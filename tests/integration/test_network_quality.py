@@ -98,6 +98,9 @@ def feedback_delta(after: dict[str, float], before: dict[str, float]) -> dict[st
 
 
 # What loss shows in: the subscriber's video inbound-rtp and the publisher's video outbound-rtp.
+# Chromium counts a packet repaired by RTX as received on the RTX stream, so the media stream's
+# packetsLost still counts it (lost 43, retransmittedPacketsReceived 43: all repaired); a
+# repair on the original SSRC (Chorus forwarding the publisher's) takes it out of packetsLost.
 SUBSCRIBER_COUNTERS = ["framesDecoded", "freezeCount", "totalFreezesDuration", "nackCount", "pliCount",
                        "packetsReceived", "packetsLost", "retransmittedPacketsReceived", "keyFramesDecoded"]
 PUBLISHER_COUNTERS = ["nackCount", "retransmittedPacketsSent", "pliCount", "packetsSent"]
