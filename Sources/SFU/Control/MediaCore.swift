@@ -31,8 +31,10 @@ public final class MediaCore {
     /// New transports beyond this many are refused (`tooManyTransports`): a worker's share of
     /// what the machine can carry, so that a flood of offers cannot exhaust it.
     public var maximumTransports = Int.max
-    /// Subscribers' NACKs are answered from each producer's history (true), or passed on to the
-    /// publisher as an SFU without one does (false: the A/B switch, `--retransmission off`).
+    /// Chorus repairs losses itself (true): subscribers' NACKs are answered from each
+    /// producer's history, and publishers are NACKed for the gaps Chorus sees. False (the A/B
+    /// switch, `--retransmission off`): neither; subscribers' NACKs are passed on to the
+    /// publisher, as an SFU without a history does. Applies to producers created afterwards.
     public var retransmission = true
 
     private enum Owner {

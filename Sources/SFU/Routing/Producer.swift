@@ -28,7 +28,8 @@ public final class Producer {
     /// What subscribers' NACKs are answered from (nil: retransmission from the history is off,
     /// their NACKs go to the publisher).
     let history: PacketHistory?
-    /// What we NACK the publisher for (nil when it did not negotiate NACK).
+    /// What we NACK the publisher for (nil when it did not negotiate NACK, or retransmission
+    /// is switched off).
     // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
     // by methods of the value itself that never reach back into this property, so no two
     // accesses can overlap; the run-time check would cost ~80 instructions a packet.
@@ -55,8 +56,10 @@ public final class Producer {
         self.ssrc = parameters.ssrc
         self.rtxSSRC = parameters.rtxSSRC
         self.transport = transport
+        // Off (the A/B switch) is an SFU without repair of its own: no history to answer from
+        // and no NACKs of ours; the subscribers' NACKs reach the publisher instead.
         history = retransmission ? PacketHistory.forKind(parameters.kind) : nil
-        if parameters.feedback.contains(.nack) {
+        if retransmission, parameters.feedback.contains(.nack) {
             nacks = NackGenerator()
             nackBuffer.reserveCapacity(NackGenerator.capacity)
         }

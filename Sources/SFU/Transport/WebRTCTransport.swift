@@ -255,6 +255,11 @@ public final class WebRTCTransport: TimerHeapElement {
         }
         // Every packet counts for the publisher's estimator, retransmissions and probes too.
         if let id = incomingTransportSequenceID, let data = packet.headerExtension(id: id), data.count == 2 {
+            // The first packet since the last feedback puts the feedback timer back in the
+            // worker's order: `nextDeadline` leaves it out while there is nothing to report, so
+            // without this the next feedback waited for another timer (the 1 s reports), and
+            // GoogCC, hearing every ~0.5 s instead of every 100 ms, held its estimate down.
+            if feedbackRecorder?.hasUnreported == false { wakeTimers(at: nextFeedback) }
             feedbackRecorder?.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now)
         }
         if rembEstimator != nil { estimate(packet, now: now, queue: queue, stats: stats) }
