@@ -169,7 +169,9 @@ public enum ChorusServer {
             .init(service: MediaService(media: media)), .init(service: calls), .init(service: app),
         ] + (matrix.map { [.init(service: $0)] } ?? [])
         let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: services + [.init(service: ShutdownDeadline(limit: .seconds(5), logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("chorus stopped")
     }
