@@ -193,6 +193,34 @@ import SFUTesting
         #expect(call.core.statsSnapshot.feedback(.duplicatesDropped) == 1)
     }
 
+    @Test func aSubscribersNackForWhatChorusItselfIsRepairingAsksForNoKeyframe() throws {
+        let call = try call(subscriberRTX: false)
+        let next = call.video.sequenceNumber
+        dropFromPublisher(call, [(next &+ 1).rawValue])
+        call.net.advance(by: .milliseconds(33))
+        let frame = try call.sendVideoFrame(keyframe: false)  // next arrives, next+1 is lost
+        call.net.advance(by: .milliseconds(33))
+        try call.sendVideoFrame(keyframe: false)  // the gap shows: Chorus NACKs the publisher
+        call.net.blocks = nil
+        #expect(call.publisher.nacks.flatMap(\.lost) == [next &+ 1])
+
+        // The subscriber saw the same gap in what Chorus forwarded and NACKs it too.
+        let received = call.subscriber.rtp(ssrc: call.videoTrack.ssrc)
+        let offset = try #require(received.first { $0.payload == frame[0].payload }).sequenceNumber.rawValue &- next.rawValue
+        let plis = call.publisher.pictureLossIndications.count
+        try nack(call, [SequenceNumber((next &+ 1).rawValue &+ offset)])
+        #expect(call.publisher.pictureLossIndications.count == plis, "no keyframe for a packet already being repaired")
+        #expect(call.core.statsSnapshot.feedback(.retransmissionMisses) == 0)
+
+        // The publisher's repair reaches the subscriber.
+        let lost = frame[1]
+        try call.publisher.transport.sendRTP(
+            payloadType: 96, sequenceNumber: lost.sequenceNumber, timestamp: lost.timestamp, ssrc: CallFixture.videoSSRC,
+            marker: lost.marker, payload: lost.payload, extensions: [(id: 9, data: Array("1".utf8))])
+        call.net.settle()
+        #expect(call.subscriber.rtp(ssrc: call.videoTrack.ssrc).contains { $0.payload == lost.payload })
+    }
+
     @Test func aGapTooLargeToRepairIsAKeyframeRequest() throws {
         let call = try call(subscriberRTX: false)
         let plis = call.publisher.pictureLossIndications.count

@@ -262,7 +262,9 @@ public final class Consumer {
             if resentSequences[gate] == outSequence.rawValue, now - resentAt[gate] < roundTrip { continue }
             let original = history.extendedSequence(of: outSequence &- sequenceOffset)
             guard let bytes = history.packet(original, now: now), let packet = try? RTPPacket(parsing: bytes) else {
-                missing += 1
+                // Lost on the publisher's link too and being NACKed there: its repair reaches
+                // this subscriber like any packet, so no keyframe is needed for it.
+                if !producer.isBeingRepaired(original) { missing += 1 }
                 continue
             }
             guard send(retransmissionOf: packet, as: outSequence, to: destination, queue: queue, now: now) else { continue }

@@ -201,6 +201,9 @@ public final class Producer {
         transport.wakeTimers(at: nacks!.nextDeadline ?? now)
     }
 
+    /// Whether Chorus is still NACKing the publisher for this (extended) sequence number.
+    func isBeingRepaired(_ sequence: Int64) -> Bool { nacks?.isMissing(sequence) ?? false }
+
     /// When this producer's timers next need running: a NACK retry or a waiting keyframe request.
     var nextDeadline: ContinuousClock.Instant? {
         var due = nacks?.nextDeadline
