@@ -20,10 +20,11 @@ struct SendSideEstimator {
     private var rate = RateControl()
     private var acknowledged: ThroughputMeter
     private let start: ContinuousClock.Instant
-    /// Per slot (sequence & mask): the extended sequence sent there, its send time (ms since
-    /// `start`) and size.
+    /// Per slot (sequence & mask): the extended sequence sent there, its send time and size.
+    /// Times stay instants here: turning one into milliseconds costs ~900 instructions of
+    /// 128-bit arithmetic, paid per feedback entry rather than per packet sent.
     private var sequences: [Int64]
-    private var sendTimes: [Double]
+    private var sendTimes: [ContinuousClock.Instant]
     private var sizes: [Int]
     private var unwrapper = SequenceNumberUnwrapper()
     private var newestSent: Int64 = 0
@@ -35,7 +36,7 @@ struct SendSideEstimator {
         start = now
         acknowledged = ThroughputMeter(now: now)
         sequences = Array(repeating: -1, count: Self.capacity)
-        sendTimes = Array(repeating: 0, count: Self.capacity)
+        sendTimes = Array(repeating: now, count: Self.capacity)
         sizes = Array(repeating: 0, count: Self.capacity)
     }
 
@@ -51,7 +52,7 @@ struct SendSideEstimator {
         newestSent = max(newestSent, extended)
         let slot = Int(extended & Int64(Self.capacity - 1))
         sequences[slot] = extended
-        sendTimes[slot] = (now - start).milliseconds
+        sendTimes[slot] = now
         sizes[slot] = bytes
     }
 
@@ -70,7 +71,7 @@ struct SendSideEstimator {
             received += 1
             bytes += sizes[slot]
             // 250 µs ticks on the subscriber's clock; only differences matter to the trend.
-            trend.packet(sendMs: sendTimes[slot], arrivalMs: Double(arrival) / 4)
+            trend.packet(sendMs: (sendTimes[slot] - start).milliseconds, arrivalMs: Double(arrival) / 4)
         }
         guard received + lost > 0 else { return }
         acknowledged.add(bytes: bytes, at: now)
