@@ -152,11 +152,14 @@ def integration_database(tmp: Path, attempt: int) -> str:
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
     development_secret: bool = False, ready: bool = True, log_name: str | None = None,
+    wrapper: list[str] | None = None,
 ) -> ChorusServer:
     """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
     on the published development secret, minting development tokens). Returns once /healthz
     answers 200, or with `ready=False` once it answers at all (the server listens before its
-    database is open, answering 503 until then)."""
+    database is open, answering 503 until then). `wrapper` goes before the command and must
+    `exec` it, so that the process is the server's (test_storage_faults.py starts it in a
+    mount namespace of its own)."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -187,7 +190,7 @@ def start_server(
             log.flush()
             # Opened in append mode, so the server's output and our markers interleave in order.
             process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                (wrapper or []) + args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**clean_env(), **(extra_env or {})}, cwd=tmp,
             )
         server = ChorusServer(
