@@ -46,7 +46,9 @@ public final class Worker: @unchecked Sendable {
         core.maximumTransports = maximumTransports
         wakeFD = chorus_wake_fd()
         let core = self.core
-        queue.flushHandler = { queue in
+        // Unowned: the core owns the queue that calls this, so a strong capture was a cycle that
+        // kept every discarded worker's core, buffers and UDP socket (LeakSanitizer found it).
+        queue.flushHandler = { [unowned core] queue in
             let before = sender.sendErrors
             _ = sender.send(queue, on: socket)
             if sender.sendErrors != before { core.recordSendFailures(sender.sendErrors - before) }
