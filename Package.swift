@@ -35,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // The Matrix homeserver client (whoami, room members, sending m.call.* events). Already in
+        // the test build through HummingbirdTesting, so it costs the CI nothing extra.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libsrtp2 from Debian (libsrtp2-dev): the reference SRTP implementation.
@@ -77,7 +80,8 @@ let package = Package(
         ),
         // SDP: parse, negotiate, answer, group-call sections. No HTTP, sockets or databases.
         .target(name: "SDP", path: "Sources/SDP"),
-        // Chorus access tokens (HS256 JWTs) and their claims.
+        // Chorus access tokens (HS256 JWTs) and their claims; Matrix access tokens checked through
+        // the homeserver (behind a protocol: the HTTP client lives in Signaling).
         .target(name: "Auth", dependencies: ["COpenSSL"], path: "Sources/Auth"),
         // The sans-IO Engine.IO v4 / Socket.IO v4 codec and session, and the realtime vocabulary
         // (JSON values, events, identities) both realtime transports speak.
@@ -91,6 +95,7 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

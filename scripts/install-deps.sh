@@ -18,15 +18,22 @@ APT_PACKAGES=(libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev pkg-
 # Real peers and servers the tests start: coturn (TURN credentials), PostgreSQL (CallStore),
 # headless Chromium and its WebDriver (browser end-to-end tests, driven by selenium), unzip (the
 # Socket.IO JavaScript client is taken out of a PyPI wheel), node-typescript (tsc checks the web
-# client's JSDoc types).
-TEST_APT_PACKAGES=(coturn postgresql chromium chromium-driver unzip node-typescript)
+# client's JSDoc types); for the network tests (tests/integration/netns.py): iproute2 (network
+# namespaces, veth pairs, tc rate limits), nftables (random loss, blocked UDP or TCP) and
+# Firefox ESR (driven over its own Marionette protocol: Debian has no geckodriver).
+TEST_APT_PACKAGES=(coturn postgresql chromium chromium-driver unzip node-typescript iproute2 nftables firefox-esr)
 # Pinned to the aiortc series whose behaviour docs and tests were checked against.
 # python-socketio[client] (with requests and websocket-client) is the old call service's client,
 # driven against /socket.io/. openapi-spec-validator (with jsonschema) and schemathesis check
 # /openapi.yaml; schemathesis is pinned to the 4.x CLI that tests/integration/test_openapi.py drives.
+# matrix-synapse is the real homeserver of the Matrix tests (tests/integration/synapse.py starts it
+# on 127.0.0.1 with SQLite); pinned to the series they were checked against. About 40 s to install
+# from wheels here (75 s into an empty virtualenv). marionette-driver is Mozilla's client of
+# Firefox's built-in Marionette protocol.
 PIP_PACKAGES=("aiortc~=1.16.0" "numpy" "pytest" "requests" "python-socketio[client]~=5.18"
-    "openapi-spec-validator~=0.9" "schemathesis~=4.32" "pyyaml" "selenium~=4.51")
-PY_MODULES="aiortc, aioice, av, numpy, pytest, requests, socketio, websocket, openapi_spec_validator, jsonschema, referencing, schemathesis, yaml, selenium"
+    "openapi-spec-validator~=0.9" "schemathesis~=4.32" "pyyaml" "selenium~=4.51" "matrix-synapse~=1.163"
+    "marionette-driver~=3.7")
+PY_MODULES="aiortc, aioice, av, numpy, pytest, requests, socketio, websocket, openapi_spec_validator, jsonschema, referencing, schemathesis, yaml, selenium, synapse, marionette_driver"
 VENV=.venv
 
 with_test=0

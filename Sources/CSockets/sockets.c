@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <stddef.h>
 #include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include "CSockets.h"
 
 _Static_assert(sizeof(struct chorus_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
@@ -17,3 +18,26 @@ int chorus_sendmmsg(int fd, struct chorus_mmsghdr *messages, unsigned int count,
 }
 
 int chorus_wake_fd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int chorus_accept_nonblocking(int listener, struct sockaddr *address, socklen_t *length) {
+    return accept4(listener, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int chorus_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int chorus_epoll_control(int epoll, int op, int fd, unsigned int events, unsigned long long token) {
+    struct epoll_event event = {.events = events, .data.u64 = token};
+    return epoll_ctl(epoll, op, fd, &event);
+}
+
+int chorus_epoll_wait(int epoll, unsigned long long *tokens, unsigned int *events, int max, int timeout_ms) {
+    // At most 64 per call: the worker's loop asks for no more, and the stack array stays small.
+    struct epoll_event ready[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epoll, ready, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        tokens[i] = ready[i].data.u64;
+        events[i] = ready[i].events;
+    }
+    return n;
+}

@@ -1,5 +1,6 @@
-// An IP address (v4 or v6) and a UDP port: what ICE and STUN talk about, independent of any
-// socket library so that the sans-IO agent and its tests need no sockets.
+// An IP address (v4 or v6), a port and the transport that reaches it (UDP, or a TCP connection
+// carrying RFC 4571 frames): what ICE and STUN talk about, independent of any socket library
+// so that the sans-IO agent and its tests need no sockets.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,20 +14,39 @@ public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
         case v6([UInt8])
     }
 
+    /// How datagrams travel to and from the address. A peer's UDP port and its TCP port are
+    /// different endpoints even when the numbers match, so the transport is part of equality:
+    /// ICE validates, and the SFU routes, each one apart (RFC 6544 §7.1: a TCP candidate pair
+    /// is its own connection).
+    public enum Transport: UInt8, Hashable, Sendable {
+        case udp
+        /// One TCP connection (ICE-TCP, RFC 6544) whose datagrams are framed by RFC 4571.
+        case tcp
+    }
+
     public var ip: IP
     public var port: UInt16
+    public var transport: Transport
 
-    public init(ip: IP, port: UInt16) {
+    public init(ip: IP, port: UInt16, transport: Transport = .udp) {
         if case .v6(let bytes) = ip {
             precondition(bytes.count == 16, "an IPv6 address has 16 bytes, not \(bytes.count)")
         }
         self.ip = ip
         self.port = port
+        self.transport = transport
+    }
+
+    /// The same IP and port over `transport`.
+    public func over(_ transport: Transport) -> TransportAddress {
+        var address = self
+        address.transport = transport
+        return address
     }
 
     /// Parses a dotted quad ("192.0.2.1") or IPv6 text ("2001:db8::1", brackets allowed);
     /// nil for anything else (host names are not resolved here).
-    public init?(string: String, port: UInt16) {
+    public init?(string: String, port: UInt16, transport: Transport = .udp) {
         var text = Substring(string)
         if text.hasPrefix("["), text.hasSuffix("]") {
             text = text.dropFirst().dropLast()
@@ -35,13 +55,13 @@ public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
         var v4 = in_addr()
         if inet_pton(AF_INET, plain, &v4) == 1 {
             let bytes = withUnsafeBytes(of: &v4) { Array($0) }
-            self.init(ip: .v4(bytes[0], bytes[1], bytes[2], bytes[3]), port: port)
+            self.init(ip: .v4(bytes[0], bytes[1], bytes[2], bytes[3]), port: port, transport: transport)
             return
         }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, plain, &v6) == 1 {
             let bytes = withUnsafeBytes(of: &v6) { Array($0) }
-            self.init(ip: .v6(bytes), port: port)
+            self.init(ip: .v6(bytes), port: port, transport: transport)
             return
         }
         return nil
@@ -53,13 +73,15 @@ public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
         return false
     }
 
-    /// "192.0.2.1:3478" or "[2001:db8::1]:3478" (RFC 5952 text for the IPv6 part).
+    /// "192.0.2.1:3478" or "[2001:db8::1]:3478" (RFC 5952 text for the IPv6 part); a TCP
+    /// address ends in "/tcp".
     public var description: String {
+        let suffix = transport == .tcp ? "/tcp" : ""
         switch ip {
         case .v4(let a, let b, let c, let d):
-            return "\(a).\(b).\(c).\(d):\(port)"
+            return "\(a).\(b).\(c).\(d):\(port)\(suffix)"
         case .v6(let bytes):
-            return "[\(Self.ipv6Text(bytes))]:\(port)"
+            return "[\(Self.ipv6Text(bytes))]:\(port)\(suffix)"
         }
     }
 

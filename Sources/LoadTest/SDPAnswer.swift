@@ -54,6 +54,8 @@ public struct SDPAnswer: Equatable, Sendable {
             case "candidate":
                 // foundation component transport priority address port "typ" type (RFC 8839 §5.1)
                 let fields = value.split(separator: " ")
+                // The load generator speaks UDP; Chorus's ICE-TCP candidate is for others.
+                if fields.count >= 3, fields[2].lowercased() == "tcp" { continue }
                 guard fields.count >= 8, fields[2].lowercased() == "udp", let port = UInt16(fields[5]),
                       let address = TransportAddress(string: String(fields[4]), port: port)
                 else { throw .badAnswer("bad a=candidate '\(value)'") }

@@ -64,6 +64,7 @@ enum RTCPPacketType {
     static let goodbye: UInt8 = 203
     static let transportFeedback: UInt8 = 205  // RTPFB
     static let payloadFeedback: UInt8 = 206  // PSFB
+    static let extendedReport: UInt8 = 207  // XR (RFC 3611)
 }
 
 extension Array where Element == UInt8 {

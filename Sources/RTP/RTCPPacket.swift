@@ -10,6 +10,8 @@ public enum RTCPPacket: Equatable, Sendable {
     case fullIntraRequest(FullIntraRequest)
     case nack(GenericNACK)
     case remb(ReceiverEstimatedMaxBitrate)
+    case transportFeedback(TransportFeedback)
+    case extendedReport(ExtendedReport)
     /// A packet this codec does not decode (APP, XR, TWCC, ...). `format` is the 5-bit count/FMT
     /// field. Kept so that a compound with one of them still parses; it serializes to nothing.
     case unknown(packetType: UInt8, format: UInt8)
@@ -26,6 +28,8 @@ public enum RTCPPacket: Equatable, Sendable {
         case .fullIntraRequest(let p): p.serialize(into: &out)
         case .nack(let p): p.serialize(into: &out)
         case .remb(let p): p.serialize(into: &out)
+        case .transportFeedback(let p): p.serialize(into: &out)
+        case .extendedReport(let p): p.serialize(into: &out)
         case .unknown: break
         }
     }
@@ -45,6 +49,10 @@ public enum RTCPPacket: Equatable, Sendable {
             return .goodbye(try Goodbye(count: count, body: body))
         case (RTCPPacketType.transportFeedback, GenericNACK.format):
             return .nack(try GenericNACK(body: body))
+        case (RTCPPacketType.transportFeedback, TransportFeedback.format):
+            return .transportFeedback(try TransportFeedback(body: body))
+        case (RTCPPacketType.extendedReport, _):
+            return .extendedReport(try ExtendedReport(body: body))
         case (RTCPPacketType.payloadFeedback, PictureLossIndication.format):
             return .pictureLossIndication(try PictureLossIndication(body: body))
         case (RTCPPacketType.payloadFeedback, FullIntraRequest.format):

@@ -168,17 +168,23 @@ package struct GroupSession {
         }
         let forwarded = Set(next.compactMap { $0.forwarded?.producerID })
         let midExtension = midExtensionID ?? Self.freeExtensionID(in: next)
+        // The participant's own id for transport-wide sequence numbers, if its offer had one: the
+        // packets Chorus sends it carry them for its transport-cc feedback.
+        let transportSequence = next.lazy.flatMap(\.extensions).first { $0.uri == HeaderExtension.transportWideCC }
         for track in wanted where !forwarded.contains(track.producerID) {
             var codec = track.codec
             codec.payloadType = Self.payloadType(for: codec, in: next)
+            // Video gets RTX (RFC 4588): what the participant misses is resent on its own stream.
+            codec.rtxPayloadType = track.kind == .video ? Self.rtxPayloadType(for: codec, in: next) : nil
+            codec.feedback = codec.feedback.filter { $0 != "transport-cc" || transportSequence != nil }
             let stream = OutgoingStream(
                 ssrc: UInt32.random(in: 1...UInt32.max), cname: "chorus-\(track.streamID)", streamID: track.streamID,
-                trackID: track.producerID)
+                trackID: track.producerID, rtxSSRC: codec.rtxPayloadType == nil ? nil : UInt32.random(in: 1...UInt32.max))
+            var extensions = midExtension.map { [HeaderExtension(id: $0, uri: HeaderExtension.sdesMID)] } ?? []
+            if let transportSequence { extensions.append(transportSequence) }
             next.append(GroupSection(
                 mid: nextForwardMid(avoiding: next), kindText: track.kind.rawValue, proto: "UDP/TLS/RTP/SAVPF",
-                format: "\(codec.payloadType)", codec: codec,
-                extensions: midExtension.map { [HeaderExtension(id: $0, uri: HeaderExtension.sdesMID)] } ?? [],
-                rtcpReducedSize: true,
+                format: "\(codec.payloadType)", codec: codec, extensions: extensions, rtcpReducedSize: true,
                 role: .forwarding(ForwardedTrack(producerID: track.producerID, userID: track.userID, stream: stream))))
         }
         guard next != sections else { return nil }
@@ -194,6 +200,9 @@ package struct GroupSession {
         package var kind: MediaKind
         package var payloadType: UInt8
         package var midExtensionID: UInt8?
+        /// The RTX payload type, when the participant's answer kept RTX for this section.
+        package var rtxPayloadType: UInt8?
+        package var transportSequenceExtensionID: UInt8?
     }
 
     package mutating func receiveAnswer(_ text: String) throws(GroupSessionError) -> (started: [Started], rejected: [String]) {
@@ -212,6 +221,7 @@ package struct GroupSession {
             throw .sectionsChanged("the answer has \(negotiated.offer.media.count) m= sections, the offer had \(offered.count)")
         }
         let acceptedIndexes = Set(negotiated.media.map(\.index))
+        let answered = Dictionary(negotiated.media.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
         let before = Set(sections.compactMap { $0.forwarded?.producerID })
         var started: [Started] = []
         var rejected: [String] = []
@@ -221,9 +231,14 @@ package struct GroupSession {
                 offered[index].role = .closed
                 rejected.append(offered[index].mid)
             } else if !before.contains(track.producerID) {
+                let answer = answered[index]
+                // RTX stays only if the answer kept it (RFC 3264 §6.1: the answerer may drop it).
+                if answer?.codec.rtxPayloadType == nil { offered[index].codec?.rtxPayloadType = nil }
                 started.append(Started(
                     mid: offered[index].mid, track: track, kind: kind, payloadType: codec.payloadType,
-                    midExtensionID: offered[index].extensions.first { $0.uri == HeaderExtension.sdesMID }?.id))
+                    midExtensionID: offered[index].extensions.first { $0.uri == HeaderExtension.sdesMID }?.id,
+                    rtxPayloadType: answer?.codec.rtxPayloadType == nil ? nil : codec.rtxPayloadType,
+                    transportSequenceExtensionID: answer?.headerExtensionID(HeaderExtension.transportWideCC)))
             }
         }
         sections = offered
@@ -306,9 +321,34 @@ package struct GroupSession {
                 return existing.payloadType
             }
         }
-        let used = Set(sections.filter { !$0.isClosed }.compactMap { $0.codec?.payloadType })
+        let used = usedPayloadTypes(in: sections)
         if !used.contains(codec.payloadType) { return codec.payloadType }
         return (96...127).first { !used.contains($0) } ?? codec.payloadType
+    }
+
+    /// The RTX payload type for `codec` (already numbered for this session): the one a section
+    /// with the same codec uses, else a free dynamic one.
+    package static func rtxPayloadType(for codec: NegotiatedCodec, in sections: [GroupSection]) -> UInt8? {
+        for section in sections where !section.isClosed {
+            if let existing = section.codec, existing.payloadType == codec.payloadType, let rtx = existing.rtxPayloadType {
+                return rtx
+            }
+        }
+        var used = usedPayloadTypes(in: sections)
+        used.insert(codec.payloadType)
+        return (96...127).first { !used.contains($0) }
+    }
+
+    /// Every payload type the open sections use, codecs and their RTX alike.
+    private static func usedPayloadTypes(in sections: [GroupSection]) -> Set<UInt8> {
+        var used: Set<UInt8> = []
+        for section in sections where !section.isClosed {
+            if let codec = section.codec {
+                used.insert(codec.payloadType)
+                if let rtx = codec.rtxPayloadType { used.insert(rtx) }
+            }
+        }
+        return used
     }
 
     package static func rtpmap(_ codec: NegotiatedCodec) -> String {

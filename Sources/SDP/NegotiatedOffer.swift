@@ -59,6 +59,7 @@ public struct HeaderExtension: Equatable, Sendable {
     public static let sdesMID = "urn:ietf:params:rtp-hdrext:sdes:mid"
     public static let audioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
     public static let absSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+    public static let transportWideCC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 }
 
 /// The codec chosen for an m= section, as the offer described its payload type.
@@ -70,16 +71,23 @@ public struct NegotiatedCodec: Equatable, Sendable {
     public var channels: Int?
     /// The offer's `a=fmtp` parameters for this payload type, copied into the answer.
     public var fmtp: String?
-    /// Kept `a=rtcp-fb` values: "nack", "nack pli", "ccm fir", "goog-remb".
+    /// Kept `a=rtcp-fb` values: "nack", "nack pli", "ccm fir", "goog-remb", "transport-cc".
     public var feedback: [String]
+    /// The payload type of this codec's RTX (RFC 4588: `rtx/<clock>` with `apt=<payloadType>`),
+    /// when offered; the answer keeps it.
+    public var rtxPayloadType: UInt8?
 
-    public init(payloadType: UInt8, name: String, clockRate: UInt32, channels: Int? = nil, fmtp: String? = nil, feedback: [String] = []) {
+    public init(
+        payloadType: UInt8, name: String, clockRate: UInt32, channels: Int? = nil, fmtp: String? = nil,
+        feedback: [String] = [], rtxPayloadType: UInt8? = nil
+    ) {
         self.payloadType = payloadType
         self.name = name
         self.clockRate = clockRate
         self.channels = channels
         self.fmtp = fmtp
         self.feedback = feedback
+        self.rtxPayloadType = rtxPayloadType
     }
 }
 
@@ -95,6 +103,8 @@ public struct NegotiatedMedia: Equatable, Sendable {
     public var headerExtensions: [HeaderExtension]
     /// The offer's primary media SSRC: not the RTX/FEC member of an `a=ssrc-group`.
     public var ssrc: UInt32?
+    /// Its RTX SSRC (`a=ssrc-group:FID`), when the offer names one.
+    public var rtxSSRC: UInt32?
     public var cname: String?
     /// "streamId trackId" from `a=msid` (RFC 8830 §2) or `a=ssrc:<ssrc> msid:`.
     public var msid: String?
@@ -103,9 +113,10 @@ public struct NegotiatedMedia: Equatable, Sendable {
 
     public init(
         index: Int, mid: String, kind: MediaKind, offerDirection: MediaDirection, codec: NegotiatedCodec,
-        headerExtensions: [HeaderExtension] = [], ssrc: UInt32? = nil, cname: String? = nil, msid: String? = nil,
-        rtcpReducedSize: Bool = false
+        headerExtensions: [HeaderExtension] = [], ssrc: UInt32? = nil, rtxSSRC: UInt32? = nil, cname: String? = nil,
+        msid: String? = nil, rtcpReducedSize: Bool = false
     ) {
+        self.rtxSSRC = rtxSSRC
         self.index = index
         self.mid = mid
         self.kind = kind

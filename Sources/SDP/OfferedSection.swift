@@ -30,6 +30,8 @@ package struct OfferedSection: Sendable {
     package var codecs: [OfferedCodec] = []
     package var extensions: [HeaderExtension] = []
     package var ssrc: UInt32?
+    /// The RTX SSRC paired with `ssrc` by `a=ssrc-group:FID` (RFC 4588 §8.3), if any.
+    package var rtxSSRC: UInt32?
     package var cname: String?
     package var msid: String?
 
@@ -49,6 +51,7 @@ package struct OfferedSection: Sendable {
         var ssrcOrder: [UInt32] = []
         var ssrcAttributes: [UInt32: [String: String]] = [:]
         var secondarySSRCs: Set<UInt32> = []
+        var fidPairs: [UInt32: UInt32] = [:]
         var mediaMSID: String?
 
         for (position, attribute) in section.attributes.enumerated() {
@@ -109,6 +112,7 @@ package struct OfferedSection: Sendable {
                     if ssrcAttributes[members[0]] == nil { ssrcAttributes[members[0]] = [:] }
                 }
                 secondarySSRCs.formUnion(members.dropFirst().filter { $0 != members[0] })
+                if fields[0] == "FID", members.count == 2, fidPairs[members[0]] == nil { fidPairs[members[0]] = members[1] }
             case "msid":
                 if mediaMSID == nil { mediaMSID = Self.normalisedMSID(value) }
             default:
@@ -129,6 +133,7 @@ package struct OfferedSection: Sendable {
         }
 
         ssrc = ssrcOrder.first { !secondarySSRCs.contains($0) }
+        rtxSSRC = ssrc.flatMap { fidPairs[$0] }
         if let ssrc {
             cname = ssrcAttributes[ssrc]?["cname"].flatMap { $0.isEmpty ? nil : $0 }
             msid = mediaMSID ?? ssrcAttributes[ssrc]?["msid"].flatMap(Self.normalisedMSID)

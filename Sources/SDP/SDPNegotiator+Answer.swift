@@ -95,19 +95,32 @@ extension SDPNegotiator {
         attributes.append(SDPAttribute(name: "rtpmap", value: rtpmap))
         if let fmtp = codec.fmtp, !fmtp.isEmpty { attributes.append(SDPAttribute(name: "fmtp", value: "\(pt) \(fmtp)")) }
         for feedback in codec.feedback { attributes.append(SDPAttribute(name: "rtcp-fb", value: "\(pt) \(feedback)")) }
+        if let rtx = codec.rtxPayloadType {
+            // RFC 4588 §8.6: retransmissions on their own payload type, tied to the codec by apt.
+            attributes.append(SDPAttribute(name: "rtpmap", value: "\(rtx) rtx/\(codec.clockRate)"))
+            attributes.append(SDPAttribute(name: "fmtp", value: "\(rtx) apt=\(pt)"))
+        }
         for ext in extensions { attributes.append(SDPAttribute(name: "extmap", value: "\(ext.id) \(ext.uri)")) }
         if let stream {
             attributes.append(SDPAttribute(name: "msid", value: "\(stream.streamID) \(stream.trackID)"))
-            attributes.append(SDPAttribute(name: "ssrc", value: "\(stream.ssrc) cname:\(stream.cname)"))
-            attributes.append(SDPAttribute(name: "ssrc", value: "\(stream.ssrc) msid:\(stream.streamID) \(stream.trackID)"))
+            let rtxSSRC = codec.rtxPayloadType == nil ? nil : stream.rtxSSRC
+            if let rtxSSRC {
+                attributes.append(SDPAttribute(name: "ssrc-group", value: "FID \(stream.ssrc) \(rtxSSRC)"))
+            }
+            for ssrc in [stream.ssrc] + (rtxSSRC.map { [$0] } ?? []) {
+                attributes.append(SDPAttribute(name: "ssrc", value: "\(ssrc) cname:\(stream.cname)"))
+                attributes.append(SDPAttribute(name: "ssrc", value: "\(ssrc) msid:\(stream.streamID) \(stream.trackID)"))
+            }
         }
-        // One host candidate with the highest type preference (RFC 8445 §5.1.2.1): an ICE-lite
-        // agent announces only host candidates (§2.5) and all of them at once.
-        attributes.append(SDPAttribute(
-            name: "candidate", value: "1 1 udp 2130706431 \(local.candidateIP) \(local.candidatePort) typ host"))
+        // An ICE-lite agent announces only host candidates (RFC 8445 §2.5), all at once: UDP,
+        // and ICE-TCP passive below it for peers whose UDP is blocked.
+        for candidate in local.candidateAttributes {
+            attributes.append(SDPAttribute(name: "candidate", value: candidate))
+        }
         attributes.append(SDPAttribute(name: "end-of-candidates"))
         return MediaDescription(
-            kind: kind.rawValue, port: Int(local.candidatePort), proto: proto, formats: [pt],
+            kind: kind.rawValue, port: Int(local.candidatePort), proto: proto,
+            formats: [pt] + (codec.rtxPayloadType.map { ["\($0)"] } ?? []),
             connection: "IN \(local.addressType) \(local.candidateIP)", attributes: attributes)
     }
 }

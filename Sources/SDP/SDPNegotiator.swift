@@ -2,15 +2,16 @@
 // the BUNDLE transport's ICE and DTLS parameters, and which m= sections get port 0.
 
 public enum SDPNegotiator {
-    /// The rtcp-fb values kept in the answer: RFC 4585 NACK and PLI and RFC 5104 FIR, which the
-    /// SFU acts on, and goog-remb, which a browser may use for its own receive-side estimate
-    /// (the SFU itself neither sends REMB nor acts on it yet). transport-cc is left out until
-    /// the SFU answers TWCC feedback.
-    package static let keptFeedback: [String] = ["nack", "nack pli", "ccm fir", "goog-remb"]
+    /// The rtcp-fb values kept in the answer, all of which the SFU acts on: RFC 4585 NACK and
+    /// PLI, RFC 5104 FIR, transport-cc (the SFU sends feedback on what it receives) and
+    /// goog-remb (REMB for peers without transport-cc).
+    package static let keptFeedback: [String] = ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"]
 
-    /// Header extensions the SFU reads or rewrites: MID for BUNDLE demux (RFC 8843),
-    /// audio level (RFC 6464), abs-send-time (kept for the browsers' REMB estimate).
-    package static let keptExtensions: Set<String> = [HeaderExtension.sdesMID, HeaderExtension.audioLevel, HeaderExtension.absSendTime]
+    /// Header extensions the SFU reads or rewrites: MID for BUNDLE demux (RFC 8843), audio level
+    /// (RFC 6464), abs-send-time (for REMB), the transport-wide sequence number (transport-cc).
+    package static let keptExtensions: Set<String> = [
+        HeaderExtension.sdesMID, HeaderExtension.audioLevel, HeaderExtension.absSendTime, HeaderExtension.transportWideCC,
+    ]
 
     package static let securedRTPProtos: Set<String> = ["UDP/TLS/RTP/SAVPF", "UDP/TLS/RTP/SAVP"]
 
@@ -82,11 +83,12 @@ public enum SDPNegotiator {
             let codec = NegotiatedCodec(
                 payloadType: chosen.payloadType, name: chosen.name, clockRate: chosen.clockRate,
                 channels: chosen.channels, fmtp: chosen.fmtp,
-                feedback: keptFeedback.filter(chosen.feedback.contains))
+                feedback: keptFeedback.filter(chosen.feedback.contains),
+                rtxPayloadType: rtxPayloadType(for: chosen, in: offered.codecs))
             accepted.append(NegotiatedMedia(
                 index: index, mid: mid, kind: kind, offerDirection: direction, codec: codec,
-                headerExtensions: offered.extensions, ssrc: offered.ssrc, cname: offered.cname,
-                msid: offered.msid, rtcpReducedSize: section.has("rtcp-rsize")))
+                headerExtensions: offered.extensions, ssrc: offered.ssrc, rtxSSRC: codec.rtxPayloadType == nil ? nil : offered.rtxSSRC,
+                cname: offered.cname, msid: offered.msid, rtcpReducedSize: section.has("rtcp-rsize")))
         }
 
         guard !accepted.isEmpty else { throw .noUsableMedia }
@@ -119,6 +121,13 @@ public enum SDPNegotiator {
                 throw .malformed(line: line, reason: "a=mid \"\(mid)\" used by two m= sections (RFC 5888 §4)")
             }
         }
+    }
+
+    /// The offered RTX payload type whose `apt` is `codec` (RFC 4588 §8.6), at its clock rate.
+    package static func rtxPayloadType(for codec: OfferedCodec, in codecs: [OfferedCodec]) -> UInt8? {
+        codecs.first {
+            $0.name.lowercased() == "rtx" && $0.clockRate == codec.clockRate && $0.parameters["apt"] == "\(codec.payloadType)"
+        }?.payloadType
     }
 
     /// RFC 8866 §9 `token-char`.

@@ -8,8 +8,10 @@ public struct SocketIOAuthFailure: Error, Equatable, Sendable {
     public init(_ message: String) { self.message = message }
 }
 
-/// Verifies a bearer token and returns who it names.
-public typealias SocketIOAuthenticator = @Sendable (String) -> Result<RealtimeIdentity, SocketIOAuthFailure>
+/// Verifies a bearer token and returns who it names. The shell runs it for an `.authenticate`
+/// output (it may ask another server: a Matrix homeserver) and hands the result back with
+/// `SocketIOSession.authenticated`.
+public typealias SocketIOAuthenticator = @Sendable (String) async -> Result<RealtimeIdentity, SocketIOAuthFailure>
 
 public enum SocketIOSessionOutput: Equatable, Sendable {
     // Writes: the shell performs them at once, in order.
@@ -21,6 +23,8 @@ public enum SocketIOSessionOutput: Equatable, Sendable {
     case closeWebSocket
     case abortWebSocket
     // Effects: the shell awaits the RealtimeHandler for them, in order.
+    /// Check this CONNECT's token and answer with `authenticated`.
+    case authenticate(token: String)
     /// The client joined the main namespace as `user`.
     case connected(user: RealtimeIdentity)
     /// A client event; answer `ackID` with `acknowledge` when there is one.
@@ -34,6 +38,8 @@ public enum SocketIOSessionOutput: Equatable, Sendable {
 public struct SocketIOSession: Sendable {
     public enum SocketState: Equatable, Sendable {
         case awaitingConnect
+        /// A CONNECT's token is being checked (`.authenticate` was output).
+        case authenticating
         case connected(user: RealtimeIdentity)
         case disconnected
     }
@@ -46,19 +52,17 @@ public struct SocketIOSession: Sendable {
     /// The token of the Engine.IO handshake request (`Authorization: Bearer` or `?token=`),
     /// used when the CONNECT packet carries none.
     private let fallbackToken: String?
-    private let authenticate: SocketIOAuthenticator
     private var connectDeadline: EngineIOInstant?
     private var outputs: [SocketIOSessionOutput] = []
     private var outputsRead = 0
 
     public init(
         sid: String, socketID: String, transport: EngineIOTransport, configuration: SocketIOConfiguration,
-        now: EngineIOInstant, fallbackToken: String?, authenticate: @escaping SocketIOAuthenticator
+        now: EngineIOInstant, fallbackToken: String?
     ) {
         self.engine = EngineIOSession(sid: sid, transport: transport, configuration: configuration, now: now)
         self.socketID = socketID
         self.fallbackToken = fallbackToken
-        self.authenticate = authenticate
         self.connectDeadline = now + configuration.connectTimeout
         drain()
     }
@@ -132,7 +136,7 @@ public struct SocketIOSession: Sendable {
     }
 
     public mutating func handleTimeout(now: EngineIOInstant) {
-        if socketState == .awaitingConnect, let deadline = connectDeadline, now >= deadline {
+        if socketState == .awaitingConnect || socketState == .authenticating, let deadline = connectDeadline, now >= deadline {
             connectDeadline = nil
             engine.close(.server("no CONNECT within connectTimeout"))
         } else {
@@ -255,7 +259,8 @@ public struct SocketIOSession: Sendable {
             return
         }
         guard socketState == .awaitingConnect else {
-            engine.close(.protocolError("socket.io: CONNECT for a namespace already connected"))
+            engine.close(.protocolError(socketState == .authenticating
+                ? "socket.io: CONNECT while the previous one is being checked" : "socket.io: CONNECT for a namespace already connected"))
             return
         }
         let token: String
@@ -270,15 +275,26 @@ public struct SocketIOSession: Sendable {
         default:
             return refuse("auth.token must be a string")
         }
-        switch authenticate(token) {
+        socketState = .authenticating
+        outputs.append(.authenticate(token: token))
+    }
+
+    /// The answer to an `.authenticate` output: CONNECT's acknowledgement and `.connected`, or
+    /// CONNECT_ERROR (the client may try again). Ignored once the session is closed or when
+    /// no token is being checked. The connect timeout keeps running meanwhile.
+    public mutating func authenticated(_ result: Result<RealtimeIdentity, SocketIOAuthFailure>) {
+        guard !isClosed, socketState == .authenticating else { return }
+        switch result {
         case .success(let user):
             socketState = .connected(user: user)
             connectDeadline = nil
             queue(SocketIOPacket(.connect, data: .object(["sid": .string(socketID)])))
             outputs.append(.connected(user: user))
         case .failure(let failure):
+            socketState = .awaitingConnect
             refuse(failure.message)
         }
+        drain()
     }
 
     /// CONNECT_ERROR. The session stays open so that the client may CONNECT again with another

@@ -1,4 +1,4 @@
-// The `chorus` command: serve, token, migrate.
+// The `chorus` command: serve, token, migrate, loadtest, matrix-registration.
 
 import ArgumentParser
 import Logging
@@ -16,7 +16,7 @@ struct Chorus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chorus",
         abstract: "A group-call server: WebRTC SFU (WHIP/WHEP) with server-enforced mute.",
-        subcommands: [Serve.self, Token.self, Migrate.self, LoadTestCommand.self],
+        subcommands: [Serve.self, Token.self, Migrate.self, LoadTestCommand.self, MatrixRegistrationCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -42,6 +42,8 @@ struct Serve: AsyncParsableCommand {
     var httpPort: Int?
     @Option(help: "UDP port for all media (env CHORUS_UDP_PORT).")
     var udpPort: UInt16?
+    @Option(help: "TCP port for ICE-TCP, media of peers whose UDP is blocked; default the UDP port's number (env CHORUS_TCP_PORT).")
+    var tcpPort: UInt16?
     @Option(help: "IP put in SDP candidates; defaults to the host (env CHORUS_ANNOUNCED_IP).")
     var announcedIP: String?
     @Option(help: "sqlite:///path/file.db (default sqlite://./chorus.db) or postgres://... (env CHORUS_DATABASE_URL).")
@@ -70,6 +72,10 @@ struct Serve: AsyncParsableCommand {
     var workers: Int?
     @Option(help: "Workers on one UDP port (shared: SO_REUSEPORT with eBPF steering, needs root), one port each (per-worker: udp-port + i), or auto: shared when it can be set up (default; env CHORUS_UDP_PORT_SHARING).")
     var udpPortSharing: String?
+    @Option(help: "The Matrix homeserver's client-server API base URL, e.g. http://127.0.0.1:8008 (env CHORUS_MATRIX_HOMESERVER); with --matrix-registration, switches Matrix on.")
+    var matrixHomeserver: String?
+    @Option(help: "The application-service registration written by `chorus matrix-registration` (env CHORUS_MATRIX_REGISTRATION).")
+    var matrixRegistration: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
     @OptionGroup(title: "Limits")
@@ -86,6 +92,10 @@ struct Serve: AsyncParsableCommand {
         }
         if let port = udpPort ?? environment("CHORUS_UDP_PORT").flatMap({ UInt16($0) }) {
             configuration.udpPort = port
+        }
+        if let text = tcpPort.map(String.init) ?? environment("CHORUS_TCP_PORT") {
+            guard let port = UInt16(text) else { throw ValidationError("--tcp-port must be 0...65535") }
+            configuration.tcpPort = port
         }
         if let count = workers ?? environment("CHORUS_WORKERS").flatMap({ Int($0) }) {
             guard (1...256).contains(count) else { throw ValidationError("--workers must be 1...256") }
@@ -131,6 +141,19 @@ struct Serve: AsyncParsableCommand {
         configuration.staticTURNURLs = ICEServerConfiguration.list(turnServerUrl ?? environment("TURN_SERVER_URL"))
         configuration.staticTURNUsername = turnUsername ?? environment("TURN_USERNAME")
         configuration.staticTURNCredential = turnCredential ?? environment("TURN_CREDENTIAL")
+        let homeserver = matrixHomeserver ?? environment("CHORUS_MATRIX_HOMESERVER")
+        let registration = matrixRegistration ?? environment("CHORUS_MATRIX_REGISTRATION")
+        switch (homeserver, registration) {
+        case (nil, nil):
+            break
+        case (let homeserver?, let registration?):
+            guard homeserver.hasPrefix("http://") || homeserver.hasPrefix("https://") else {
+                throw ValidationError("--matrix-homeserver must be an http:// or https:// URL, not '\(homeserver)'")
+            }
+            configuration.matrix = .init(homeserverURL: homeserver, registrationPath: registration)
+        default:
+            throw ValidationError("--matrix-homeserver and --matrix-registration (CHORUS_MATRIX_HOMESERVER, CHORUS_MATRIX_REGISTRATION) go together")
+        }
         try limits.apply(to: &configuration)
         try socketIO.apply(to: &configuration.socketIO)
         let level = Logger.Level(rawValue: logLevel) ?? .info

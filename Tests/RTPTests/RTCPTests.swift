@@ -112,14 +112,13 @@ private let blockB = ReportBlock(
 
     @Test func unknownPacketsAreKept() throws {
         let app: [UInt8] = [0x83, 204, 0, 2] + be32(1) + Array("name".utf8)
-        let twcc: [UInt8] = [0x8F, 205, 0, 2] + be32(1) + be32(2)
+        let tmmbr: [UInt8] = [0x83, 205, 0, 2] + be32(1) + be32(2)
         let afb: [UInt8] = [0x8F, 206, 0, 3] + be32(1) + be32(2) + Array("GOOG".utf8)
-        let xr: [UInt8] = [0x80, 207, 0, 1] + be32(1)
         let pli: [UInt8] = [0x81, 206, 0, 2] + be32(3) + be32(4)
-        let parsed = try parseRTCP(app + twcc + afb + xr + pli).get()
+        let parsed = try parseRTCP(app + tmmbr + afb + pli).get()
         #expect(parsed == [
-            .unknown(packetType: 204, format: 3), .unknown(packetType: 205, format: 15),
-            .unknown(packetType: 206, format: 15), .unknown(packetType: 207, format: 0),
+            .unknown(packetType: 204, format: 3), .unknown(packetType: 205, format: 3),
+            .unknown(packetType: 206, format: 15),
             .pictureLossIndication(PictureLossIndication(senderSSRC: 3, mediaSSRC: 4)),
         ])
         #expect(RTCPCompound.serialize(parsed) == pli)

@@ -66,7 +66,8 @@ struct GroupSessionTests {
         #expect(parsed.media.map(\.port) == [40000, 40000, 0])  // the data channel is rejected
         #expect(parsed.media[0].explicitDirection == .recvonly && parsed.media[1].explicitDirection == .recvonly)
         #expect(parsed.media[0].values(of: "setup") == ["passive"])
-        #expect(parsed.media[1].values(of: "rtpmap") == ["96 VP8/90000"])
+        #expect(parsed.media[1].values(of: "rtpmap") == ["96 VP8/90000", "97 rtx/90000"])
+        #expect(parsed.media[1].values(of: "rtcp-fb").contains("96 transport-cc"))
         #expect(session.midExtensionID == 4)
         #expect(session.publishedTracks.map(\.mid) == ["0", "1"])
         #expect(!session.hasPendingOffer)
@@ -84,8 +85,12 @@ struct GroupSessionTests {
         #expect(added.map { $0.explicitDirection } == [.sendonly, .sendonly])
         #expect(added.allSatisfy { $0.values(of: "setup") == ["actpass"] })
         #expect(added[0].values(of: "msid") == ["bobstream bobstream-0"])
-        #expect(added[1].values(of: "extmap") == ["4 urn:ietf:params:rtp-hdrext:sdes:mid"])
-        #expect(added[1].values(of: "rtpmap") == ["96 VP8/90000"])
+        #expect(added[1].values(of: "extmap") == ["4 urn:ietf:params:rtp-hdrext:sdes:mid",
+                                                  "3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"],
+                "the participant's own transport-wide id, so one sequence spans the bundle")
+        #expect(added[1].values(of: "rtpmap") == ["96 VP8/90000", "97 rtx/90000"])
+        #expect(added[1].values(of: "fmtp") == ["97 apt=96"])
+        #expect(added[1].values(of: "ssrc-group").count == 1 && added[1].values(of: "ssrc-group")[0].hasPrefix("FID "))
         #expect(added[0].values(of: "rtpmap") == ["111 opus/48000/2"])
         #expect(added[0].values(of: "ssrc").count == 2)
         // The participant's own sections stay as negotiated.

@@ -60,11 +60,12 @@ struct SDPAnswerTests {
         #expect(!audio.has("ssrc") && !audio.has("msid"))
 
         let video = answer.media[1]
-        #expect(video.formats == ["97"])
-        #expect(video.values(of: "rtpmap") == ["97 VP8/90000"])
+        #expect(video.formats == ["97", "98"], "VP8 and its retransmission format")
+        #expect(video.values(of: "rtpmap") == ["97 VP8/90000", "98 rtx/90000"])
+        #expect(video.values(of: "fmtp") == ["98 apt=97"])
         #expect(video.values(of: "rtcp-fb") == ["97 nack", "97 nack pli", "97 goog-remb"])
         #expect(video.values(of: "extmap") == ["1 urn:ietf:params:rtp-hdrext:sdes:mid", "3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"])
-        #expect(!video.has("ssrc-group"), "no RTX negotiated")
+        #expect(!video.has("ssrc-group"), "recvonly: Chorus sends nothing, so no FID group of its own")
     }
 
     @Test func attributeOrderFollowsTheBrief() throws {
@@ -72,7 +73,7 @@ struct SDPAnswerTests {
         // recvonly for a sendonly offer, even with an outgoing stream: nothing goes out.
         #expect(answer.media[0].attributes.map(\.name) == [
             "ice-ufrag", "ice-pwd", "fingerprint", "setup", "mid", "recvonly", "rtcp-mux", "rtcp-rsize", "rtpmap",
-            "fmtp", "extmap", "extmap", "extmap", "candidate", "end-of-candidates",
+            "fmtp", "rtcp-fb", "extmap", "extmap", "extmap", "extmap", "candidate", "end-of-candidates",
         ])
     }
 
@@ -91,8 +92,10 @@ struct SDPAnswerTests {
         #expect(audio.values(of: "fmtp") == ["111 minptime=10;useinbandfec=1"])
         #expect(audio.has("rtcp-rsize"))
         #expect(audio.explicitDirection == .recvonly)
-        #expect(!audio.has("rtcp-fb"), "transport-cc is not kept")
-        #expect(answer.media[1].values(of: "rtcp-fb") == ["96 nack", "96 nack pli", "96 ccm fir", "96 goog-remb"])
+        #expect(audio.values(of: "rtcp-fb") == ["111 transport-cc"], "Chorus sends transport-wide feedback")
+        #expect(answer.media[1].values(of: "rtcp-fb") == ["96 nack", "96 nack pli", "96 ccm fir", "96 goog-remb", "96 transport-cc"])
+        #expect(answer.media[1].formats == ["96", "97"])
+        #expect(answer.media[1].values(of: "fmtp") == ["97 apt=96"])
         #expect(answer.media[1].explicitDirection == .recvonly)
     }
 
@@ -119,12 +122,47 @@ struct SDPAnswerTests {
         #expect(answer.media[1].values(of: "ssrc").first == "2002 cname:chorus")
     }
 
+    @Test func retransmissionStreamIsGroupedWithItsMedia() throws {
+        var stream = Self.videoOut
+        stream.rtxSSRC = 3003
+        let (_, _, answer) = try Self.answer(SDPFixtures.aiortc, outgoing: ["1": stream])
+        let video = answer.media[1]
+        #expect(video.values(of: "ssrc-group") == ["FID 2002 3003"], "RFC 4588: media first, repair second")
+        #expect(video.values(of: "ssrc").contains("3003 cname:chorus"))
+        // Audio has no rtx format: an RTX SSRC there is not announced.
+        let (_, _, audioOnly) = try Self.answer(SDPFixtures.aiortc, outgoing: ["0": OutgoingStream(
+            ssrc: 1001, cname: "chorus", streamID: "s", trackID: "a", rtxSSRC: 4004)])
+        #expect(!audioOnly.media[0].has("ssrc-group"))
+    }
+
     @Test func ipv6Candidate() throws {
         var local = Self.local
         local.candidateIP = "2001:db8::7"
         let (_, _, answer) = try Self.answer(SDPFixtures.whep, local: local)
         #expect(answer.media[0].connection == "IN IP6 2001:db8::7")
         #expect(answer.media[0].values(of: "candidate") == ["1 1 udp 2130706431 2001:db8::7 40000 typ host"])
+    }
+
+    /// ICE-TCP (RFC 6544): a passive TCP host candidate at the same address follows the UDP one
+    /// in every section, with a lower priority so that a peer with both picks UDP; Chorus's own
+    /// group-call offers carry it too.
+    @Test func iceTCPCandidateFollowsUDPWithALowerPriority() throws {
+        var local = Self.local
+        local.tcpCandidatePort = 40443
+        let (_, _, answer) = try Self.answer(SDPFixtures.aiortc, local: local)
+        for section in answer.media {
+            #expect(section.values(of: "candidate") == [
+                "1 1 udp 2130706431 192.0.2.10 40000 typ host",
+                "2 1 tcp 2124414975 192.0.2.10 40443 typ host tcptype passive",
+            ])
+            #expect(section.port == 40000, "the m= line names the UDP candidate (RFC 8839 §4.2.1.2)")
+        }
+        #expect(LocalTransport.tcpPriority < LocalTransport.udpPriority)
+        let offered = SDPNegotiator.mediaSection(
+            kind: .audio, proto: "UDP/TLS/RTP/SAVPF", mid: "f1",
+            codec: NegotiatedCodec(payloadType: 111, name: "opus", clockRate: 48000, channels: 2, fmtp: nil, feedback: []),
+            extensions: [], rtcpReducedSize: false, local: local, setup: "actpass", direction: .sendonly, stream: nil)
+        #expect(offered.values(of: "candidate").last == "2 1 tcp 2124414975 192.0.2.10 40443 typ host tcptype passive")
     }
 
     @Test func rejectedSectionsKeepTheirPlace() throws {
@@ -153,8 +191,9 @@ struct SDPAnswerTests {
         let negotiated = try SDPNegotiator.negotiate(offer: SDPFixtures.chromium, policy: CodecPolicy(video: ["H264"]))
         let text = SDPNegotiator.answer(to: negotiated, local: Self.local, outgoing: [:], sessionID: 1)
         let video = try SessionDescription(parsing: text).media[1]
-        #expect(video.formats == ["102"])
-        #expect(video.values(of: "rtpmap") == ["102 H264/90000"])
-        #expect(video.values(of: "fmtp") == ["102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"])
+        #expect(video.formats == ["102", "103"])
+        #expect(video.values(of: "rtpmap") == ["102 H264/90000", "103 rtx/90000"])
+        #expect(video.values(of: "fmtp") == ["102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+                                             "103 apt=102"], "the rtx format that repairs the chosen H264 one")
     }
 }

@@ -87,8 +87,9 @@ struct SDPNegotiatorTests {
         let audio = result.media[0]
         #expect(audio.offerDirection == .sendonly)
         #expect(audio.codec == NegotiatedCodec(payloadType: 111, name: "opus", clockRate: 48000, channels: 2,
-                                               fmtp: "minptime=10;useinbandfec=1", feedback: []))
-        #expect(audio.headerExtensions.map(\.id) == [1, 2, 4], "transport-cc (3) dropped")
+                                               fmtp: "minptime=10;useinbandfec=1", feedback: ["transport-cc"]))
+        #expect(audio.headerExtensions.map(\.id) == [1, 2, 3, 4], "transport-wide sequence numbers kept for TWCC")
+        #expect(audio.headerExtensionID(HeaderExtension.transportWideCC) == 3)
         #expect(audio.ssrc == 2904383427)
         #expect(audio.cname == "QcdK8i0pA2nHj3Lf")
         #expect(audio.msid == "3f5b9d1e-7a2c-4e6f-8b0d-2c4e6a8b0d1f 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
@@ -98,10 +99,13 @@ struct SDPNegotiatorTests {
         #expect(video.codec.payloadType == 96)
         #expect(video.codec.name == "VP8")
         #expect(video.codec.fmtp == nil)
-        #expect(video.codec.feedback == ["nack", "nack pli", "ccm fir", "goog-remb"], "transport-cc dropped")
+        #expect(video.codec.feedback == ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"])
+        #expect(video.codec.rtxPayloadType == 97, "the rtx format whose apt names VP8 96")
         #expect(video.headerExtensions == [HeaderExtension(id: 2, uri: HeaderExtension.absSendTime),
+                                           HeaderExtension(id: 3, uri: HeaderExtension.transportWideCC),
                                            HeaderExtension(id: 4, uri: HeaderExtension.sdesMID)])
         #expect(video.ssrc == 1149373539)
+        #expect(video.rtxSSRC == 3318574211, "the FID group's second SSRC")
         #expect(video.msid == "3f5b9d1e-7a2c-4e6f-8b0d-2c4e6a8b0d1f 7d8e9f0a-1b2c-4d3e-9f4a-5b6c7d8e9f0a")
     }
 
@@ -159,7 +163,8 @@ struct SDPNegotiatorTests {
         let maps = ["a=rtpmap:96 VP8/90000", "a=rtcp-fb:* nack", "a=rtcp-fb:96  NACK   PLI", "a=rtcp-fb:96 transport-cc",
                     "a=rtcp-fb:97 ccm fir"]
         let text = Self.offer(session: ["a=group:BUNDLE 1"], sections: [Self.video(formats: "96", maps: maps)])
-        #expect(try SDPNegotiator.negotiate(offer: text).media[0].codec.feedback == ["nack", "nack pli"])
+        #expect(try SDPNegotiator.negotiate(offer: text).media[0].codec.feedback == ["nack", "nack pli", "transport-cc"],
+                "the wildcard applies, duplicates and case collapse, another format's line does not")
     }
 
     @Test func primarySSRCIsNotTheRepairOne() throws {

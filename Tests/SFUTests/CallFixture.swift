@@ -3,6 +3,7 @@
 // shared by the scenario tests.
 
 import ICE
+import Testing
 import RTP
 @testable import SFU
 import SFUTesting
@@ -140,6 +141,17 @@ final class CallFixture {
         }
         net.settle()
         return frame
+    }
+
+    /// A keyframe and ten frames 33 ms apart: video is flowing and the connect-time keyframe
+    /// request is past its throttle. The subscriber has 22 packets of the video track.
+    func flowVideo() throws {
+        try sendVideoFrame(keyframe: true)
+        for _ in 0..<10 {
+            net.advance(by: .milliseconds(33))
+            try sendVideoFrame(keyframe: false)
+        }
+        try #require(subscriber.rtp(ssrc: videoTrack.ssrc).count == 22)
     }
 
     @discardableResult

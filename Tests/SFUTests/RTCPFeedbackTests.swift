@@ -1,5 +1,5 @@
-// RTCP through the SFU over the in-memory network: a subscriber's PLI, FIR and NACK reach the
-// publisher translated to the publisher's SSRC and numbering (PLIs throttled), and the SFU
+// RTCP through the SFU over the in-memory network: a subscriber's PLI and FIR reach the
+// publisher translated to its SSRC (aggregated), a NACK too when the history is off, and the SFU
 // sends its own reports (SR to subscribers, RR with report blocks to publishers) every second.
 
 import Testing
@@ -12,12 +12,7 @@ import SFUTesting
     /// A call with video flowing and the connect-time keyframe request well past its throttle.
     private func flowingCall() throws -> CallFixture {
         let call = try CallFixture()
-        try call.sendVideoFrame(keyframe: true)
-        for _ in 0..<10 {
-            call.net.advance(by: .milliseconds(33))
-            try call.sendVideoFrame(keyframe: false)
-        }
-        try #require(call.subscriber.rtp(ssrc: call.videoTrack.ssrc).count == 22)
+        try call.flowVideo()
         return call
     }
 
@@ -60,8 +55,18 @@ import SFUTesting
         #expect(plis.map(\.mediaSSRC) == [CallFixture.videoSSRC])
     }
 
-    @Test func nackIsTranslatedToThePublishersSequenceNumbers() throws {
-        let call = try flowingCall()
+    /// With the history switched off (`retransmission = false`, the A/B setting) a NACK goes to
+    /// the publisher in its own numbering; RetransmissionTests covers the history.
+    @Test func nackIsTranslatedToThePublishersSequenceNumbersWithoutAHistory() throws {
+        let call = try CallFixture(connect: false)
+        call.core.retransmission = false
+        try call.connectPublisher()
+        try call.connectSubscriber()
+        try call.sendVideoFrame(keyframe: true)
+        for _ in 0..<10 {
+            call.net.advance(by: .milliseconds(33))
+            try call.sendVideoFrame(keyframe: false)
+        }
         let received = call.subscriber.rtp(ssrc: call.videoTrack.ssrc)
         // The subscriber misses its 5th and 7th packets (its own numbering).
         let lost = [received[4].sequenceNumber, received[6].sequenceNumber]

@@ -4,6 +4,7 @@
 // for WebSockets). One harness for every Signaling test that speaks HTTP.
 
 import Auth
+import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SFU
@@ -19,23 +20,29 @@ public final class ServerHarness: Sendable {
     public let store: SQLiteCallStore
     public let service: CallService
     private let limits: ServiceLimits
+    /// Chorus as a Matrix application service (against a FakeHomeserver); nil: no Matrix.
+    public let matrix: MatrixAppService?
 
     public init(
-        calls configuration: CallServiceConfiguration = CallServiceConfiguration(), limits: ServiceLimits = ServiceLimits()
+        calls configuration: CallServiceConfiguration = CallServiceConfiguration(), limits: ServiceLimits = ServiceLimits(),
+        matrix: MatrixAppService? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) async throws {
+        self.matrix = matrix
         media = try MediaServer(
             configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, announcedIP: "127.0.0.1"),
             logger: quietLogger("test.media"))
         database = try TemporaryDatabase()
         store = try await database.open()
-        service = CallService(store: store, configuration: configuration, logger: quietLogger("test.calls"), media: media)
+        service = CallService(
+            store: store, configuration: configuration, logger: quietLogger("test.calls"), now: now, media: media,
+            observer: matrix?.callObserver, rooms: matrix?.roomPolicy)
         self.limits = limits
     }
 
     /// The router `serve` builds, over this harness's media, calls and limits (a new one each
     /// time: a Router is not Sendable, the harness is).
     public var router: Router<ChorusRequestContext> {
-        ChorusServer.makeRouter(media: media, authority: authority, calls: service, limits: limits)
+        ChorusServer.makeRouter(media: media, authority: authority, calls: service, limits: limits, matrix: matrix)
     }
 
     public func token(

@@ -1,4 +1,5 @@
-// `chorus serve`'s configuration rules: database URLs and when the development secret is used.
+// `chorus serve`'s configuration rules: database URLs, when the development secret is used, and
+// the ICE-TCP port's default.
 
 import SignalingTestSupport
 import Testing
@@ -24,5 +25,14 @@ import Testing
         #expect(configuration.effectiveAnnouncedIP == "127.0.0.1")
         configuration.announcedIP = "192.0.2.10"
         #expect(configuration.effectiveAnnouncedIP == "192.0.2.10")
+    }
+
+    @Test func iceTCPPortDefaultsToTheUDPPortsNumber() {
+        var configuration = ChorusConfiguration()
+        #expect(configuration.effectiveTCPPort == 40000)
+        configuration.udpPort = 41000
+        #expect(configuration.effectiveTCPPort == 41000)
+        configuration.tcpPort = 443
+        #expect(configuration.effectiveTCPPort == 443)
     }
 }

@@ -45,7 +45,7 @@ private actor Recorder: RealtimeHandler {
     ) async throws {
         let recorder = Recorder()
         let router = Router(context: ChorusRequestContext.self)
-        SocketIORoutes(handler: recorder, authority: authority, configuration: configuration).register(on: router)
+        SocketIORoutes(handler: recorder, credentials: Credentials(authority: authority), configuration: configuration).register(on: router)
         let app = Application(
             router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "test.socketio"))

@@ -14,7 +14,7 @@ import Testing
         "bAQID", "b!!", "44{}", "\u{1e}", "€", "\u{301}", "[", "]", "{", "}", "\"", ",", "/", "-", "9999999999999999",
     ]
 
-    static let authenticate: SocketIOAuthenticator = { token in
+    static func check(_ token: String) -> Result<RealtimeIdentity, SocketIOAuthFailure> {
         token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
@@ -55,12 +55,18 @@ import Testing
             var session = SocketIOSession(
                 sid: "s", socketID: "k", transport: Bool.random(using: &generator) ? .polling : .websocket,
                 configuration: SocketIOConfiguration(pingInterval: .seconds(1), pingTimeout: .seconds(1), maxPayload: 64),
-                now: now, fallbackToken: Bool.random(using: &generator) ? "good-f" : nil, authenticate: Self.authenticate)
+                now: now, fallbackToken: Bool.random(using: &generator) ? "good-f" : nil)
+            // A token being checked is answered some steps later, or never.
+            var checking: String?
             var connected = false
             var disconnected = false
             var closed = false
             for _ in 0..<60 {
                 now = now + .milliseconds(Int64.random(in: 0...400, using: &generator))
+                if let token = checking, Bool.random(using: &generator) {
+                    checking = nil
+                    session.authenticated(Self.check(token))
+                }
                 let text = randomText(&generator)
                 switch Int.random(in: 0..<9, using: &generator) {
                 case 0: _ = try? session.poll(now: now)
@@ -78,6 +84,8 @@ import Testing
                 while let output = session.pollOutput() {
                     #expect(!closed, "round \(round): output \(output) after closed")
                     switch output {
+                    case .authenticate(let token):
+                        checking = token
                     case .connected:
                         #expect(!connected && !disconnected, "round \(round)")
                         connected = true

@@ -151,8 +151,9 @@ import Testing
         var session = SocketIOSession(
             sid: "sid1", socketID: "sock1", transport: .websocket,
             configuration: SocketIOConfiguration(maxQueuedPackets: 4, maxQueuedBytes: 10_000), now: t0,
-            fallbackToken: "good-alice", authenticate: { _ in .success(RealtimeIdentity(user: "alice")) })
+            fallbackToken: "good-alice")
         session.receiveWebSocket(.text("40"), now: t0)
+        session.authenticated(.success(RealtimeIdentity(user: "alice")))
         while session.pollOutput() != nil {}
         for _ in 0..<3 { session.emit(RealtimeEvent("ping-pong")) }
         var all: [SocketIOSessionOutput] = []

@@ -9,22 +9,30 @@ import Testing
     let t0 = ContinuousClock.now
     let configuration = SocketIOConfiguration(connectTimeout: .seconds(45))
 
-    /// Tokens are "good-<user>" here; anything else is refused.
-    static let authenticate: SocketIOAuthenticator = { token in
+    /// Tokens are "good-<user>" here; anything else is refused. (The session asks with an
+    /// `.authenticate` output; the shell answers with `authenticated`.)
+    static func check(_ token: String) -> Result<RealtimeIdentity, SocketIOAuthFailure> {
         token.hasPrefix("good-") ? .success(RealtimeIdentity(user: String(token.dropFirst(5)))) : .failure(SocketIOAuthFailure("invalid token"))
     }
 
     private func session(_ transport: EngineIOTransport = .websocket, fallbackToken: String? = nil) -> SocketIOSession {
         var session = SocketIOSession(
             sid: "sid1", socketID: "sock1", transport: transport, configuration: configuration, now: t0,
-            fallbackToken: fallbackToken, authenticate: Self.authenticate)
+            fallbackToken: fallbackToken)
         _ = outputs(&session)  // the handshake
         return session
     }
 
+    /// The session's outputs, with token checks answered at once (and left out).
     private func outputs(_ session: inout SocketIOSession) -> [SocketIOSessionOutput] {
         var all: [SocketIOSessionOutput] = []
-        while let output = session.pollOutput() { all.append(output) }
+        while let output = session.pollOutput() {
+            if case .authenticate(let token) = output {
+                session.authenticated(Self.check(token))
+            } else {
+                all.append(output)
+            }
+        }
         return all
     }
 
@@ -45,6 +53,30 @@ import Testing
         #expect(out == [.connected(user: "alice"), .writeWebSocket([.message(#"0{"sid":"sock1"}"#)])])
         #expect(session.user == "alice")
         #expect(session.nextDeadline == t0 + .seconds(25))  // the connect timeout is gone
+    }
+
+    /// The token check may take a while (a Matrix homeserver): the session waits in
+    /// `authenticating`, and the connect timeout still runs.
+    @Test func aTokenIsCheckedByTheShellAndTheConnectTimeoutStillRuns() {
+        var session = session()
+        session.receiveWebSocket(.text(#"40{"token":"slow-token"}"#), now: t0 + .seconds(1))
+        var out: [SocketIOSessionOutput] = []
+        while let output = session.pollOutput() { out.append(output) }
+        #expect(out == [.authenticate(token: "slow-token")])
+        #expect(session.socketState == .authenticating)
+        // A second CONNECT before the answer is a protocol error, as an event would be.
+        var other = session
+        other.receiveWebSocket(.text(#"40{"token":"good-x"}"#), now: t0 + .seconds(2))
+        #expect(other.isClosed)
+        session.authenticated(.success(RealtimeIdentity(user: "slow")))
+        #expect(session.user == "slow")
+        var late = self.session()
+        late.receiveWebSocket(.text(#"40{"token":"slow-token"}"#), now: t0 + .seconds(1))
+        while late.pollOutput() != nil {}
+        late.handleTimeout(now: t0 + .seconds(46))
+        #expect(late.isClosed)
+        late.authenticated(.success(RealtimeIdentity(user: "slow")))  // too late: ignored
+        #expect(late.user == nil)
     }
 
     @Test func aBadTokenGetsConnectErrorAndMayRetry() {

@@ -97,25 +97,19 @@ def wait_until(predicate: Callable[[], T], timeout: float, message: str | Callab
         time.sleep(interval)
 
 
-@dataclass
-class Browser:
-    """One Chromium with its own profile, driven through selenium."""
+class ChorusPage:
+    """What the tests call on Chorus's page, over any driver that can run a script in it (`js`):
+    Chromium through selenium (Browser), Firefox through Marionette (firefox.FirefoxBrowser)."""
 
     name: str
-    driver: Any
-    profile: Path
-    console: list[dict[str, Any]] = field(default_factory=list)
     # The page's test hook: `window.chorus` on Chorus's page, `window.client` on the Socket.IO page.
-    hook_name: str = "chorus"
-
-    # MARK: page access
-
-    def open(self, url: str) -> None:
-        self.driver.get(url)
+    hook_name: str
 
     def js(self, script: str, *args: Any) -> Any:
-        """Runs script in the page; a returned promise is awaited (WebDriver executeScript)."""
-        return self.driver.execute_script(script, *args)
+        raise NotImplementedError
+
+    def logs_text(self, last: int = 25) -> str:
+        raise NotImplementedError
 
     def hook(self, call: str, *args: Any) -> Any:
         """`window.chorus.<call>(...args)` (or the hook_name object's), awaited; a page error
@@ -147,6 +141,28 @@ class Browser:
         def found() -> dict[str, Any] | None:
             return next((e["data"] for e in self.events(name) if where(e["data"])), None)
         return wait_until(found, timeout, lambda: f"{self.name}: no {name!r} event; got {[e['event'] for e in self.events()]}")
+
+
+
+@dataclass
+class Browser(ChorusPage):
+    """One Chromium with its own profile, driven through selenium."""
+
+    name: str
+    driver: Any
+    profile: Path
+    console: list[dict[str, Any]] = field(default_factory=list)
+    # The page's test hook: `window.chorus` on Chorus's page, `window.client` on the Socket.IO page.
+    hook_name: str = "chorus"
+
+    # MARK: page access
+
+    def open(self, url: str) -> None:
+        self.driver.get(url)
+
+    def js(self, script: str, *args: Any) -> Any:
+        """Runs script in the page; a returned promise is awaited (WebDriver executeScript)."""
+        return self.driver.execute_script(script, *args)
 
     def screenshot(self, path: Path) -> None:
         self.driver.save_screenshot(str(path))
@@ -219,11 +235,13 @@ def browsers(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Browser
 # MARK: the Chorus page
 
 
-def page_url(server: ChorusServer, token: str, *, relay: bool = False, static: "StaticServer | None" = None) -> str:
+def page_url(server: ChorusServer, token: str, *, relay: bool = False, static: "StaticServer | None" = None,
+             origin: str | None = None) -> str:
     """Chorus's own page at / with the token in the fragment (never sent to a server). With a
-    static server (development), the page from disk is opened with ?api= pointing at Chorus."""
+    static server (development), the page from disk is opened with ?api= pointing at Chorus.
+    `origin` reaches the same server another way (a forwarder on the browser's 127.0.0.1)."""
     query = []
-    origin = server.base_url
+    origin = origin or server.base_url
     if static is not None:
         origin = static.base_url
         query.append("api=" + quote(server.base_url, safe=""))
@@ -350,3 +368,46 @@ def record_timing(name: str, value: Any) -> Path:
     data[name] = value
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
+
+
+# MARK: WHIP and WHEP from a browser
+
+
+WHIP_CLIENT = PAGES / "whip-client.js"
+
+
+def install_whip_client(browser: Any) -> None:
+    """Installs window.whip (browser_pages/whip-client.js) into the page the browser shows:
+    Chorus's own page, so that its WHIP/WHEP requests are same-origin from a secure context."""
+    browser.js(WHIP_CLIENT.read_text())
+
+
+def whip_stats(browser: Any) -> list[dict[str, Any]]:
+    return browser.js("return await window.whip.stats()")
+
+
+def wait_whip_flowing(browser: Any, kind: str, timeout: float = 30) -> dict[str, Any]:
+    """Waits until the browser's WHEP session decodes `kind` now (its counter grows between two
+    samples: framesDecoded for video, packetsReceived for audio); returns the last stats."""
+    counter = "framesDecoded" if kind == "video" else "packetsReceived"
+
+    def value() -> int:
+        sessions = [s for s in whip_stats(browser) if s["kind"] == "subscribe"]
+        return sum(int((s["inbound"].get(kind) or {}).get(counter) or 0) for s in sessions)
+
+    first = wait_until(lambda: value() or None, timeout, lambda: f"{browser.name}: WHEP {kind} never arrived: {whip_stats(browser)}")
+    wait_until(lambda: value() > first, timeout, lambda: f"{browser.name}: WHEP {kind} {counter} stuck at {first}: {whip_stats(browser)}")
+    return whip_stats(browser)
+
+
+def metric_value(base_url: str, name: str, labels: str | None = None) -> float:
+    """The sum of a Prometheus metric's samples at /metrics (those with `labels`, e.g.
+    'reason="oversized"', when given)."""
+    import re
+
+    import requests
+
+    text = requests.get(base_url + "/metrics", timeout=10).text
+    pattern = rf"^{re.escape(name)}(\{{[^}}]*\}})? (\S+)$"
+    return sum(float(value) for found_labels, value in re.findall(pattern, text, re.MULTILINE)
+               if labels is None or labels in found_labels)

@@ -129,9 +129,10 @@ CANDIDATE = re.compile(
 )
 
 
-def assert_answer_shape(answer: str, announced_ip: str, udp_ports: list[int]) -> None:
+def assert_answer_shape(answer: str, announced_ip: str, udp_ports: list[int], tcp_ports: list[int] | None = None) -> None:
     """What the contract promises of every answer: ICE-lite, DTLS server role, a SHA-256
-    fingerprint, and one host candidate at the announced address and one worker's media port."""
+    fingerprint, one UDP host candidate at the announced address and one worker's media port,
+    and an ICE-TCP passive candidate at the same address (one worker's TCP port when given)."""
     lines = answer.replace("\r\n", "\n").split("\n")
     assert answer.startswith("v=0"), f"answer is not SDP: {answer[:200]!r}"
     assert "a=ice-lite" in lines, "answer lacks a=ice-lite"
@@ -142,10 +143,17 @@ def assert_answer_shape(answer: str, announced_ip: str, udp_ports: list[int]) ->
         (m["transport"].lower(), m["ip"], int(m["port"]), m["type"])
         for m in CANDIDATE.finditer(answer.replace("\r\n", "\n"))
     }
-    assert len(candidates) == 1, f"answer candidates {candidates}"
-    (transport, ip, port, kind), = candidates
-    assert (transport, ip, kind) == ("udp", announced_ip, "host") and port in udp_ports, \
+    assert len(candidates) == 2, f"answer candidates {candidates}"
+    udp = [c for c in candidates if c[0] == "udp"]
+    tcp = [c for c in candidates if c[0] == "tcp"]
+    assert len(udp) == 1 and len(tcp) == 1, f"answer candidates {candidates}: expected one UDP and one TCP"
+    (_, ip, port, kind), = udp
+    assert (ip, kind) == (announced_ip, "host") and port in udp_ports, \
         f"answer candidate {candidates}, expected a host candidate on {announced_ip} port {udp_ports}"
+    (_, ip, port, kind), = tcp
+    assert (ip, kind) == (announced_ip, "host") and (tcp_ports is None or port in tcp_ports), \
+        f"answer candidate {candidates}, expected an ICE-TCP host candidate on {announced_ip} port {tcp_ports}"
+    assert "tcptype passive" in answer, "the ICE-TCP candidate is not passive (RFC 6544)"
 
 
 def media_sections(sdp: str) -> list[str]:

@@ -115,6 +115,13 @@ class ChorusServer:
         return [int(port) for port in address.rsplit(":", 1)[1].split(",")]
 
     @property
+    def tcp_ports(self) -> list[int]:
+        """The ICE-TCP ports the server announced at start ("ice-tcp on tcp HOST:PORTS")."""
+        lines = re.findall(r"ice-tcp on tcp (\S+) ", self.log_path.read_text(errors="replace"))
+        assert lines, f"no 'ice-tcp on tcp' line in the server log:\n{tail(self.log_path)}"
+        return [int(port) for port in lines[-1].rsplit(":", 1)[1].split(",")]
+
+    @property
     def shares_udp_port(self) -> bool:
         lines = re.findall(r"media on udp \S+ \((.*?)\)", self.log_path.read_text(errors="replace"))
         return bool(lines) and lines[-1].startswith("shared by")
@@ -151,15 +158,17 @@ def integration_database(tmp: Path, attempt: int) -> str:
 
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
-    development_secret: bool = False, ready: bool = True, log_name: str | None = None,
-    wrapper: list[str] | None = None,
+    development_secret: bool = False, ready: bool = True, log_name: str | None = None, http_port: int | None = None,
+    host: str = "127.0.0.1", wrapper: list[str] | None = None,
 ) -> ChorusServer:
     """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
     on the published development secret, minting development tokens). Returns once /healthz
     answers 200, or with `ready=False` once it answers at all (the server listens before its
-    database is open, answering 503 until then). `wrapper` goes before the command and must
-    `exec` it, so that the process is the server's (test_storage_faults.py starts it in a
-    mount namespace of its own)."""
+    database is open, answering 503 until then). `http_port` fixes the HTTP port (a Matrix
+    registration names it before the server starts); by default one is picked. `host` is the
+    address it serves and announces (another than 127.0.0.1 only inside a test's own network
+    namespace, see netns.py). `wrapper` goes before the command and must `exec` it, so that the
+    process is the server's (test_storage_faults.py starts it in a mount namespace of its own)."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -168,16 +177,17 @@ def start_server(
     log_path.write_text("")
     last_error = ""
     for attempt in range(3):
-        http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+        fixed_port = http_port
+        http_port, udp_port = fixed_port or free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
         secret = secrets.token_hex(32)  # never starts with "-", which the CLI would read as an option
         database = database or integration_database(tmp, attempt)
         args = [
             str(binary), "serve",
-            "--host", "127.0.0.1",
+            "--host", host,
             "--http-port", str(http_port),
             "--udp-port", str(udp_port),
             "--workers", str(WORKERS),
-            "--announced-ip", "127.0.0.1",
+            "--announced-ip", host,
             "--database", database,
         ]
         if development_secret:
@@ -195,12 +205,12 @@ def start_server(
             )
         server = ChorusServer(
             binary=binary,
-            base_url=f"http://127.0.0.1:{http_port}",
+            base_url=f"http://{host}:{http_port}",
             http_port=http_port,
             udp_port=udp_port,
             workers=WORKERS,
             secret=secret,
-            announced_ip="127.0.0.1",
+            announced_ip=host,
             database=database,
             log_path=log_path,
             process=process,
@@ -222,8 +232,9 @@ def start_server(
                 f"chorus serve not healthy after {HEALTH_TIMEOUT}s; log tail:\n{tail(log_path)}", pytrace=False
             )
         last_error = tail(log_path)
-        if not re.search(r"address already in use|EADDRINUSE|errno 98", last_error, re.IGNORECASE):
+        if fixed_port or not re.search(r"address already in use|EADDRINUSE|errno 98", last_error, re.IGNORECASE):
             break
+        http_port = None
     pytest.fail(f"chorus serve exited during start; log tail:\n{last_error}", pytrace=False)
 
 

@@ -1,5 +1,6 @@
 """Starts a real coturn (Debian's `coturn` package) for a test: TURN REST credentials
-(`use-auth-secret`), UDP on 127.0.0.1 only, loopback peers allowed, stopped by PID."""
+(`use-auth-secret`), UDP (and with `tcp=True` TCP) on 127.0.0.1 only, loopback peers allowed,
+stopped by PID. It listens in the network namespace of the thread that starts it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class Coturn:
     realm: str
     process: subprocess.Popen
     log_path: Path
+    # The UDP ports its relays use towards peers (low, high), for tests that let only those through.
+    relay_ports: tuple[int, int] = (0, 0)
 
     @property
     def url(self) -> str:
@@ -59,7 +62,8 @@ def answers_stun(port: int) -> bool:
     return data[:2] == b"\x01\x01" and data[8:20] == request[8:20]
 
 
-def start_coturn(directory: Path, secret: str, realm: str = "chorus.test") -> Coturn:
+def start_coturn(directory: Path, secret: str, realm: str = "chorus.test", tcp: bool = False) -> Coturn:
+    """`tcp`: clients may also reach it over TCP (`turn:...?transport=tcp`); relays stay UDP."""
     binary = shutil.which("turnserver")
     if binary is None:
         raise RuntimeError("turnserver not found: scripts/install-deps.sh --test installs coturn")
@@ -72,13 +76,14 @@ def start_coturn(directory: Path, secret: str, realm: str = "chorus.test") -> Co
         f"--min-port={relay_low}", f"--max-port={relay_low + 9}",
         "--use-auth-secret", f"--static-auth-secret={secret}", f"--realm={realm}",
         # coturn refuses relaying to loopback peers unless told (this test's peers are local).
-        "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
+        "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", *([] if tcp else ["--no-tcp"]),
         "--log-file=stdout", "--simple-log", f"--pidfile={directory / 'coturn.pid'}",
         f"--db={directory / 'turndb'}",
     ]
     log = log_path.open("w")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = Coturn(port=port, secret=secret, realm=realm, process=process, log_path=log_path)
+    server = Coturn(port=port, secret=secret, realm=realm, process=process, log_path=log_path,
+                    relay_ports=(relay_low, relay_low + 9))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:

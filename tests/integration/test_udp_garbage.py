@@ -95,7 +95,7 @@ def test_garbage_datagrams_do_not_stop_the_server(chorus: ChorusServer, api: Cho
         publisher = await Publisher.create()
         try:
             created = assert_created(await in_thread(api.whip, room, publisher.offer, token), f"/whip/{room}")
-            assert_answer_shape(created.answer, chorus.announced_ip, chorus.udp_ports)
+            assert_answer_shape(created.answer, chorus.announced_ip, chorus.udp_ports, chorus.tcp_ports)
             await publisher.accept(created.answer)
             await wait_connected(publisher.pc, 10, "publisher after garbage")
             response = await in_thread(api.delete, created.path, token)

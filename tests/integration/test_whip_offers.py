@@ -16,7 +16,7 @@ from peers import publish_offer
 
 def publish_and_delete(chorus: ChorusServer, api: ChorusAPI, room: str, offer: str, token: str) -> str:
     created = assert_created(api.whip(room, offer, token), f"/whip/{room}")
-    assert_answer_shape(created.answer, chorus.announced_ip, chorus.udp_ports)
+    assert_answer_shape(created.answer, chorus.announced_ip, chorus.udp_ports, chorus.tcp_ports)
     response = api.delete(created.path, token)
     assert response.status_code in (200, 204), describe(response)
     return created.answer

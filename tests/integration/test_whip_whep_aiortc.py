@@ -66,7 +66,7 @@ async def connected_call(chorus: ChorusServer, api: ChorusAPI, room: str, tokens
         response = await in_thread(api.whip, room, publisher.offer, tokens.alice)
         whip = assert_created(response, f"/whip/{room}")
         paths.append((whip.path, tokens.alice))
-        assert_answer_shape(whip.answer, chorus.announced_ip, chorus.udp_ports)
+        assert_answer_shape(whip.answer, chorus.announced_ip, chorus.udp_ports, chorus.tcp_ports)
         participant = whip.last_segment
         await publisher.accept(whip.answer)
         await wait_connected(publisher.pc, 10, "publisher")
@@ -79,7 +79,7 @@ async def connected_call(chorus: ChorusServer, api: ChorusAPI, room: str, tokens
         response = await in_thread(api.whep, room, participant, subscriber.offer, tokens.bob)
         whep = assert_created(response, f"/whep/{room}/{participant}")
         paths.insert(0, (whep.path, tokens.bob))
-        assert_answer_shape(whep.answer, chorus.announced_ip, chorus.udp_ports)
+        assert_answer_shape(whep.answer, chorus.announced_ip, chorus.udp_ports, chorus.tcp_ports)
         await subscriber.accept(whep.answer)
         await wait_connected(subscriber.pc, 10, "subscriber")
 
@@ -260,3 +260,37 @@ def test_self_mute_audio_and_who_may_mute(chorus: ChorusServer, api: ChorusAPI, 
             )
 
     run(scenario(), timeout=120)
+
+
+def test_a_remb_only_publisher_is_given_its_bitrate(chorus: ChorusServer, api: ChorusAPI, room: str) -> None:
+    """aiortc offers goog-remb and abs-send-time but not transport-cc: Chorus estimates its
+    uplink and sends REMB, which aiortc's sender hands to its VP8 encoder as the target."""
+    from browser import metric_value
+
+    tokens = Tokens.mint(chorus, room)
+
+    async def scenario() -> None:
+        # The server is shared by the session: count what happens during this call only.
+        rembs_before = await in_thread(metric_value, chorus.base_url, "chorus_feedback_total", 'kind="remb_sent"')
+        twcc_before = await in_thread(metric_value, chorus.base_url, "chorus_feedback_total", 'kind="transport_feedback_sent"')
+        async with connected_call(chorus, api, room, tokens) as call:
+            video_sender = next(s for s in call.publisher.pc.getSenders() if s.track and s.track.kind == "video")
+            targets: list[int] = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                encoder = getattr(video_sender, "_RTCRtpSender__encoder", None)
+                if encoder is not None:
+                    targets.append(encoder.target_bitrate)
+                sent = await in_thread(metric_value, chorus.base_url, "chorus_feedback_total", 'kind="remb_sent"') - rembs_before
+                # aiortc's encoder starts at 500 kbit/s and clamps what it is told to 250k-1.5M.
+                if sent >= 2 and targets and targets[-1] != 500_000:
+                    break
+                await asyncio.sleep(0.5)
+            assert sent >= 2, f"Chorus sent {sent} REMBs in 20 s"
+            assert targets and targets[-1] != 500_000, f"aiortc's encoder target never moved: {targets[-5:]}"
+            transport_cc = await in_thread(
+                metric_value, chorus.base_url, "chorus_feedback_total", 'kind="transport_feedback_sent"') - twcc_before
+            assert transport_cc == 0, f"transport-cc feedback to a peer that did not negotiate it: {transport_cc}"
+            print(f"REMBs sent: {sent:.0f}; aiortc encoder target now {targets[-1]} bit/s")
+
+    run(scenario(), timeout=90)

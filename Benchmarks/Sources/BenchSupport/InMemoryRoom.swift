@@ -38,9 +38,12 @@ public final class InMemoryRoom {
 
         // The publisher: one VP8 track with its SSRC in the SDP, as a WHIP offer has it.
         publisher = try network.makePeer("publisher")
+        // With NACK, RTX and transport-cc as Chromium negotiates them: the history stores every
+        // packet and the transport-wide sequence number is recorded for feedback.
         let track = TrackParameters(
             mid: "1", kind: .video, codecName: "VP8", payloadType: 96, clockRate: 90_000, ssrc: Self.videoSSRC,
-            midExtensionID: Self.midExtensionID)
+            midExtensionID: Self.midExtensionID, rtxPayloadType: 97, feedback: [.nack, .pli, .transportCC],
+            transportSequenceExtensionID: Fixtures.transportCCExtensionID)
         try network.connect(publisher, answer: core.publish(
             room: Self.room, participantID: "publisher", identity: "publisher", remote: publisher.offer,
             tracks: [track], now: network.now))
@@ -52,9 +55,12 @@ public final class InMemoryRoom {
         var subscribers: [Peer] = []
         for index in 0..<fanOut {
             let subscriber = try network.makePeer("subscriber-\(index)")
+            // Each subscriber negotiated transport-cc too: every packet to it carries our
+            // transport-wide sequence number.
             let slot = TrackParameters(
                 mid: "0", kind: .video, codecName: "VP8", payloadType: 120, clockRate: 90_000,
-                midExtensionID: Self.midExtensionID)
+                midExtensionID: Self.midExtensionID, rtxPayloadType: 121, feedback: [.nack, .pli, .transportCC],
+                transportSequenceExtensionID: Fixtures.transportCCExtensionID)
             let (answer, _) = try core.subscribe(
                 room: Self.room, participantID: "publisher", subscriptionID: "subscriber-\(index)",
                 identity: "subscriber-\(index)", remote: subscriber.offer, slots: [slot], now: network.now)
@@ -84,7 +90,7 @@ public final class InMemoryRoom {
             extensions: [
                 (id: Self.midExtensionID, data: Array("1".utf8)),
                 (id: Fixtures.absSendTimeExtensionID, data: [0x12, 0x34, 0x56]),
-                (id: Fixtures.transportCCExtensionID, data: [0x00, 0x2A]),
+                (id: Fixtures.transportCCExtensionID, data: [UInt8(sequence.rawValue >> 8), UInt8(sequence.rawValue & 0xFF)]),
             ])
         sequence = sequence &+ 1
         timestamp = timestamp &+ 3000

@@ -14,8 +14,21 @@ struct chorus_mmsghdr {
 int chorus_recvmmsg(int fd, struct chorus_mmsghdr *messages, unsigned int count, int flags);
 int chorus_sendmmsg(int fd, struct chorus_mmsghdr *messages, unsigned int count, int flags);
 
-/// A non-blocking eventfd: how other threads wake a worker blocked in poll().
+/// A non-blocking eventfd: how other threads wake a worker blocked in its event poll.
 int chorus_wake_fd(void);
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (another _GNU_SOURCE call): a worker's ICE-TCP
+/// connections never block it. Returns the fd or -1 with errno.
+int chorus_accept_nonblocking(int listener, struct sockaddr *address, socklen_t *length);
+
+/// epoll(7) for a worker's event loop. `struct epoll_event` is packed on x86-64, which Swift
+/// cannot lay out; these take and give its two fields as plain values. Each registered fd
+/// carries a 64-bit token the worker chooses.
+int chorus_epoll_create(void);
+/// `op` is 1 add, 2 delete, 3 modify (EPOLL_CTL_*); `events` EPOLLIN/EPOLLOUT bits.
+int chorus_epoll_control(int epoll, int op, int fd, unsigned int events, unsigned long long token);
+/// Waits up to `timeout_ms` for at most `max` ready fds; fills `tokens` and `events`.
+int chorus_epoll_wait(int epoll, unsigned long long *tokens, unsigned int *events, int max, int timeout_ms);
 
 /// Steering for a SO_REUSEPORT group of UDP sockets (all workers on one port): an eBPF program
 /// (BPF_PROG_TYPE_SK_REUSEPORT) looks the datagram's source address and port up in a hash map

@@ -15,7 +15,7 @@ extension MediaCore {
         for track in tracks where !participant.producers.contains(where: { $0.parameters.mid == track.mid }) {
             let producer = Producer(
                 id: Self.producerID(participant: participantID, mid: track.mid), parameters: track,
-                transport: participant.transport)
+                transport: participant.transport, retransmission: retransmission)
             participant.producers.append(producer)
             participant.transport.addProducer(producer)
             // A track added while the participant is muted starts muted.
@@ -47,7 +47,8 @@ extension MediaCore {
             }
             let consumer = Consumer(
                 id: "\(participantID)-\(request.track.mid)", producer: producer, transport: participant.transport,
-                track: request.track, payloadType: request.payloadType, midExtensionID: request.midExtensionID)
+                track: request.track, payloadType: request.payloadType, midExtensionID: request.midExtensionID,
+                rtxPayloadType: request.rtxPayloadType, transportSequenceExtensionID: request.transportSequenceExtensionID)
             consumer.open(owner: participant)
             started.append(request.track.mid)
         }

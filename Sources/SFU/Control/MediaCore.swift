@@ -8,6 +8,8 @@ import RTP
 public final class MediaCore {
     let dtlsContext: DTLSContext
     public let announcedAddress: TransportAddress
+    /// The worker's ICE-TCP listening port, announced beside the UDP candidate (nil: none).
+    public var announcedTCPPort: UInt16?
     private let consentTimeout: Duration
     public let srtpBackend: SRTPBackend
     public let queue: SendQueue
@@ -26,6 +28,9 @@ public final class MediaCore {
     /// New transports beyond this many are refused (`tooManyTransports`): a worker's share of
     /// what the machine can carry, so that a flood of offers cannot exhaust it.
     public var maximumTransports = Int.max
+    /// Subscribers' NACKs are answered from each producer's history (true), or passed on to the
+    /// publisher as an SFU without one does (false: the A/B switch, `--retransmission off`).
+    public var retransmission = true
 
     private enum Owner {
         case participant(room: String, id: String)
@@ -87,7 +92,7 @@ public final class MediaCore {
     public func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64) {
         while let transport = timers.popDue(now: now) { dueTransports.append(transport) }
         for transport in dueTransports {
-            transport.handleTimeout(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
+            transport.handleTimeout(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue, stats: stats)
             // Closing released it (and any subscriptions hanging on it): nothing to schedule.
             guard transports[ObjectIdentifier(transport)] != nil else { continue }
             timers.schedule(transport, at: transport.nextDeadline)
@@ -122,7 +127,9 @@ public final class MediaCore {
         let transport = try makeTransport(id: participantID, identity: identity, publisher: true, remote: remote, now: now)
         let participant = RoomParticipant(id: participantID, identity: identity, transport: transport)
         for track in tracks {
-            let producer = Producer(id: Self.producerID(participant: participantID, mid: track.mid), parameters: track, transport: transport)
+            let producer = Producer(
+                id: Self.producerID(participant: participantID, mid: track.mid), parameters: track, transport: transport,
+                retransmission: retransmission)
             participant.producers.append(producer)
             transport.addProducer(producer)
         }
@@ -156,10 +163,12 @@ public final class MediaCore {
         for (slot, producer) in assignments {
             let track = OutgoingTrack(
                 mid: slot.mid, kind: slot.kind, ssrc: UInt32.random(in: 1...UInt32.max),
-                cname: "chorus-\(participantID.prefix(8))", streamID: participantID, trackID: producer.id)
+                cname: "chorus-\(participantID.prefix(8))", streamID: participantID, trackID: producer.id,
+                rtxSSRC: slot.rtxPayloadType == nil ? nil : UInt32.random(in: 1...UInt32.max))
             let consumer = Consumer(
                 id: "\(subscriptionID)-\(slot.mid)", producer: producer, transport: transport, track: track,
-                payloadType: slot.payloadType, midExtensionID: slot.midExtensionID)
+                payloadType: slot.payloadType, midExtensionID: slot.midExtensionID, rtxPayloadType: slot.rtxPayloadType,
+                transportSequenceExtensionID: slot.transportSequenceExtensionID)
             consumer.open(owner: subscription)
             outgoing.append(track)
         }
@@ -208,6 +217,11 @@ public final class MediaCore {
 
     public var roomNames: [String] { routers.keys.sorted() }
 
+    /// A WHEP subscription's transport (tests look at its round-trip time).
+    func subscriberTransport(room: String, participant: String, subscription: String) -> WebRTCTransport? {
+        routers[room]?.participants[participant]?.subscriptions[subscription]?.transport
+    }
+
     /// What `identity` holds on this worker.
     public func usage(of identity: String) -> MediaUsage { usage[identity] ?? MediaUsage() }
 
@@ -248,7 +262,8 @@ public final class MediaCore {
 
     private func describe(_ transport: WebRTCTransport) -> LocalTransportDescription {
         LocalTransportDescription(
-            ice: transport.localICE, fingerprint: dtlsContext.certificate.fingerprint, candidate: announcedAddress)
+            ice: transport.localICE, fingerprint: dtlsContext.certificate.fingerprint, candidate: announcedAddress,
+            tcpCandidate: announcedTCPPort.map { TransportAddress(ip: announcedAddress.ip, port: $0, transport: .tcp) })
     }
 
     private func handle(_ event: TransportEvent, of transport: WebRTCTransport) {

@@ -12,11 +12,19 @@ public struct ConsumerRequest: Sendable, Equatable {
     public var producerID: String
     public var payloadType: UInt8
     public var midExtensionID: UInt8?
+    /// The subscriber's RTX payload type for the codec (with `track.rtxSSRC`), if negotiated.
+    public var rtxPayloadType: UInt8?
+    public var transportSequenceExtensionID: UInt8?
 
-    public init(track: OutgoingTrack, producerID: String, payloadType: UInt8, midExtensionID: UInt8?) {
+    public init(
+        track: OutgoingTrack, producerID: String, payloadType: UInt8, midExtensionID: UInt8?,
+        rtxPayloadType: UInt8? = nil, transportSequenceExtensionID: UInt8? = nil
+    ) {
         self.track = track
         self.producerID = producerID
         self.payloadType = payloadType
         self.midExtensionID = midExtensionID
+        self.rtxPayloadType = rtxPayloadType
+        self.transportSequenceExtensionID = transportSequenceExtensionID
     }
 }

@@ -9,6 +9,10 @@ import RTP
 public struct MediaServerConfiguration: Sendable {
     public var host: String
     public var udpPort: UInt16
+    /// ICE-TCP (RFC 6544 passive candidates): nil for none; else like `udpPort`, one port
+    /// shared by the workers when they share the UDP port, else worker i on `tcpPort + i`
+    /// (kernel-chosen ports when 0).
+    public var tcpPort: UInt16?
     public var announcedIP: String
     public var consentTimeout: Duration
     public var srtpBackend: SRTPBackend
@@ -19,7 +23,7 @@ public struct MediaServerConfiguration: Sendable {
     public var maximumTransportsPerWorker: Int
 
     public init(
-        host: String = "127.0.0.1", udpPort: UInt16 = 40000, announcedIP: String = "127.0.0.1",
+        host: String = "127.0.0.1", udpPort: UInt16 = 40000, tcpPort: UInt16? = nil, announcedIP: String = "127.0.0.1",
         consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, workers: Int = 1,
         portSharing: UDPPortSharing = .automatic, maximumTransportsPerWorker: Int = 10_000
     ) {
@@ -29,6 +33,7 @@ public struct MediaServerConfiguration: Sendable {
         self.srtpBackend = srtpBackend
         self.host = host
         self.udpPort = udpPort
+        self.tcpPort = tcpPort
         self.announcedIP = announcedIP
         self.consentTimeout = consentTimeout
     }
@@ -85,10 +90,12 @@ public final class MediaServer: Sendable {
                 sockets.append(try UDPSocket(host: configuration.host, port: UInt16(port)))
             }
         }
+        let listeners = try Self.tcpListeners(configuration, shared: steering != nil)
         var workers: [Worker] = []
         for (index, socket) in sockets.enumerated() {
             workers.append(try Worker(
-                index: index, socket: socket, announcedIP: configuration.announcedIP, dtlsContext: dtlsContext,
+                index: index, socket: socket, tcpListener: listeners?[index], announcedIP: configuration.announcedIP,
+                dtlsContext: dtlsContext,
                 consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger,
                 maximumTransports: configuration.maximumTransportsPerWorker, events: continuation))
         }
@@ -101,6 +108,24 @@ public final class MediaServer: Sendable {
 
     /// True when the workers share one UDP port (see UDPPortSharing.shared).
     public let sharesPort: Bool
+
+    /// One ICE-TCP listener per worker, as the UDP sockets are laid out: all on one port
+    /// (SO_REUSEPORT: connections reach their room's worker by hand-off) or one port each.
+    private static func tcpListeners(_ configuration: MediaServerConfiguration, shared: Bool) throws -> [TCPListener]? {
+        guard let tcpPort = configuration.tcpPort else { return nil }
+        var listeners: [TCPListener] = []
+        for index in 0..<configuration.workers {
+            if shared {
+                let port = listeners.first?.localPort ?? tcpPort
+                listeners.append(try TCPListener(host: configuration.host, port: port, reusePort: true))
+            } else {
+                let port = tcpPort == 0 ? 0 : Int(tcpPort) + index
+                guard port <= Int(UInt16.max) else { throw UDPSocketError.system("tcp port \(port)", EINVAL) }
+                listeners.append(try TCPListener(host: configuration.host, port: UInt16(port)))
+            }
+        }
+        return listeners
+    }
 
     public func start() {
         for worker in workers { worker.start() }
@@ -116,6 +141,8 @@ public final class MediaServer: Sendable {
     /// every worker's port answers STUN, so this one is the STUN server clients are given.
     public var udpPort: UInt16 { workers[0].localPort }
     public var udpPorts: [UInt16] { workers.map(\.localPort) }
+    /// The workers' ICE-TCP ports (one value each; equal when shared); empty without ICE-TCP.
+    public var tcpPorts: [UInt16] { workers.compactMap(\.tcpPort) }
     public var fingerprint: DTLSFingerprint { dtlsContext.certificate.fingerprint }
 
     func worker(for room: String) -> Worker {
@@ -200,7 +227,7 @@ public final class MediaServer: Sendable {
     public func stats() async throws -> WorkerStatsSnapshot {
         var total = WorkerStatsSnapshot()
         for worker in workers {
-            let s = try await worker.run { core, _ in core.statsSnapshot }
+            let s = try await worker.statsSnapshot()
             total.packetsIn += s.packetsIn
             total.bytesIn += s.bytesIn
             total.packetsOut += s.packetsOut
@@ -211,6 +238,11 @@ public final class MediaServer: Sendable {
             total.producers += s.producers
             total.consumers += s.consumers
             total.stunHandedOff += s.stunHandedOff
+            for i in total.feedback.indices { total.feedback[i] += s.feedback[i] }
+            for i in total.roundTripBuckets.indices { total.roundTripBuckets[i] += s.roundTripBuckets[i] }
+            total.roundTripSum += s.roundTripSum
+            total.roundTripCount += s.roundTripCount
+            total.iceTCP = total.iceTCP + s.iceTCP
         }
         return total
     }

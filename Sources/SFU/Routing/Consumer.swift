@@ -3,6 +3,7 @@
 // publisher restarts, and holds video back until a keyframe after every (re)start.
 
 import CCacheHints
+import ICE
 import RTP
 
 public final class Consumer {
@@ -18,6 +19,9 @@ public final class Consumer {
     /// The subscriber's payload type for the producer's codec.
     let payloadType: UInt8
     let midExtensionID: UInt8?
+    /// The subscriber's id of the transport-wide sequence number extension: every packet to it
+    /// carries the transport's next number (for its transport-cc feedback), if negotiated.
+    let transportSequenceExtensionID: UInt8?
     private var sequenceOffset: UInt16 = 0
     private var timestampOffset: UInt32 = 0
     private var highestOutSequence = SequenceNumber(0)
@@ -47,8 +51,30 @@ public final class Consumer {
     private weak var owner: (any ConsumerOwner)?
     public private(set) var isClosed = false
 
-    init(id: String, producer: Producer, transport: WebRTCTransport, track: OutgoingTrack, payloadType: UInt8, midExtensionID: UInt8?) {
+    // Retransmission (cold: touched only when the subscriber NACKs).
+    /// The subscriber's RTX payload type for this codec (RFC 4588), if it negotiated RTX;
+    /// retransmissions then go on `track.rtxSSRC` with their own sequence numbers.
+    let rtxPayloadType: UInt8?
+    private var rtxSequence = SequenceNumber(UInt16.random(in: 0...UInt16.max))
+    /// The first outgoing sequence number of the current anchoring: an older one was sent with
+    /// other offsets, so the history cannot rebuild it.
+    private var anchorSequence = SequenceNumber(0)
+    /// When each recent outgoing sequence number was last resent (slot = number % size), so
+    /// that one is not resent twice within a round trip (the first may still be on its way).
+    private var resentSequences: [UInt16]
+    private var resentAt: [ContinuousClock.Instant]
+    private static let resentSlots = 512
+    public internal(set) var packetsRetransmitted = 0
+
+    init(
+        id: String, producer: Producer, transport: WebRTCTransport, track: OutgoingTrack, payloadType: UInt8,
+        midExtensionID: UInt8?, rtxPayloadType: UInt8? = nil, transportSequenceExtensionID: UInt8? = nil
+    ) {
         self.id = id
+        self.rtxPayloadType = track.rtxSSRC == nil ? nil : rtxPayloadType
+        self.transportSequenceExtensionID = transportSequenceExtensionID
+        resentSequences = Array(repeating: 0, count: Self.resentSlots)
+        resentAt = Array(repeating: .now - .seconds(3600), count: Self.resentSlots)
         self.producer = producer
         self.transport = transport
         self.transportAddress = UnsafeRawPointer(Unmanaged.passUnretained(transport).toOpaque())
@@ -140,16 +166,9 @@ public final class Consumer {
         }
 
         let slot = queue.reserve()
-        var length = RTPHeaderWriter.writeFixedHeader(
-            marker: packet.marker, payloadType: payloadType, sequenceNumber: outSequence,
-            timestamp: outTimestamp, ssrc: outSSRC, into: slot)
-        if let midExtensionID {
-            // The subscriber's BUNDLE demux may rely on the MID (RFC 8843 §15); its id is the
-            // subscriber's own, so the publisher's extensions cannot be copied as they are.
-            var writer = OneByteExtensionWriter(packet: slot, headerLength: length)
-            withUnsafeBytes(of: mid) { _ = writer.append(id: midExtensionID, data: UnsafeRawBufferPointer(rebasing: $0.prefix(midLength))) }
-            length = writer.finish()
-        }
+        var length = writeHeader(
+            marker: packet.marker, payloadType: payloadType, sequenceNumber: outSequence, timestamp: outTimestamp,
+            ssrc: outSSRC, into: slot)
         let payload = packet.payload
         guard length + payload.count + transport.srtpOverhead <= slot.count else {
             stats.drop(.malformed)
@@ -169,6 +188,29 @@ public final class Consumer {
         stats.bytesOut &+= protected
     }
 
+    /// The fixed header, then the MID (the subscriber's BUNDLE demux may rely on it, RFC 8843
+    /// §15; its id is the subscriber's own, so the publisher's extensions cannot be copied as
+    /// they are) and the transport-wide sequence number. Returns the header's length.
+    @inline(__always)
+    private func writeHeader(
+        marker: Bool, payloadType: UInt8, sequenceNumber: SequenceNumber, timestamp: RTPTimestamp, ssrc: UInt32,
+        into slot: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        let length = RTPHeaderWriter.writeFixedHeader(
+            marker: marker, payloadType: payloadType, sequenceNumber: sequenceNumber,
+            timestamp: timestamp, ssrc: ssrc, into: slot)
+        guard midExtensionID != nil || transportSequenceExtensionID != nil else { return length }
+        var writer = OneByteExtensionWriter(packet: slot, headerLength: length)
+        if let midExtensionID {
+            withUnsafeBytes(of: mid) { _ = writer.append(id: midExtensionID, data: UnsafeRawBufferPointer(rebasing: $0.prefix(midLength))) }
+        }
+        if let transportSequenceExtensionID {
+            let sequence = transport.takeTransportSequence().bigEndian
+            withUnsafeBytes(of: sequence) { _ = writer.append(id: transportSequenceExtensionID, data: $0) }
+        }
+        return writer.finish()
+    }
+
     /// Chooses offsets so that this packet follows the last one sent: the next sequence number,
     /// and a timestamp advanced by the wall-clock time since (RFC 3550 §5.1: timestamps track
     /// sampling time, so a receiver's jitter buffer sees a pause, not a jump).
@@ -186,6 +228,7 @@ public final class Consumer {
         timestampOffset = nextTimestamp.rawValue &- packet.timestamp.rawValue
         // The first packet after the anchor must count as newer than everything sent so far.
         highestOutSequence = nextSequence &- 1
+        anchorSequence = nextSequence
         needsResync = false
         hasSent = true
     }
@@ -196,6 +239,68 @@ public final class Consumer {
         case "h264": H264.isKeyframe(packet.payload)
         default: true  // unknown codec: do not hold it back forever
         }
+    }
+
+    // MARK: - Retransmission
+
+    /// Answers the subscriber's NACK from the producer's history: each listed packet that was
+    /// sent with the current offsets, is still held, and was not resent within `roundTrip`
+    /// goes again (as RTX when negotiated, RFC 4588, else on the original SSRC). Returns how
+    /// many the history no longer had (the caller asks for a keyframe instead).
+    func retransmit(
+        _ lost: [SequenceNumber], roundTrip: Duration, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats
+    ) -> Int {
+        guard let history = producer.history, let destination = transport.sendAddress else { return 0 }
+        var missing = 0
+        for outSequence in lost {
+            // Not sent yet, or sent before the last re-anchor (other offsets): not ours to rebuild.
+            guard hasSent, !outSequence.isNewer(than: highestOutSequence), !anchorSequence.isNewer(than: outSequence) else {
+                continue
+            }
+            let gate = Int(outSequence.rawValue) % Self.resentSlots
+            if resentSequences[gate] == outSequence.rawValue, now - resentAt[gate] < roundTrip { continue }
+            let original = history.extendedSequence(of: outSequence &- sequenceOffset)
+            guard let bytes = history.packet(original, now: now), let packet = try? RTPPacket(parsing: bytes) else {
+                missing += 1
+                continue
+            }
+            guard send(retransmissionOf: packet, as: outSequence, to: destination, queue: queue) else { continue }
+            resentSequences[gate] = outSequence.rawValue
+            resentAt[gate] = now
+            stats.count(.retransmittedFromCache)
+        }
+        stats.count(.retransmissionMisses, missing)
+        return missing
+    }
+
+    /// Writes `packet` (from the history) as this consumer sent it, or wrapped in RTX.
+    private func send(retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, to destination: TransportAddress, queue: SendQueue) -> Bool {
+        let slot = queue.reserve()
+        let timestamp = packet.timestamp &+ timestampOffset
+        var length: Int
+        let payload = packet.payload
+        if let rtxPayloadType, let rtxSSRC = track.rtxSSRC {
+            length = writeHeader(
+                marker: packet.marker, payloadType: rtxPayloadType, sequenceNumber: rtxSequence, timestamp: timestamp,
+                ssrc: rtxSSRC, into: slot)
+            guard length + 2 + payload.count + transport.srtpOverhead <= slot.count else { return false }
+            rtxSequence = rtxSequence &+ 1
+            // RFC 4588 §4: the original sequence number first, then the original payload.
+            slot[length] = UInt8(outSequence.rawValue >> 8)
+            slot[length + 1] = UInt8(truncatingIfNeeded: outSequence.rawValue)
+            length += 2
+        } else {
+            length = writeHeader(
+                marker: packet.marker, payloadType: payloadType, sequenceNumber: outSequence, timestamp: timestamp,
+                ssrc: outSSRC, into: slot)
+            guard length + payload.count + transport.srtpOverhead <= slot.count else { return false }
+        }
+        UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + payload.count)]).copyMemory(from: payload)
+        length += payload.count
+        guard let protected = transport.protectRTP(slot, length: length) else { return false }
+        queue.commit(length: protected, to: destination)
+        packetsRetransmitted += 1
+        return true
     }
 
     /// Maps a subscriber's lost sequence numbers back to the producer's numbering.

@@ -14,10 +14,22 @@ public struct TrackParameters: Sendable, Equatable {
     public var ssrc: UInt32?
     /// Id of `urn:ietf:params:rtp-hdrext:sdes:mid` in this peer's session, if negotiated.
     public var midExtensionID: UInt8?
+    /// The RTX payload type (RFC 4588, `apt` = `payloadType`) this peer negotiated, if any.
+    public var rtxPayloadType: UInt8?
+    /// The publisher's RTX SSRC from `a=ssrc-group:FID` (else learnt from the first RTX packet).
+    public var rtxSSRC: UInt32?
+    /// The RTCP feedback this peer negotiated for the codec.
+    public var feedback: RTCPFeedback
+    /// Id of the transport-wide sequence number extension in this peer's session, if negotiated.
+    public var transportSequenceExtensionID: UInt8?
+    /// Id of abs-send-time in this peer's session, if negotiated: send times for REMB.
+    public var absSendTimeExtensionID: UInt8?
 
     public init(
         mid: String, kind: TrackKind, codecName: String, payloadType: UInt8, clockRate: UInt32,
-        ssrc: UInt32? = nil, midExtensionID: UInt8? = nil
+        ssrc: UInt32? = nil, midExtensionID: UInt8? = nil, rtxPayloadType: UInt8? = nil, rtxSSRC: UInt32? = nil,
+        feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil,
+        absSendTimeExtensionID: UInt8? = nil
     ) {
         self.mid = mid
         self.kind = kind
@@ -26,7 +38,29 @@ public struct TrackParameters: Sendable, Equatable {
         self.clockRate = clockRate
         self.ssrc = ssrc
         self.midExtensionID = midExtensionID
+        self.rtxPayloadType = rtxPayloadType
+        self.rtxSSRC = rtxSSRC
+        self.feedback = feedback
+        self.transportSequenceExtensionID = transportSequenceExtensionID
+        self.absSendTimeExtensionID = absSendTimeExtensionID
     }
+}
+
+/// The RTCP feedback (RFC 4585 §4.2 `a=rtcp-fb`) a peer negotiated: what it sends and answers.
+public struct RTCPFeedback: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// Generic NACK (RFC 4585 §6.2.1).
+    public static let nack = RTCPFeedback(rawValue: 1 << 0)
+    /// Picture loss indication (`nack pli`, RFC 4585 §6.3.1).
+    public static let pli = RTCPFeedback(rawValue: 1 << 1)
+    /// Full intra request (`ccm fir`, RFC 5104 §3.5.1).
+    public static let fir = RTCPFeedback(rawValue: 1 << 2)
+    /// Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc).
+    public static let transportCC = RTCPFeedback(rawValue: 1 << 3)
+    /// Receiver estimated maximum bitrate (`goog-remb`).
+    public static let remb = RTCPFeedback(rawValue: 1 << 4)
 }
 
 /// The remote side of a transport as its SDP offer describes it.
@@ -45,6 +79,8 @@ public struct LocalTransportDescription: Sendable, Equatable {
     public var ice: ICECredentials
     public var fingerprint: DTLSFingerprint
     public var candidate: TransportAddress
+    /// The worker's ICE-TCP passive candidate (same IP, its TCP port), when it listens on one.
+    public var tcpCandidate: TransportAddress? = nil
 }
 
 /// One stream the SFU sends to a subscriber: announced in the answer with `a=ssrc`/`a=msid`.
@@ -55,13 +91,17 @@ public struct OutgoingTrack: Sendable, Equatable {
     public var cname: String
     public var streamID: String
     public var trackID: String
+    /// Our RTX SSRC for this stream (announced with `a=ssrc-group:FID`), when the subscriber
+    /// negotiated RTX: retransmissions go there.
+    public var rtxSSRC: UInt32?
 
-    public init(mid: String, kind: TrackKind, ssrc: UInt32, cname: String, streamID: String, trackID: String) {
+    public init(mid: String, kind: TrackKind, ssrc: UInt32, cname: String, streamID: String, trackID: String, rtxSSRC: UInt32? = nil) {
         self.mid = mid
         self.kind = kind
         self.ssrc = ssrc
         self.cname = cname
         self.streamID = streamID
         self.trackID = trackID
+        self.rtxSSRC = rtxSSRC
     }
 }

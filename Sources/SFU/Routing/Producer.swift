@@ -9,6 +9,8 @@ public final class Producer {
     public var kind: TrackKind { parameters.kind }
     /// The SSRC the publisher uses; learnt from the first packet when the SDP had none.
     public internal(set) var ssrc: UInt32?
+    /// The publisher's RTX SSRC (from `a=ssrc-group:FID`, else from its first RTX packet).
+    internal(set) var rtxSSRC: UInt32?
     unowned let transport: WebRTCTransport
 
     /// Consumers in forwarding order; a contiguous array so that the fan-out loop is a plain walk.
@@ -22,17 +24,39 @@ public final class Producer {
     public internal(set) var packetsDroppedWhilePaused = 0
     public internal(set) var keyframeRequests = 0
     var receiveStatistics = ReceiveStatistics()
+    private var sequences = SequenceNumberUnwrapper()
+    /// What subscribers' NACKs are answered from (nil: retransmission from the history is off,
+    /// their NACKs go to the publisher).
+    let history: PacketHistory?
+    /// What we NACK the publisher for (nil when it did not negotiate NACK).
+    // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
+    // by methods of the value itself that never reach back into this property, so no two
+    // accesses can overlap; the run-time check would cost ~80 instructions a packet.
+    @exclusivity(unchecked) private var nacks: NackGenerator?
+    /// Reused for the sequence numbers of each NACK, so that asking allocates nothing.
+    private var nackBuffer: [SequenceNumber] = []
     private var lastKeyframeRequest: ContinuousClock.Instant?
+    /// A keyframe request that came within the interval of the last one: sent when it ends.
+    private var keyframeRequestPending = false
+    /// FIR command sequence number (RFC 5104 §4.3.1.1): one per new request.
+    private var firSequence: UInt8 = 0
 
     /// A publisher answers PLI with a keyframe of tens of packets: asking again sooner than this
-    /// only multiplies that burst when many subscribers ask at once.
+    /// only multiplies that burst when many subscribers ask at once. However many ask, one
+    /// request goes out per interval (the rest wait for its end, none is lost).
     static let keyframeRequestInterval: Duration = .milliseconds(300)
 
-    init(id: String, parameters: TrackParameters, transport: WebRTCTransport) {
+    init(id: String, parameters: TrackParameters, transport: WebRTCTransport, retransmission: Bool = true) {
         self.id = id
         self.parameters = parameters
         self.ssrc = parameters.ssrc
+        self.rtxSSRC = parameters.rtxSSRC
         self.transport = transport
+        history = retransmission ? PacketHistory.forKind(parameters.kind) : nil
+        if parameters.feedback.contains(.nack) {
+            nacks = NackGenerator()
+            nackBuffer.reserveCapacity(NackGenerator.capacity)
+        }
     }
 
     public private(set) var isClosed = false
@@ -54,14 +78,24 @@ public final class Producer {
         consumers.removeAll { $0 === consumer }
     }
 
-    /// Forwards one decrypted packet to every active consumer.
+    /// Forwards one decrypted packet to every active consumer (and keeps it for their NACKs).
     @inline(__always)
     func receive(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
         packetsIn &+= 1
         bytesIn &+= packet.bytes.count
+        let sequence = sequences.unwrap(packet.sequenceNumber)
+        if let history {
+            // A retransmission (ours asked for, or the publisher's own) of what came already.
+            if history.holds(sequence) {
+                stats.count(.duplicatesDropped)
+                return
+            }
+            history.store(packet.bytes, sequence: sequence, now: now)
+        }
         receiveStatistics.record(
             sequence: packet.sequenceNumber, timestamp: packet.timestamp, clockRate: parameters.clockRate,
             arrival: now, epoch: transport.epoch)
+        if nacks != nil { noteArrival(sequence, now: now, queue: queue, stats: stats) }
         if paused {
             packetsDroppedWhilePaused &+= 1
             stats.drop(.muted)
@@ -102,14 +136,75 @@ public final class Producer {
         }
     }
 
-    /// Sends a PLI (RFC 4585 §6.3.1) to the publisher, at most once per interval unless forced.
-    func requestKeyframe(now: ContinuousClock.Instant, queue: SendQueue, force: Bool = false) {
+    /// Asks the publisher for a keyframe: PLI (RFC 4585 §6.3.1), or FIR (RFC 5104 §4.3.1) when
+    /// only that was negotiated. Subscribers' requests are aggregated: at most one per
+    /// `keyframeRequestInterval`, a request within it waits for its end (`handleTimeout`), none
+    /// is lost. `force` is for the producer's own events (a new SSRC, an unmute): one request
+    /// each, sent at once.
+    func requestKeyframe(now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats? = nil, force: Bool = false) {
         // Before the publisher is connected a PLI cannot be sent; it would only start the throttle.
-        guard kind == .video, let ssrc, transport.isConnected else { return }
-        if !force, let last = lastKeyframeRequest, now - last < Self.keyframeRequestInterval { return }
+        guard kind == .video, ssrc != nil, transport.isConnected else { return }
+        if !force, let last = lastKeyframeRequest, now - last < Self.keyframeRequestInterval {
+            keyframeRequestPending = true
+            transport.wakeTimers(at: last + Self.keyframeRequestInterval)
+            return
+        }
+        sendKeyframeRequest(now: now, queue: queue, stats: stats)
+    }
+
+    private func sendKeyframeRequest(now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats?) {
+        guard let ssrc else { return }
         lastKeyframeRequest = now
+        keyframeRequestPending = false
         keyframeRequests += 1
-        transport.sendPictureLossIndication(mediaSSRC: ssrc, queue: queue)
+        stats?.count(.keyframeRequestsSent)
+        if parameters.feedback.contains(.fir), !parameters.feedback.contains(.pli) {
+            firSequence &+= 1
+            transport.sendFullIntraRequest(mediaSSRC: ssrc, sequence: firSequence, queue: queue)
+        } else {
+            transport.sendPictureLossIndication(mediaSSRC: ssrc, queue: queue)
+        }
+    }
+
+    // MARK: - Losses on the way in
+
+    /// A packet arrived: a gap is NACKed at once, a gap too large to repair asks for a keyframe.
+    private func noteArrival(_ sequence: Int64, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        switch nacks!.received(sequence, now: now) {
+        case .none:
+            return
+        case .gap:
+            sendDueNACKs(now: now, queue: queue, stats: stats)
+        case .keyframeNeeded:
+            requestKeyframe(now: now, queue: queue, stats: stats)
+        }
+    }
+
+    private func sendDueNACKs(now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        guard let ssrc, nacks != nil else { return }
+        nacks!.due(now: now, retry: transport.roundTripTime, into: &nackBuffer)
+        guard !nackBuffer.isEmpty else { return }
+        stats.count(.nacksSent)
+        stats.count(.nackRequestedPackets, nackBuffer.count)
+        transport.sendNACK(mediaSSRC: ssrc, lost: nackBuffer, queue: queue)
+        transport.wakeTimers(at: nacks!.nextDeadline ?? now)
+    }
+
+    /// When this producer's timers next need running: a NACK retry or a waiting keyframe request.
+    var nextDeadline: ContinuousClock.Instant? {
+        var due = nacks?.nextDeadline
+        if keyframeRequestPending, let last = lastKeyframeRequest {
+            let end = last + Self.keyframeRequestInterval
+            due = min(due ?? end, end)
+        }
+        return due
+    }
+
+    func handleTimeout(now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        if nacks != nil { sendDueNACKs(now: now, queue: queue, stats: stats) }
+        if keyframeRequestPending, let last = lastKeyframeRequest, now - last >= Self.keyframeRequestInterval {
+            sendKeyframeRequest(now: now, queue: queue, stats: stats)
+        }
     }
 
     /// A new SSRC for the same track (the publisher restarted its encoder): consumers restart
@@ -117,11 +212,16 @@ public final class Producer {
     func rebind(ssrc: UInt32, now: ContinuousClock.Instant, queue: SendQueue) {
         self.ssrc = ssrc
         receiveStatistics = ReceiveStatistics()
+        // A new SSRC starts its own sequence space: what was missing of the old one is moot.
+        sequences = SequenceNumberUnwrapper()
+        nacks?.reset()
+        history?.clear()
         for consumer in consumers { consumer.restart() }
         requestKeyframe(now: now, queue: queue, force: true)
     }
 
-    /// Translates a subscriber's NACK into the publisher's sequence space and passes it on.
+    /// Translates a subscriber's NACK into the publisher's sequence space and passes it on (what
+    /// an SFU without a history can do; the publisher's retransmission then reaches everyone).
     func requestRetransmission(of sequenceNumbers: [SequenceNumber], queue: SendQueue) {
         guard let ssrc, !sequenceNumbers.isEmpty else { return }
         transport.sendNACK(mediaSSRC: ssrc, lost: sequenceNumbers, queue: queue)

@@ -46,6 +46,26 @@ public final class WebRTCTransport: TimerHeapElement {
     private var midExtensionID: UInt8?
     private(set) var consumers: [Consumer] = []
     private var consumersBySSRC: [UInt32: Consumer] = [:]
+    /// Producers by their RTX SSRC.
+    private var producersByRTXSSRC: [UInt32: Producer] = [:]
+
+    /// The round trip to the peer, from its reports on ours (RFC 3550 LSR/DLSR, RFC 3611 DLRR).
+    private(set) var roundTrip = RoundTripTime()
+    var roundTripTime: Duration { roundTrip.value }
+    /// The peer's transport-wide sequence numbers, for its transport-cc feedback (when one of
+    /// its m-lines negotiated the extension).
+    // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
+    // by methods of the value itself that never reach back into this property, so no two
+    // accesses can overlap; the run-time check would cost ~80 instructions a packet.
+    @exclusivity(unchecked) private var feedbackRecorder: TransportFeedbackRecorder?
+    private var incomingTransportSequenceID: UInt8?
+    private var nextFeedback: ContinuousClock.Instant
+    /// REMB for a peer that negotiated goog-remb without transport-cc, and how its packets'
+    /// send times are read: abs-send-time, else one video stream's RTP timestamps.
+    @exclusivity(unchecked) private var rembEstimator: ReceiveSideEstimator?
+    @exclusivity(unchecked) private var sendClock = SendClock()
+    /// Our transport-wide sequence number towards the peer (one counter for every stream).
+    @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
     /// The worker's timer order this transport is in (MediaCore sets it; the heap holds when
@@ -68,6 +88,7 @@ public final class WebRTCTransport: TimerHeapElement {
         self.dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: remote.fingerprints)
         self.epoch = now
         self.nextReport = now + Self.reportInterval
+        self.nextFeedback = now + TransportFeedbackRecorder.interval
         self.connectDeadline = now + consentTimeout
         self.cname = "chorus-" + id.prefix(8)
     }
@@ -99,14 +120,32 @@ public final class WebRTCTransport: TimerHeapElement {
     func addProducer(_ producer: Producer) {
         producers.append(producer)
         if let ssrc = producer.ssrc { producersBySSRC[ssrc] = producer }
+        if let rtx = producer.rtxSSRC { producersByRTXSSRC[rtx] = producer }
         producersByMid[producer.parameters.mid] = producer
         if let id = producer.parameters.midExtensionID { midExtensionID = id }
+        if let id = producer.parameters.transportSequenceExtensionID, feedbackRecorder == nil {
+            incomingTransportSequenceID = id
+            feedbackRecorder = TransportFeedbackRecorder(epoch: epoch)
+            rembEstimator = nil
+        }
+        if feedbackRecorder == nil, producer.parameters.feedback.contains(.remb), rembEstimator == nil {
+            rembEstimator = ReceiveSideEstimator(now: epoch)
+            sendClock = SendClock(absSendTimeID: producer.parameters.absSendTimeExtensionID)
+        }
     }
 
     func removeProducer(_ producer: Producer) {
         producers.removeAll { $0 === producer }
         producersBySSRC = producersBySSRC.filter { $0.value !== producer }
+        producersByRTXSSRC = producersByRTXSSRC.filter { $0.value !== producer }
         if producersByMid[producer.parameters.mid] === producer { producersByMid[producer.parameters.mid] = nil }
+    }
+
+    /// The next transport-wide sequence number for a packet to the peer.
+    @inline(__always)
+    func takeTransportSequence() -> UInt16 {
+        transportSequence &+= 1
+        return transportSequence
     }
 
     func addConsumer(_ consumer: Consumer) {
@@ -156,8 +195,9 @@ public final class WebRTCTransport: TimerHeapElement {
             }
             state = .connected
             onEvent?(self, .connected)
-            // Subscribers start on a keyframe: ask every publisher now rather than at the first packet.
-            for consumer in consumers { consumer.producer.requestKeyframe(now: now, queue: queue, force: true) }
+            // Subscribers start on a keyframe: ask every publisher now rather than at the first
+            // packet (aggregated with other subscribers' requests: one PLI per interval).
+            for consumer in consumers { consumer.producer.requestKeyframe(now: now, queue: queue) }
         case .failed(let reason):
             close(reason: "DTLS: \(reason)", queue: queue)
         case .closed:
@@ -190,24 +230,88 @@ public final class WebRTCTransport: TimerHeapElement {
             handleRTCP(plain, now: now, queue: queue, stats: stats)
             return
         }
-        let packet: RTPPacket
+        var packet: RTPPacket
         do {
             packet = try RTPPacket(parsing: plain)
         } catch {
             stats.drop(.malformed)
             return
         }
-        guard let producer = producer(for: packet, now: now, queue: queue) else {
+        // Every packet counts for the publisher's estimator, retransmissions and probes too.
+        if let id = incomingTransportSequenceID, let data = packet.headerExtension(id: id), data.count == 2 {
+            feedbackRecorder?.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now)
+        }
+        if rembEstimator != nil { estimate(packet, now: now, queue: queue, stats: stats) }
+        if let producer = producersBySSRC[packet.ssrc] {
+            producer.receive(packet, now: now, queue: queue, stats: stats)
+            return
+        }
+        // RFC 4588: a retransmission on the RTX stream, back into its original stream.
+        if let producer = rtxProducer(for: packet) {
+            stats.count(.rtxReceived)
+            guard let ssrc = producer.ssrc,
+                let length = RTX.unwrap(
+                    UnsafeMutableRawBufferPointer(start: datagram.baseAddress, count: plainLength), packet: packet,
+                    payloadType: producer.parameters.payloadType, ssrc: ssrc),
+                let original = try? RTPPacket(parsing: UnsafeRawBufferPointer(start: datagram.baseAddress, count: length))
+            else {
+                stats.drop(.padding)  // an RTX probe: padding with no original packet
+                return
+            }
+            packet = original
+            producer.receive(packet, now: now, queue: queue, stats: stats)
+            return
+        }
+        guard let producer = producer(learning: packet, now: now, queue: queue) else {
             stats.drop(.unknownSSRC)
             return
         }
         producer.receive(packet, now: now, queue: queue, stats: stats)
     }
 
-    @inline(__always)
-    private func producer(for packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue) -> Producer? {
-        if let producer = producersBySSRC[packet.ssrc] { return producer }
-        // Unknown SSRC: the MID extension (RFC 8843 §9.2) tells which m-line it belongs to.
+    /// Feeds the REMB estimate and sends REMB when it is due (REMB-only peers; not inlined
+    /// into the packet path of everyone else).
+    @inline(never)
+    private func estimate(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
+        // Mutated in place through the optional: a copy would duplicate its buffers.
+        guard rembEstimator != nil else { return }
+        let sendMs = sendClock.sendMilliseconds(of: packet, timingStream: timingStream)
+        rembEstimator!.packet(bytes: packet.bytes.count, sendMs: sendMs, now: now)
+        if rembEstimator!.needsEvaluation(now: now), let bitrate = rembEstimator!.update(now: now) {
+            let ssrcs = producers.compactMap(\.ssrc)
+            sendRTCP([.remb(ReceiverEstimatedMaxBitrate(senderSSRC: rtcpSSRC, bitrate: bitrate, ssrcs: ssrcs))], queue: queue)
+            stats.count(.rembSent)
+        }
+    }
+
+    /// Without abs-send-time, the video stream whose capture times stand in for send times.
+    private var timingStream: (ssrc: UInt32, clockRate: UInt32)? {
+        guard let video = producers.first(where: { $0.kind == .video && $0.ssrc != nil }), let ssrc = video.ssrc else { return nil }
+        return (ssrc, video.parameters.clockRate)
+    }
+
+    /// The producer an RTX packet repairs: by its RTX SSRC, else (the first RTX packet of a
+    /// stream announced without `a=ssrc-group:FID`, as Chromium's simulcast offers are) by its
+    /// RTX payload type and, when several producers could match, its MID.
+    private func rtxProducer(for packet: RTPPacket) -> Producer? {
+        if let producer = producersByRTXSSRC[packet.ssrc] { return producer }
+        // Once per RTX stream: then its SSRC is known.
+        let candidates = producers.filter { $0.parameters.rtxPayloadType == packet.payloadType }
+        let producer: Producer?
+        if let id = midExtensionID, let data = packet.headerExtension(id: id), let mid = String(validating: data, as: UTF8.self) {
+            producer = candidates.first { $0.parameters.mid == mid }
+        } else {
+            producer = candidates.count == 1 ? candidates[0] : nil
+        }
+        guard let producer else { return nil }
+        producer.rtxSSRC = packet.ssrc
+        producersByRTXSSRC[packet.ssrc] = producer
+        return producer
+    }
+
+    /// A media packet on an SSRC not seen yet: the MID extension (RFC 8843 §9.2) tells which
+    /// m-line it belongs to (a new SSRC there is an encoder restart), else the payload type.
+    private func producer(learning packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue) -> Producer? {
         guard let id = midExtensionID, let data = packet.headerExtension(id: id),
             let mid = String(validating: data, as: UTF8.self), let producer = producersByMid[mid]
         else {
@@ -237,19 +341,49 @@ public final class WebRTCTransport: TimerHeapElement {
             case .senderReport(let report):
                 producersBySSRC[report.ssrc]?.receiveStatistics.recordSenderReport(
                     ntpTimestamp: report.ntpTimestamp, arrival: now)
+                measureRoundTrip(report.reports, now: now, stats: stats)
+            case .receiverReport(let report):
+                measureRoundTrip(report.reports, now: now, stats: stats)
+            case .extendedReport(let report):
+                for entry in report.delaysSinceLastReceiverReport where entry.ssrc == rtcpSSRC {
+                    if let sample = roundTrip.answered(lastReport: entry.lastReceiverReport, delay: entry.delay, now: now) {
+                        stats.recordRoundTrip(sample)
+                    }
+                }
             case .pictureLossIndication(let pli):
-                consumersBySSRC[pli.mediaSSRC]?.producer.requestKeyframe(now: now, queue: queue)
+                guard let consumer = consumersBySSRC[pli.mediaSSRC] else { continue }
+                stats.count(.keyframeRequestsReceived)
+                consumer.producer.requestKeyframe(now: now, queue: queue, stats: stats)
             case .fullIntraRequest(let fir):
                 for entry in fir.entries {
-                    consumersBySSRC[entry.ssrc]?.producer.requestKeyframe(now: now, queue: queue)
+                    guard let consumer = consumersBySSRC[entry.ssrc] else { continue }
+                    stats.count(.keyframeRequestsReceived)
+                    consumer.producer.requestKeyframe(now: now, queue: queue, stats: stats)
                 }
             case .nack(let nack):
-                if let consumer = consumersBySSRC[nack.mediaSSRC] {
+                guard let consumer = consumersBySSRC[nack.mediaSSRC] else { continue }
+                stats.count(.nacksReceived)
+                stats.count(.nackedPackets, nack.lost.count)
+                if consumer.producer.history == nil {
+                    // The history is switched off: the publisher retransmits, as before it existed.
+                    stats.count(.nacksForwarded)
                     consumer.producer.requestRetransmission(
                         of: consumer.producerSequenceNumbers(for: nack.lost), queue: queue)
+                } else if consumer.retransmit(nack.lost, roundTrip: roundTripTime, now: now, queue: queue, stats: stats) > 0 {
+                    // What the history no longer has is repaired by a keyframe instead.
+                    consumer.producer.requestKeyframe(now: now, queue: queue, stats: stats)
                 }
             default:
                 break
+            }
+        }
+    }
+
+    /// Report blocks about the streams we send carry our LSR and the peer's DLSR.
+    private func measureRoundTrip(_ blocks: [ReportBlock], now: ContinuousClock.Instant, stats: WorkerStats) {
+        for block in blocks where consumersBySSRC[block.ssrc] != nil {
+            if let sample = roundTrip.answered(lastReport: block.lastSenderReport, delay: block.delaySinceLastSenderReport, now: now) {
+                stats.recordRoundTrip(sample)
             }
         }
     }
@@ -286,6 +420,14 @@ public final class WebRTCTransport: TimerHeapElement {
             ], queue: queue)
     }
 
+    func sendFullIntraRequest(mediaSSRC: UInt32, sequence: UInt8, queue: SendQueue) {
+        sendRTCP(
+            [
+                .receiverReport(ReceiverReport(ssrc: rtcpSSRC, reports: [])),
+                .fullIntraRequest(FullIntraRequest(senderSSRC: rtcpSSRC, entries: [.init(ssrc: mediaSSRC, sequenceNumber: sequence)])),
+            ], queue: queue)
+    }
+
     func sendNACK(mediaSSRC: UInt32, lost: [SequenceNumber], queue: SendQueue) {
         sendRTCP(
             [
@@ -298,6 +440,8 @@ public final class WebRTCTransport: TimerHeapElement {
     /// we receive, each compound with our CNAME.
     private func sendReports(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
         let ntp = NTPTime.fromUnixNanoseconds(wallClockNanoseconds)
+        // The peer echoes this in its report blocks (LSR) and DLRR: when it does, that is an RTT.
+        roundTrip.sentReport(middle: NTPTime.middle32(ntp), at: now)
         for consumer in consumers where consumer.hasSentMedia {
             let report = SenderReport(
                 ssrc: consumer.track.ssrc, ntpTimestamp: ntp,
@@ -317,6 +461,9 @@ public final class WebRTCTransport: TimerHeapElement {
                 [
                     .receiverReport(ReceiverReport(ssrc: rtcpSSRC, reports: Array(blocks.prefix(31)))),
                     .sourceDescription(.cname(ssrc: rtcpSSRC, cname)),
+                    // RFC 3611 RRTR: a publisher that receives nothing from us has no SR of ours to
+                    // echo; its DLRR answer to this gives the round trip all the same.
+                    .extendedReport(ExtendedReport(senderSSRC: rtcpSSRC, receiverReferenceTime: ntp)),
                 ], queue: queue)
         }
     }
@@ -325,12 +472,14 @@ public final class WebRTCTransport: TimerHeapElement {
 
     /// Runs the timers that are due. The worker's tick calls this for the transports whose
     /// place in the TimerHeap has come, then files them again at `nextDeadline`.
-    func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
+    func handleTimeout(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue, stats: WorkerStats) {
         guard state != .closed else { return }
-        runTimers(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
+        runTimers(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue, stats: stats)
     }
 
-    private func wakeTimers(at instant: ContinuousClock.Instant) {
+    /// Input that brings a deadline forward (STUN, DTLS, a NACK to retry, a keyframe request
+    /// to send) moves this transport up in the worker's timer order.
+    func wakeTimers(at instant: ContinuousClock.Instant) {
         timers?.scheduleNoLaterThan(self, at: instant)
     }
 
@@ -340,10 +489,16 @@ public final class WebRTCTransport: TimerHeapElement {
         var due = state == .connected ? nextReport : connectDeadline
         if let ice = ice.nextTimeout() { due = min(due, ice) }
         if let dtls = dtls.nextTimeout { due = min(due, dtls) }
+        if state == .connected {
+            if feedbackRecorder?.hasUnreported == true { due = min(due, nextFeedback) }
+            for producer in producers {
+                if let next = producer.nextDeadline { due = min(due, next) }
+            }
+        }
         return due
     }
 
-    private func runTimers(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue) {
+    private func runTimers(now: ContinuousClock.Instant, wallClockNanoseconds: UInt64, queue: SendQueue, stats: WorkerStats) {
         ice.handleTimeout(now: now)
         if case .closed(let reason) = ice.state {
             // No consent means no sending on that path at all (RFC 7675 §5.1), not even close_notify.
@@ -360,9 +515,26 @@ public final class WebRTCTransport: TimerHeapElement {
             close(reason: "DTLS: \(reason)", queue: queue)
             return
         }
-        if state == .connected, now >= nextReport {
+        guard state == .connected else { return }
+        if now >= nextReport {
             nextReport = now + Self.reportInterval
             sendReports(now: now, wallClockNanoseconds: wallClockNanoseconds, queue: queue)
+        }
+        if now >= nextFeedback {
+            nextFeedback = now + TransportFeedbackRecorder.interval
+            sendTransportFeedback(queue: queue, stats: stats)
+        }
+        for producer in producers { producer.handleTimeout(now: now, queue: queue, stats: stats) }
+    }
+
+    /// Transport-cc feedback on what arrived since the last (none when nothing did).
+    private func sendTransportFeedback(queue: SendQueue, stats: WorkerStats) {
+        guard var recorder = feedbackRecorder else { return }
+        let packets = recorder.feedback(senderSSRC: rtcpSSRC, mediaSSRC: producers.first?.ssrc ?? 0)
+        feedbackRecorder = recorder
+        for packet in packets {
+            sendRTCP([.transportFeedback(packet)], queue: queue)
+            stats.count(.transportFeedbackSent)
         }
     }
 

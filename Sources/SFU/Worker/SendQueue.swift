@@ -14,6 +14,9 @@ public final class SendQueue {
     /// `destinations` as integers, so the sender's search for same-peer runs compares words.
     private let keys: UnsafeMutablePointer<UInt64>
     public private(set) var count = 0
+    /// How many of the queued datagrams go to TCP destinations (ICE-TCP): zero on a UDP-only
+    /// worker, so its flush never looks for them.
+    public private(set) var streamCount = 0
     /// Called when the queue is full or the worker ends a batch; must empty the queue.
     var flushHandler: (SendQueue) -> Void
 
@@ -42,7 +45,10 @@ public final class SendQueue {
     public func commit(length: Int, to destination: TransportAddress) {
         lengths[count] = length
         destinations[count] = destination
-        keys[count] = destination.sendKey
+        let key = destination.sendKey
+        keys[count] = key
+        // Branch-free: this runs for every forwarded packet.
+        streamCount &+= Int(truncatingIfNeeded: key >> 62 & 1)
         count += 1
     }
 
@@ -70,10 +76,14 @@ public final class SendQueue {
         guard count > 0 else { return }
         flushHandler(self)
         count = 0
+        streamCount = 0
     }
 
     /// Drops everything queued (the flush handler calls this after sending).
-    func removeAll() { count = 0 }
+    func removeAll() {
+        count = 0
+        streamCount = 0
+    }
 }
 
 /// sendmmsg for a SendQueue over a socket, with its own preallocated message vectors.
@@ -130,7 +140,8 @@ final class BatchSender {
     func send(_ queue: SendQueue, on socket: UDPSocket) -> (packets: Int, bytes: Int) {
         let n = min(queue.count, capacity)
         var bytes = 0
-        for i in 0..<n { taken[i] = false }
+        // TCP destinations (ICE-TCP) are the worker's to frame onto their connections.
+        for i in 0..<n { taken[i] = TransportAddress.isStreamKey(queue.key(i)) }
         var messageCount = 0
         var iovecCount = 0
         var segmentsPerMessage = (messages: 0, datagrams: 0)
@@ -225,17 +236,22 @@ final class BatchSender {
 
 extension TransportAddress {
     /// One word per address: IPv4 exactly (top bit set, then the address and port), IPv6 as a
-    /// hash (top bit clear) that a full comparison must confirm.
+    /// hash (top bit clear) that a full comparison must confirm. Bit 62 marks a TCP address
+    /// (ICE-TCP), which no UDP message may carry: the sender skips those, the worker frames
+    /// them onto their connections.
     var sendKey: UInt64 {
+        let stream: UInt64 = transport == .tcp ? 1 << 62 : 0
         switch ip {
         case .v4(let a, let b, let c, let d):
-            return 1 << 63 | UInt64(a) << 40 | UInt64(b) << 32 | UInt64(c) << 24 | UInt64(d) << 16 | UInt64(port)
+            return 1 << 63 | stream | UInt64(a) << 40 | UInt64(b) << 32 | UInt64(c) << 24 | UInt64(d) << 16 | UInt64(port)
         case .v6(let bytes):
             var hash: UInt64 = 1_469_598_103_934_665_603
             for byte in bytes { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
-            return (hash ^ UInt64(port)) & ~(1 << 63)
+            return (hash ^ UInt64(port)) & ~(3 << 62) | stream
         }
     }
 
     static func isExactKey(_ key: UInt64) -> Bool { key >> 63 == 1 }
+    /// True for a TCP destination (see `sendKey`).
+    static func isStreamKey(_ key: UInt64) -> Bool { key & (1 << 62) != 0 }
 }

@@ -39,23 +39,13 @@ final class UDPSocket {
         var size: Int32 = 4 << 20
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var storage = sockaddr_storage()
-        let length = address.write(to: &storage)
-        let bound = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else {
+        guard address.bind(fd) else {
             let code = errno
             close(fd)
             throw UDPSocketError.system("bind \(address)", code)
         }
-        var actual = sockaddr_storage()
-        var actualLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &actualLength) }
-        }
         self.fd = fd
-        self.localPort = withUnsafePointer(to: &actual) { TransportAddress(socketAddress: $0)?.port ?? port }
+        self.localPort = TransportAddress.local(of: fd)?.port ?? port
     }
 
     deinit { close(fd) }

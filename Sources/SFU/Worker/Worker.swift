@@ -1,6 +1,7 @@
-// A worker: one thread that owns one UDP socket and one MediaCore. Packets are handled on
-// this thread only, so the packet path takes no lock; Signaling's commands are queued and
-// run between batches (one lock per command, never per packet).
+// A worker: one thread that owns one UDP socket, its ICE-TCP listener and connections, and one
+// MediaCore. Packets are handled on this thread only, so the packet path takes no lock;
+// Signaling's commands are queued and run between batches (one lock per command, never per
+// packet).
 
 import CSockets
 import Glibc
@@ -10,9 +11,10 @@ import RTP
 import Synchronization
 
 /// Sendable by confinement: everything but `inbox` (the core, the batches, the socket's
-/// buffers, `running`) is touched only by the worker's own thread, inside `loop()` and the
-/// commands it runs; `start`/`shutdown` touch `thread` from the one owner that calls them.
-/// Other threads reach the core only through `run`, which queues a command in `inbox`.
+/// buffers, the TCP connections, `running`) is touched only by the worker's own thread, inside
+/// `loop()` and the commands it runs; `start`/`shutdown` touch `thread` from the one owner that
+/// calls them. Other threads reach the core only through `run`, which queues a command in
+/// `inbox`.
 public final class Worker: @unchecked Sendable {
     public let index: Int
     let socket: UDPSocket
@@ -20,6 +22,9 @@ public final class Worker: @unchecked Sendable {
     private let receiveBatch = ReceiveBatch(capacity: 32)
     private let sender: BatchSender
     private let wakeFD: Int32
+    private let events: EventPoll
+    /// ICE-TCP: the listener (when configured) and the connections this worker owns.
+    private let tcp: ICETCPConnections
     /// Commands for the worker thread. `accepting` turns false once the loop has ended: a
     /// command queued then would never run, and its caller would wait forever.
     private let inbox = Mutex<(commands: [@Sendable () -> Void], accepting: Bool)>(([], true))
@@ -31,7 +36,15 @@ public final class Worker: @unchecked Sendable {
     /// 10 puts ~12 packets of each peer into 128 slots).
     static let sendBatch = 128
 
-    init(index: Int, socket: UDPSocket, announcedIP: String, dtlsContext: DTLSContext, consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger, maximumTransports: Int = .max, events: AsyncStream<MediaEvent>.Continuation? = nil) throws {
+    /// Event-poll tokens of the UDP socket and the wake eventfd (ICETCPConnections uses the rest).
+    private static let socketToken: UInt64 = 0
+    private static let wakeToken: UInt64 = 1
+
+    init(
+        index: Int, socket: UDPSocket, tcpListener: TCPListener? = nil, announcedIP: String, dtlsContext: DTLSContext,
+        consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger,
+        maximumTransports: Int = .max, events: AsyncStream<MediaEvent>.Continuation? = nil
+    ) throws {
         self.index = index
         self.logger = logger
         self.socket = socket
@@ -44,11 +57,28 @@ public final class Worker: @unchecked Sendable {
         let queue = SendQueue(capacity: Self.sendBatch, flushHandler: { _ in })
         core = MediaCore(dtlsContext: dtlsContext, announcedAddress: announced, consentTimeout: consentTimeout, srtpBackend: srtpBackend, queue: queue)
         core.maximumTransports = maximumTransports
+        core.announcedTCPPort = tcpListener?.localPort
         wakeFD = chorus_wake_fd()
+        self.events = try EventPoll()
+        guard self.events.add(socket.fd, token: Self.socketToken), self.events.add(wakeFD, token: Self.wakeToken) else {
+            close(wakeFD)
+            throw UDPSocketError.system("epoll_ctl", errno)
+        }
+        let tcp = ICETCPConnections(
+            listener: tcpListener, core: core, poll: self.events,
+            limits: ICETCPConnections.Limits(idleTimeout: consentTimeout))
+        self.tcp = tcp
         let core = self.core
+        // A transport's TCP address comes and goes with the connection that carries it.
+        core.steerAddress = { address, valid in
+            if address.transport == .tcp { tcp.addressValidated(address, valid) }
+        }
         // Unowned: the core owns the queue that calls this, so a strong capture was a cycle that
         // kept every discarded worker's core, buffers and UDP socket (LeakSanitizer found it).
         queue.flushHandler = { [unowned core] queue in
+            // TCP destinations first: their frames are copied out of the slots that the UDP
+            // send below skips. A UDP-only flush pays one comparison.
+            if queue.streamCount > 0 { tcp.send(queue) }
             let before = sender.sendErrors
             _ = sender.send(queue, on: socket)
             if sender.sendErrors != before { core.recordSendFailures(sender.sendErrors - before) }
@@ -67,8 +97,11 @@ public final class Worker: @unchecked Sendable {
     func share(_ steering: ReuseportSteering, with workers: [Worker]) {
         let index = self.index
         let others = workers.map { WeakWorker(worker: $0) }
+        let tcp = self.tcp
         core.ufragPrefix = SharedPortUfrag.prefix(worker: index)
         core.steerAddress = { address, steer in
+            // eBPF steers UDP; a TCP connection is this worker's by hand-off, not by steering.
+            if address.transport == .tcp { return tcp.addressValidated(address, steer) }
             if steer { steering.steer(address, to: index) } else { steering.unsteer(address) }
         }
         core.handOffSTUN = { ufrag, datagram, source in
@@ -76,6 +109,17 @@ public final class Worker: @unchecked Sendable {
                 let worker = others[owner].worker
             else { return false }
             let copy = Array(datagram)
+            if source.transport == .tcp {
+                // The whole connection moves: its socket, the check that named the owner, and
+                // the bytes that followed it.
+                return tcp.handOff(source) { connection in
+                    let moved = Transferred(connection: connection)
+                    return worker.enqueue { [unowned worker] in
+                        var first = copy
+                        worker.tcp.adopt(moved.connection, first: &first, now: .now)
+                    }
+                }
+            }
             return worker.enqueue { [unowned worker] in
                 var copy = copy
                 copy.withUnsafeMutableBytes { worker.core.handleDatagram($0, from: source, now: .now) }
@@ -86,6 +130,15 @@ public final class Worker: @unchecked Sendable {
     private struct WeakWorker {
         weak var worker: Worker?
     }
+
+    /// A connection on its way from one worker's thread to another's: the sender detached it
+    /// before queuing it and never touches it again, so only one thread owns it at a time.
+    private struct Transferred: @unchecked Sendable {
+        let connection: ICETCPConnection
+    }
+
+    /// The ICE-TCP port this worker listens on, if any.
+    public var tcpPort: UInt16? { tcp.listener?.localPort }
 
     public var localPort: UInt16 { socket.localPort }
     public var announcedAddress: TransportAddress { core.announcedAddress }
@@ -108,10 +161,23 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// Counters of this worker: the core's and its ICE-TCP connections'.
+    public func statsSnapshot() async throws -> WorkerStatsSnapshot {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = enqueue { [self] in
+                var snapshot = core.statsSnapshot
+                snapshot.iceTCP = tcp.snapshot
+                continuation.resume(returning: snapshot)
+            }
+            if !accepted { continuation.resume(throwing: MediaServerError.failed("media worker \(index) has stopped")) }
+        }
+    }
+
     /// Closes every transport, stops the loop and waits for the thread to end.
     public func shutdown() {
         _ = enqueue { [self] in
             core.closeAll()
+            tcp.closeAll()
             running = false
         }
         if let thread { pthread_join(thread, nil) }
@@ -132,20 +198,24 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func loop() {
-        var fds = [
-            pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-        ]
         var nextTick = ContinuousClock.now + MediaCore.tickInterval
         while running {
             // Rounded up: rounding down turned the last millisecond before every tick into a
-            // busy loop of poll(0) calls (up to 5 % of a core with nothing to do).
+            // busy loop of zero-timeout waits (up to 5 % of a core with nothing to do).
             let wait = nextTick - ContinuousClock.now
-            let waitMilliseconds = Self.pollMilliseconds(wait)
-            let ready = poll(&fds, 2, waitMilliseconds)
-            if ready > 0 {
-                if fds[0].revents & Int16(POLLIN) != 0 { drainSocket() }
-                if fds[1].revents & Int16(POLLIN) != 0 { runCommands() }
+            let ready = events.wait(milliseconds: Self.pollMilliseconds(wait))
+            for i in 0..<ready {
+                switch events.token(i) {
+                case Self.socketToken:
+                    drainSocket()
+                case Self.wakeToken:
+                    runCommands()
+                case ICETCPConnections.listenerToken:
+                    tcp.acceptPending(now: .now)
+                case let token:
+                    tcp.handle(token: token, events: events.events(i), now: .now)
+                    core.queue.flush()
+                }
             }
             let now = ContinuousClock.now
             if now >= nextTick {
@@ -154,6 +224,7 @@ public final class Worker: @unchecked Sendable {
                 clock_gettime(CLOCK_REALTIME, &spec)
                 let wall = UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
                 core.tick(now: now, wallClockNanoseconds: wall)
+                tcp.sweep(now: now)
             }
         }
         core.queue.flush()

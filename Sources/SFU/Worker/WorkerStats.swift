@@ -34,6 +34,54 @@ public enum DropReason: Int, CaseIterable, Sendable {
     }
 }
 
+/// What the SFU did about losses and congestion (the Prometheus feedback counters).
+public enum FeedbackCounter: Int, CaseIterable, Sendable {
+    /// Generic NACK packets from subscribers, and the sequence numbers they listed.
+    case nacksReceived, nackedPackets
+    /// NACK packets Chorus sent to publishers, and the sequence numbers they listed.
+    case nacksSent, nackRequestedPackets
+    /// Packets resent to subscribers from Chorus's history, as RTX or on the original SSRC.
+    case retransmittedFromCache
+    /// NACKed packets the history no longer held (each NACK with any becomes a keyframe request).
+    case retransmissionMisses
+    /// Subscribers' NACKs passed on to the publisher (the history switched off).
+    case nacksForwarded
+    /// RTX packets from publishers, unwrapped into their stream.
+    case rtxReceived
+    /// Duplicates of packets already held (a retransmission that came after all), dropped.
+    case duplicatesDropped
+    /// Transport-cc feedback packets sent to publishers.
+    case transportFeedbackSent
+    /// REMB packets sent to publishers.
+    case rembSent
+    /// Keyframe requests (PLI, FIR) from subscribers, and PLI/FIR Chorus sent to publishers.
+    case keyframeRequestsReceived, keyframeRequestsSent
+
+    public var label: String {
+        switch self {
+        case .nacksReceived: "nacks_received"
+        case .nackedPackets: "nacked_packets"
+        case .nacksSent: "nacks_sent"
+        case .nackRequestedPackets: "nack_requested_packets"
+        case .retransmittedFromCache: "retransmitted_from_cache"
+        case .retransmissionMisses: "retransmission_misses"
+        case .nacksForwarded: "nacks_forwarded"
+        case .rtxReceived: "rtx_received"
+        case .duplicatesDropped: "duplicates_dropped"
+        case .transportFeedbackSent: "transport_feedback_sent"
+        case .rembSent: "remb_sent"
+        case .keyframeRequestsReceived: "keyframe_requests_received"
+        case .keyframeRequestsSent: "keyframe_requests_sent"
+        }
+    }
+}
+
+/// Round-trip times measured, in a histogram (seconds), for `chorus_rtt_seconds`.
+public enum RoundTripBuckets {
+    /// Upper bounds in seconds.
+    public static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+}
+
 public struct WorkerStatsSnapshot: Sendable, Equatable {
     public var packetsIn = 0
     public var bytesIn = 0
@@ -47,10 +95,18 @@ public struct WorkerStatsSnapshot: Sendable, Equatable {
     /// STUN checks the kernel delivered to this worker for another worker's ufrag on a shared
     /// port, passed on to their owner: a peer's first check or two; more means steering fails.
     public var stunHandedOff = 0
+    public var feedback = [Int](repeating: 0, count: FeedbackCounter.allCases.count)
+    /// Samples per `RoundTripBuckets.bounds` bucket (then +Inf; not cumulative), their sum and count.
+    public var roundTripBuckets = [Int](repeating: 0, count: RoundTripBuckets.bounds.count + 1)
+    public var roundTripSum = 0.0
+    public var roundTripCount = 0
+    /// The worker's ICE-TCP connections (filled in by the Worker, which owns them).
+    public var iceTCP = ICETCPStats()
 
     public init() {}
 
     public func dropped(_ reason: DropReason) -> Int { dropped[reason.rawValue] }
+    public func feedback(_ counter: FeedbackCounter) -> Int { feedback[counter.rawValue] }
 }
 
 final class WorkerStats {
@@ -62,8 +118,28 @@ final class WorkerStats {
     /// Indexed by DropReason.rawValue; allocated once.
     private var droppedCounts = [Int](repeating: 0, count: DropReason.allCases.count)
 
+    private var feedbackCounts = [Int](repeating: 0, count: FeedbackCounter.allCases.count)
+    private var roundTripBuckets = [Int](repeating: 0, count: RoundTripBuckets.bounds.count + 1)
+    private var roundTripSum = 0.0
+    private var roundTripCount = 0
+
     @inline(__always) func drop(_ reason: DropReason) {
         droppedCounts[reason.rawValue] &+= 1
+    }
+
+    @inline(__always) func count(_ counter: FeedbackCounter, _ n: Int = 1) {
+        feedbackCounts[counter.rawValue] &+= n
+    }
+
+    func feedback(_ counter: FeedbackCounter) -> Int { feedbackCounts[counter.rawValue] }
+
+    /// A round-trip time measured on some transport.
+    func recordRoundTrip(_ rtt: Duration) {
+        let seconds = Double(rtt.components.seconds) + Double(rtt.components.attoseconds) * 1e-18
+        let bucket = RoundTripBuckets.bounds.firstIndex { seconds <= $0 } ?? RoundTripBuckets.bounds.count
+        roundTripBuckets[bucket] &+= 1
+        roundTripSum += seconds
+        roundTripCount &+= 1
     }
 
     func dropped(_ reason: DropReason) -> Int { droppedCounts[reason.rawValue] }
@@ -76,6 +152,11 @@ final class WorkerStats {
         s.bytesOut = bytesOut
         s.dropped = droppedCounts
         s.stunHandedOff = stunHandedOff
+        s.feedback = feedbackCounts
+        // Per bucket here; cumulative (as Prometheus wants) when summed for export.
+        s.roundTripBuckets = roundTripBuckets
+        s.roundTripSum = roundTripSum
+        s.roundTripCount = roundTripCount
         return s
     }
 }

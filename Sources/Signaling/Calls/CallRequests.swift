@@ -28,12 +28,23 @@ public struct InitiateCall: Sendable, Equatable {
     public var callType: CallType
     public var invitees: [String]
     public var isGroupCall: Bool
+    /// The caller's SDP offer, sent with the call (a Matrix `m.call.invite` carries one).
+    public var offer: String?
 
-    public init(roomId: String, callType: CallType, invitees: [String], isGroupCall: Bool = false) {
+    public init(roomId: String, callType: CallType, invitees: [String], isGroupCall: Bool = false, offer: String? = nil) {
         self.roomId = roomId
         self.callType = callType
         self.invitees = invitees
         self.isGroupCall = isGroupCall
+        self.offer = offer
+    }
+
+    /// A Matrix room id: `!opaque:server` (spec Appendices § "Room IDs"), or `!opaque` alone
+    /// from room version 12 on (which Synapse creates by default).
+    public var isMatrixRoom: Bool { Self.isMatrixRoomID(roomId) }
+
+    public static func isMatrixRoomID(_ id: String) -> Bool {
+        id.hasPrefix("!") && id.count > 1
     }
 
     /// Reads and checks a request body; `initiator` is needed to refuse self-invitation.
@@ -46,6 +57,10 @@ public struct InitiateCall: Sendable, Equatable {
         }
         self.callType = callType
         isGroupCall = try body.optionalBool("isGroupCall") ?? false
+        switch body["offer"] {
+        case nil, .null?: offer = nil
+        default: offer = try CallFields(.object(["sdp": body["offer"]!])).sdp()
+        }
         var invitees: [String] = []
         switch body["invitees"] {
         case nil, .null?:
@@ -69,7 +84,9 @@ public struct InitiateCall: Sendable, Equatable {
         guard invitees.count <= CallLimits.maximumInvitees else {
             throw .invalid("invitees", "at most \(CallLimits.maximumInvitees) users")
         }
-        if !isGroupCall {
+        // In a Matrix room a 1-to-1 call may name nobody: it goes to the room's one other member
+        // (CallRoomPolicy); the service checks the count again once that is known.
+        if !isGroupCall, !(invitees.isEmpty && Self.isMatrixRoomID(roomId)) {
             guard invitees.count == 1 else {
                 throw .invalid("invitees", invitees.isEmpty
                     ? "one user id for a 1-to-1 call" : "exactly one user id for a 1-to-1 call (set isGroupCall for more)")

@@ -64,12 +64,19 @@ public final class CallService: Sendable {
     /// The SFU side of group calls; nil when the service runs without media (tests).
     let group: GroupCallMedia?
     let media: MediaServer?
+    /// Told of every committed change (the Matrix application service); nil without Matrix.
+    let observer: (any CallObserver)?
+    /// Checks new calls against their chat room (Matrix room membership); nil without Matrix.
+    let rooms: (any CallRoomPolicy)?
 
     /// `now` is the clock (tests pass their own); times are kept to whole milliseconds.
     public init(
         store: any CallStore, configuration: CallServiceConfiguration = CallServiceConfiguration(), logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }, media: MediaServer? = nil
+        now: @escaping @Sendable () -> Date = { Date() }, media: MediaServer? = nil,
+        observer: (any CallObserver)? = nil, rooms: (any CallRoomPolicy)? = nil
     ) {
+        self.observer = observer
+        self.rooms = rooms
         self.media = media
         self.group = media.map { GroupCallMedia(media: $0, logger: logger) }
         self.store = store
@@ -132,12 +139,22 @@ public final class CallService: Sendable {
 
     // MARK: - Transitions
 
-    public func initiate(_ request: InitiateCall, by user: String) async throws(CallError) -> CallRecord {
+    /// Starts a call. `callId` is given only for a call that already has one elsewhere (a
+    /// Matrix `m.call.invite`'s `call_id`); such a call is not checked against its room, whose
+    /// homeserver already let the invite through.
+    public func initiate(_ request: InitiateCall, by user: String, callId: String? = nil) async throws(CallError) -> CallRecord {
+        var request = request
+        if callId == nil, let rooms {
+            request = try await rooms.admit(request, by: user)
+        }
+        if !request.isGroupCall, request.invitees.count != 1 {
+            throw .invalid("invitees", "exactly one user id for a 1-to-1 call")
+        }
         let now = now()
         try await checkStartLimits(user, now: now)
         let video = request.callType == .video
         let call = CallRecord(
-            callId: UUID().uuidString.lowercased(), roomId: request.roomId, callType: request.callType,
+            callId: callId ?? UUID().uuidString.lowercased(), roomId: request.roomId, callType: request.callType,
             isGroupCall: request.isGroupCall, initiator: user, status: .ringing, createdAt: now,
             participants: [CallParticipant(user: user, role: .initiator, status: .joined, videoEnabled: video, joinedAt: now)]
                 + request.invitees.map { CallParticipant(user: $0, role: .invitee, status: .invited, videoEnabled: video) })
@@ -148,13 +165,25 @@ public final class CallService: Sendable {
         try await stored("initiate") {
             try await store.create(call, event: NewCallEvent(type: "initiated", actor: user, payload: details.jsonText, at: now))
         }
+        if let offer = request.offer {
+            let payload = JSONValue.object(["callId": .string(call.callId), "from": .string(user), "sdp": .string(offer), "type": .string("offer")])
+            try await stored("initiate") {
+                try await store.append(NewCallEvent(type: RelayKind.offer.eventType, actor: user, payload: payload.jsonText, at: now), to: call.callId)
+            }
+        }
         for invitee in request.invitees {
-            let data = call.json.merging([
+            var data = call.json.merging([
                 "from": .string(user), "userId": .string(user),
                 "iceServers": .array(iceServers(for: invitee).map(\.json)),
             ])
+            // The offer rides with the ring (as in a Matrix m.call.invite): answer, then reply
+            // with webrtc-answer.
+            if let offer = request.offer {
+                data = data.merging(["sdp": .string(offer), "offer": .object(["type": .string("offer"), "sdp": .string(offer)])])
+            }
             await emit(RealtimeEvent("incoming-call", data), to: [invitee])
         }
+        notify(.initiated(call, offer: request.offer))
         logger.debug("call initiated", metadata: ["call": "\(call.callId)", "by": "\(user)"])
         return call
     }
@@ -179,6 +208,7 @@ public final class CallService: Sendable {
             }
         }
         await emit(RealtimeEvent("call-answered", eventData(record, actor: user)), to: record.participants.map(\.user))
+        notify(.answered(record, by: user))
         return record
     }
 
@@ -203,6 +233,7 @@ public final class CallService: Sendable {
                     participants: [decline, ParticipantChange(user: call.initiator, status: .left, leftAt: now)], event: event)
             }
             await emit(RealtimeEvent("call-rejected", eventData(record, actor: user, reason: reason)), to: record.participants.map(\.user))
+            notify(.rejected(record, by: user, reason: reason))
             return record
         }
         // In a group call a decline only concerns the one who declines.
@@ -287,6 +318,7 @@ public final class CallService: Sendable {
         await emit(
             RealtimeEvent("call-ended", eventData(record, actor: user, reason: reason)),
             to: record.participants.map(\.user), excluding: connection)
+        notify(.ended(record, by: user, reason: reason))
         return record
     }
 
@@ -348,6 +380,7 @@ public final class CallService: Sendable {
             try await store.append(NewCallEvent(type: message.kind.eventType, actor: user, payload: payload.jsonText, at: now()), to: callId)
         }
         await emit(RealtimeEvent(message.kind.eventName, payload), to: recipients, excluding: connection)
+        notify(.relayed(call, from: user, kind: message.kind, fields: message.fields))
         return recipients
     }
 
@@ -397,6 +430,7 @@ public final class CallService: Sendable {
                     event: NewCallEvent(type: "missed", actor: nil, payload: Self.reasonPayload("timeout"), at: now))
                 missed.append(record)
                 await emit(RealtimeEvent("call-ended", eventData(record, actor: nil, reason: "timeout")), to: record.participants.map(\.user))
+                notify(.missed(record))
             } catch CallStoreError.conflict {
                 continue  // answered or ended meanwhile
             } catch {
@@ -510,6 +544,10 @@ public final class CallService: Sendable {
         }
         if let reason { data["reason"] = .string(reason) }
         return .object(data)
+    }
+
+    func notify(_ activity: CallActivity) {
+        observer?.callActivity(activity, origin: CallOrigin.current)
     }
 
     func emit(_ event: RealtimeEvent, to users: some Sequence<String>, excluding connection: String? = nil) async {

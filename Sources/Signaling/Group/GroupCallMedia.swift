@@ -114,9 +114,11 @@ actor GroupCallMedia {
                     track: OutgoingTrack(
                         mid: started.mid, kind: TrackKind(started.kind), ssrc: started.track.stream.ssrc,
                         cname: started.track.stream.cname, streamID: started.track.stream.streamID,
-                        trackID: started.track.stream.trackID),
+                        trackID: started.track.stream.trackID,
+                        rtxSSRC: started.rtxPayloadType == nil ? nil : started.track.stream.rtxSSRC),
                     producerID: started.track.producerID, payloadType: started.payloadType,
-                    midExtensionID: started.midExtensionID)
+                    midExtensionID: started.midExtensionID, rtxPayloadType: started.rtxPayloadType,
+                    transportSequenceExtensionID: started.transportSequenceExtensionID)
             }
             do {
                 if !requests.isEmpty { _ = try await media.consume(room: callId, participantID: member.participantID, requests: requests) }

@@ -1,5 +1,6 @@
-// Bearer-token checks shared by the routes: 401 when the token is missing, forged or expired;
-// 403 when it is valid but not for this room or without the grant.
+// Bearer-token checks shared by the routes: 401 when the token is missing, forged or expired
+// (or a Matrix access token its homeserver does not know); 503 when the homeserver that would
+// decide cannot be reached; 403 when the token is valid but not for this room or without the grant.
 
 import Hummingbird
 
@@ -12,9 +13,17 @@ import Foundation
 #endif
 
 struct Authorizer: Sendable {
-    let authority: TokenAuthority
+    let credentials: Credentials
 
-    func claims(of request: Request) async throws -> AccessClaims {
+    init(credentials: Credentials) {
+        self.credentials = credentials
+    }
+
+    init(authority: TokenAuthority) {
+        self.init(credentials: Credentials(authority: authority))
+    }
+
+    func bearer(of request: Request) async throws -> Bearer {
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized("missing bearer token")
         }
@@ -22,21 +31,22 @@ struct Authorizer: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw APIError.unauthorized("authorization must be 'Bearer <token>'")
         }
-        switch authority.verify(String(parts[1]).trimmingCharacters(in: .whitespaces)) {
-        case .success(let claims):
-            return claims
-        case .failure(.expired):
-            throw APIError.unauthorized("token expired")
-        case .failure:
-            throw APIError.unauthorized("invalid token")
-        }
+        return try await Self.verify(String(parts[1]), with: credentials)
     }
 
-    func claims(of request: Request, room: String) async throws -> AccessClaims {
-        let claims = try await claims(of: request)
-        guard claims.allows(room: room) else {
-            throw APIError.forbidden("token is not valid for room '\(room)'")
+    func claims(of request: Request) async throws -> AccessClaims {
+        try await bearer(of: request).claims
+    }
+
+    /// A token, however it came (header, query, Socket.IO CONNECT), as an HTTP error when refused.
+    static func verify(_ token: String, with credentials: Credentials) async throws -> Bearer {
+        switch await credentials.verify(token) {
+        case .success(let bearer): return bearer
+        case .failure(.invalid(let message)): throw APIError.unauthorized(message)
+        case .failure(.unavailable(let message)):
+            var error = APIError(.serviceUnavailable, "unavailable", message)
+            error.retryAfter = 5
+            throw error
         }
-        return claims
     }
 }

@@ -1,5 +1,5 @@
 // Turns every error a route throws into the API's JSON error shape, so that clients never see
-// an HTML page or an empty 500 for bad input.
+// an HTML page or an empty 500 for bad input (Matrix's shape on the routes the homeserver calls).
 
 import Hummingbird
 import Logging
@@ -9,6 +9,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
+            return error.response
+        } catch let error as MatrixRefusal {
+            // The application-service routes answer the homeserver in Matrix's own format.
             return error.response
         } catch let error as HTTPError {
             return APIError(error.status, Self.code(for: error.status), error.body ?? error.status.reasonPhrase).response

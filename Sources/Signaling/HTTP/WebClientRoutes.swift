@@ -12,6 +12,8 @@ struct WebClientRoutes: Sendable {
     /// True when the server runs on the published development secret (loopback only): anyone
     /// could mint tokens anyway, so the page may ask the server to do it for a chosen name.
     let devTokens: Bool
+    /// The Matrix homeserver whose access tokens Chorus accepts (the page may sign in there).
+    var matrixHomeserver: String? = nil
 
     /// The files, by URL path, with their media types. A fixed list: nothing else on disk is served.
     static let files: [(path: String, name: String, type: String)] = [
@@ -50,8 +52,10 @@ struct WebClientRoutes: Sendable {
             }
         }
         let devTokens = self.devTokens
-        router.get("api/config") { _, _ -> Response in
-            CallRoutes.respond(.object(["devTokens": .bool(devTokens)]))
+        var config: [String: JSONValue] = ["devTokens": .bool(devTokens)]
+        if let matrixHomeserver { config["matrix"] = .object(["homeserver": .string(matrixHomeserver)]) }
+        router.get("api/config") { [config] _, _ -> Response in
+            CallRoutes.respond(.object(config))
         }
         let authority = self.authority
         router.post("api/dev/token") { request, context -> Response in

@@ -36,7 +36,27 @@ extension NegotiatedMedia {
     var trackParameters: TrackParameters {
         TrackParameters(
             mid: mid, kind: TrackKind(kind), codecName: codec.name, payloadType: codec.payloadType,
-            clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID))
+            clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID),
+            rtxPayloadType: codec.rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedback(codec.feedback),
+            transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC),
+            absSendTimeExtensionID: headerExtensionID(HeaderExtension.absSendTime))
+    }
+}
+
+extension RTCPFeedback {
+    /// From the kept `a=rtcp-fb` values of a codec.
+    init(_ values: [String]) {
+        self = []
+        for value in values {
+            switch value {
+            case "nack": insert(.nack)
+            case "nack pli": insert(.pli)
+            case "ccm fir": insert(.fir)
+            case "transport-cc": insert(.transportCC)
+            case "goog-remb": insert(.remb)
+            default: break
+            }
+        }
     }
 }
 
@@ -44,12 +64,12 @@ extension LocalTransportDescription {
     var sdp: LocalTransport {
         LocalTransport(
             iceUfrag: ice.ufrag, icePwd: ice.pwd, fingerprintSHA256: fingerprint.hex,
-            candidateIP: candidate.ipString, candidatePort: candidate.port)
+            candidateIP: candidate.ipString, candidatePort: candidate.port, tcpCandidatePort: tcpCandidate?.port)
     }
 }
 
 extension OutgoingTrack {
     var sdp: OutgoingStream {
-        OutgoingStream(ssrc: ssrc, cname: cname, streamID: streamID, trackID: trackID)
+        OutgoingStream(ssrc: ssrc, cname: cname, streamID: streamID, trackID: trackID, rtxSSRC: rtxSSRC)
     }
 }

@@ -8,14 +8,16 @@ import Auth
 import SocketIO
 
 public protocol RealtimeTransport: Sendable {
-    /// Adds the transport's routes. `authority` verifies the clients' tokens (identity = `sub`).
-    func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, authority: TokenAuthority)
+    /// Adds the transport's routes. `credentials` verify the clients' tokens (a Chorus token's
+    /// `sub`, or a Matrix access token's user).
+    func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, credentials: Credentials)
 }
 
-extension TokenAuthority {
+extension Credentials {
     /// The identity of a realtime client from its token: `Authorization: Bearer ...` or, for
-    /// browsers that cannot set headers on a WebSocket, `?token=...`. Throws a 401 APIError.
-    public func realtimeIdentity(of request: Request) throws -> RealtimeIdentity {
+    /// browsers that cannot set headers on a WebSocket, `?token=...`. Throws a 401 APIError
+    /// (503 when a Matrix homeserver cannot be asked).
+    public func realtimeIdentity(of request: Request) async throws -> RealtimeIdentity {
         let token: String
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
@@ -28,10 +30,7 @@ extension TokenAuthority {
         } else {
             throw APIError.unauthorized("missing token: send 'Authorization: Bearer <token>' or ?token=<token>")
         }
-        switch verify(token.trimmingCharacters(in: .whitespaces)) {
-        case .success(let claims): return RealtimeIdentity(user: claims.identity, isAdmin: claims.isAdmin)
-        case .failure(.expired): throw APIError.unauthorized("token expired")
-        case .failure: throw APIError.unauthorized("invalid token")
-        }
+        let bearer = try await Authorizer.verify(token, with: self)
+        return RealtimeIdentity(user: bearer.identity, isAdmin: bearer.claims.isAdmin)
     }
 }

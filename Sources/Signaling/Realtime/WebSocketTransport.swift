@@ -23,16 +23,16 @@ public struct WebSocketTransport: RealtimeTransport {
 
     public init() {}
 
-    public func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, authority: TokenAuthority) {
+    public func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, credentials: Credentials) {
         router.ws("ws") { request, context in
-            let identity = try authority.realtimeIdentity(of: request)
+            let identity = try await credentials.realtimeIdentity(of: request)
             if let problem = handler.admissionProblem(user: identity.user, address: context.clientAddress) {
                 throw APIError(problem)
             }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             // Checked again: the upgrade handler does not see what shouldUpgrade decided.
-            guard let identity = try? authority.realtimeIdentity(of: context.request) else {
+            guard let identity = try? await credentials.realtimeIdentity(of: context.request) else {
                 try await outbound.close(.policyViolation, reason: "invalid token")
                 return
             }

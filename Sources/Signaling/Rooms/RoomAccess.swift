@@ -2,7 +2,8 @@
 // any). A room that belongs to a call (a group call's media room is named by its call id) is
 // stricter: only that call's participants get in, and only the call's moderators (its
 // initiator, or a participant whose token carries the admin grant) act on others, whatever the
-// claim says; a `room: "*"` admin token of a stranger opens nothing there.
+// claim says; a `room: "*"` admin token of a stranger opens nothing there. A Matrix access
+// token carries no claim at all: it opens the rooms of its user's calls, and no other.
 
 import Hummingbird
 import Auth
@@ -32,13 +33,20 @@ struct RoomAccess: Sendable {
     /// grant, or the room belongs to a call the bearer is not in; 503 when the call records
     /// cannot be read (never "open" on a database error).
     func grant(_ request: Request, room: String, for action: Action) async throws -> Grant {
-        let claims = try await authorizer.claims(of: request, room: room)
+        let bearer = try await authorizer.bearer(of: request)
+        let claims = bearer.claims
+        if bearer.source == .chorus, !claims.allows(room: room) {
+            throw APIError.forbidden("token is not valid for room '\(room)'")
+        }
         switch action {
         case .publish: guard claims.canPublish else { throw APIError.forbidden("token has no publish grant") }
         case .subscribe: guard claims.canSubscribe else { throw APIError.forbidden("token has no subscribe grant") }
         case .view: break
         }
         guard let calls, let call = try await lookUp(room, in: calls) else {
+            guard bearer.source == .chorus else {
+                throw APIError.forbidden("a Matrix access token opens only the rooms of its user's calls; use a Chorus token for room '\(room)'")
+            }
             return Grant(claims: claims, isModerator: claims.isAdmin)
         }
         guard let me = call.participant(claims.identity) else {

@@ -9,6 +9,9 @@ public struct ChorusConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var httpPort = 8080
     public var udpPort: UInt16 = 40000
+    /// The ICE-TCP port (RFC 6544 passive candidates, for peers whose UDP is blocked); nil
+    /// means the UDP port's number (`effectiveTCPPort`).
+    public var tcpPort: UInt16?
     public var announcedIP: String?
     public var database = DatabaseURL.default
     public var jwtSecret: String?
@@ -42,8 +45,26 @@ public struct ChorusConfiguration: Sendable {
     public var maximumTransportsPerWorker = 10_000
     /// Timers and limits of the Socket.IO endpoint (`--socketio-*`, CHORUS_SOCKETIO_*).
     public var socketIO = SocketIOConfiguration()
+    /// Chorus as a Matrix application service (`--matrix-homeserver`, `--matrix-registration`);
+    /// nil: no Matrix.
+    public var matrix: MatrixSettings?
+
+    public struct MatrixSettings: Sendable, Equatable {
+        /// The homeserver's client-server API base URL (CHORUS_MATRIX_HOMESERVER).
+        public var homeserverURL: String
+        /// The registration file `chorus matrix-registration` wrote (CHORUS_MATRIX_REGISTRATION).
+        public var registrationPath: String
+
+        public init(homeserverURL: String, registrationPath: String) {
+            self.homeserverURL = homeserverURL
+            self.registrationPath = registrationPath
+        }
+    }
 
     public init() {}
+
+    /// The ICE-TCP port the workers listen on: `tcpPort`, else the UDP port's number.
+    public var effectiveTCPPort: UInt16 { tcpPort ?? udpPort }
 
     /// The address put in SDP candidates: the announced IP, else the bind host when it is a
     /// concrete address (a wildcard bind cannot be announced).

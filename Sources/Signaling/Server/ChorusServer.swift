@@ -9,13 +9,22 @@ import ServiceLifecycle
 import SDP
 import Auth
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 public enum ChorusServerError: Error, CustomStringConvertible {
     case noSecret
+    case matrixRegistration(String)
 
     public var description: String {
         switch self {
         case .noSecret:
             "refusing to start on a non-loopback host without a JWT secret: set CHORUS_JWT_SECRET or --jwt-secret"
+        case .matrixRegistration(let problem):
+            "the Matrix registration file cannot be used: \(problem)"
         }
     }
 }
@@ -38,7 +47,7 @@ public enum ChorusServer {
     public static func makeRouter(
         media: MediaServer, authority: TokenAuthority, calls: CallService? = nil,
         realtime: [any RealtimeTransport] = [WebSocketTransport(), SocketIOTransport()], devTokens: Bool = false,
-        limits: ServiceLimits = ServiceLimits()
+        limits: ServiceLimits = ServiceLimits(), matrix: MatrixAppService? = nil
     ) -> Router<ChorusRequestContext> {
         let router = Router(context: ChorusRequestContext.self)
         router.add(middleware: WebSocketRefusalMiddleware())
@@ -50,17 +59,20 @@ public enum ChorusServer {
             allowMethods: [.get, .post, .delete, .patch, .options], exposedHeaders: ["Location"]))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: ExposeHeadersMiddleware(headers: "Location"))
-        let authorizer = Authorizer(authority: authority)
+        // Matrix access tokens are credentials too when a homeserver is configured.
+        let credentials = Credentials(authority: authority, matrix: matrix?.tokens)
+        let authorizer = Authorizer(credentials: credentials)
         let access = RoomAccess(authorizer: authorizer, calls: calls)
         MediaRoutes(media: media, access: access, limits: limits).register(on: router)
         RoomRoutes(media: media, access: access).register(on: router)
         OperationsRoutes(media: media, metrics: ChorusMetrics(), store: calls?.store).register(on: router)
         OpenAPIRoute().register(on: router)
-        WebClientRoutes(authority: authority, devTokens: devTokens).register(on: router)
+        WebClientRoutes(authority: authority, devTokens: devTokens, matrixHomeserver: matrix?.homeserverURL).register(on: router)
+        MatrixAppServiceRoutes(service: matrix, calls: calls).register(on: router)
         if let calls {
             CallRoutes(calls: calls, authorizer: authorizer).register(on: router)
             for transport in realtime {
-                transport.register(on: router, handler: calls, authority: authority)
+                transport.register(on: router, handler: calls, credentials: credentials)
             }
         }
         return router
@@ -93,7 +105,7 @@ public enum ChorusServer {
         }
         let media = try MediaServer(
             configuration: MediaServerConfiguration(
-                host: configuration.host, udpPort: configuration.udpPort,
+                host: configuration.host, udpPort: configuration.udpPort, tcpPort: configuration.effectiveTCPPort,
                 announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
                 srtpBackend: configuration.srtpBackend, workers: configuration.workers,
                 portSharing: configuration.udpPortSharing,
@@ -106,23 +118,42 @@ public enum ChorusServer {
         // The listener opens before the database (CallStoreService): until the store is open
         // and migrated, /healthz answers 503 "starting" and the call API 503.
         let store = DeferredCallStore()
+        let matrix = try configuration.matrix.map { matrix in
+            let text: String
+            do {
+                text = try String(contentsOfFile: matrix.registrationPath, encoding: .utf8)
+            } catch {
+                throw ChorusServerError.matrixRegistration("cannot read \(matrix.registrationPath): \(error)")
+            }
+            let registration: MatrixRegistration
+            do {
+                registration = try MatrixRegistration(yaml: text)
+            } catch {
+                throw ChorusServerError.matrixRegistration("\(matrix.registrationPath): \(error)")
+            }
+            logger.info("matrix: application service '\(registration.id)' for \(registration.serverName), homeserver \(matrix.homeserverURL)")
+            return MatrixAppService(
+                homeserverURL: matrix.homeserverURL, registration: registration, ringTimeout: configuration.ringTimeout, logger: logger)
+        }
         let calls = CallService(
             store: store,
             configuration: CallServiceConfiguration(
                 ringTimeout: configuration.ringTimeout, gracePeriod: configuration.gracePeriod,
                 iceServers: configuration.iceServers(mediaPort: media.udpPort), limits: configuration.limits),
-            logger: logger, media: media)
+            logger: logger, media: media, observer: matrix?.callObserver, rooms: matrix?.roomPolicy)
         let app = makeApplication(
             router: makeRouter(
                 media: media, authority: authority, calls: calls,
                 realtime: [WebSocketTransport(), SocketIOTransport(configuration: configuration.socketIO)],
-                devTokens: configuration.secretDecision == .development, limits: configuration.limits),
+                devTokens: configuration.secretDecision == .development, limits: configuration.limits, matrix: matrix),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
         let ports = media.sharesPort
             ? "\(media.udpPort) (shared by \(media.udpPorts.count) workers: SO_REUSEPORT with eBPF steering)"
             : "\(media.udpPorts.map(String.init).joined(separator: ",")) (\(media.udpPorts.count) worker(s), one port each)"
         logger.info("media on udp \(configuration.host):\(ports), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
+        let tcpPorts = Array(Set(media.tcpPorts)).sorted()
+        logger.info("ice-tcp on tcp \(configuration.host):\(tcpPorts.map(String.init).joined(separator: ",")) (passive candidates, below udp)")
         // All start at once (the listener does not wait for the database) and stop in reverse
         // order: HTTP first, so that no request reaches a stopped call service; the database
         // last. If the database cannot be opened, the others shut down gracefully and its
@@ -132,7 +163,7 @@ public enum ChorusServer {
                 service: CallStoreService(database: configuration.database, store: store, logger: logger),
                 failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: MediaService(media: media)), .init(service: calls), .init(service: app),
-        ]
+        ] + (matrix.map { [.init(service: $0)] } ?? [])
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

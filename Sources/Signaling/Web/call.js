@@ -1,8 +1,9 @@
 // @ts-check
-// What group and 1-to-1 calls share: camera and microphone, my mute (and an admin's), the
-// serial handling of a call's realtime events, and the getStats() summary the tests read.
+// What group and 1-to-1 calls share: camera and microphone, the ICE servers, my mute (and an
+// admin's), the serial handling of a call's realtime events, and the getStats() summary the
+// tests read.
 
-import { session } from "./api.js";
+import { api, session } from "./api.js";
 import { toast } from "./ui.js";
 
 /** @typedef {import("./realtime.js").EventData} EventData */
@@ -41,6 +42,7 @@ import { toast } from "./ui.js";
  * @property {string | null} localAddress
  * @property {string | null} remoteAddress
  * @property {string | null} localRelayProtocol
+ * @property {string | null} protocol the local candidate's transport: udp, or tcp (ICE-TCP, or TCP to a TURN server)
  */
 
 /** @typedef {{inbound: InboundStat[], pair: SelectedPair | null, connectionState: RTCPeerConnectionState | null}} CallStats */
@@ -49,6 +51,27 @@ import { toast } from "./ui.js";
 const VIDEO_CONSTRAINTS = {
   width: { ideal: 320, max: 320 }, height: { ideal: 240, max: 240 }, frameRate: { ideal: 15, max: 15 },
 };
+
+// `?relay=1`: connections use TURN relay candidates only (tests force the relay path with it).
+const RELAY_ONLY = new URLSearchParams(location.search).get("relay") === "1";
+
+/**
+ * The RTCPeerConnection settings every call uses: the ICE servers from /api/ice-servers (STUN
+ * on Chorus's media port, TURN when configured), so that a browser whose UDP, or whose direct
+ * path to Chorus, is blocked can still reach the SFU or its peer through a TURN relay. Without
+ * them (the request failed) a call still works wherever the direct path does.
+ * @returns {Promise<RTCConfiguration>}
+ */
+export async function peerConfiguration() {
+  /** @type {RTCIceServer[]} */
+  let iceServers = [];
+  try {
+    ({ iceServers } = await api("GET", "/api/ice-servers"));
+  } catch (error) {
+    console.warn("ice-servers", error);
+  }
+  return { iceServers, iceTransportPolicy: RELAY_ONLY ? "relay" : "all" };
+}
 
 /** Camera and microphone, else whichever of them there is, else nothing (watch and listen). */
 export async function getLocalMedia() {
@@ -269,6 +292,7 @@ export class CallBase {
         localAddress: local ? `${local.address}:${local.port}` : null,
         remoteAddress: remote ? `${remote.address}:${remote.port}` : null,
         localRelayProtocol: local?.relayProtocol ?? null,
+        protocol: local?.protocol ?? null,
       };
     }
     return { inbound, pair: selected, connectionState: pc.connectionState };

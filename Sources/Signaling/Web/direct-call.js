@@ -3,15 +3,12 @@
 // go through the server's relay (webrtc-offer/-answer, ice-candidate), TURN from /api/ice-servers.
 
 import { APIError, api, session } from "./api.js";
-import { CallBase, getLocalMedia, liveTracks, localSdp } from "./call.js";
+import { CallBase, getLocalMedia, liveTracks, localSdp, peerConfiguration } from "./call.js";
 import { displayName, grid, renderControls, reportError, showCallHeading, showView, toast } from "./ui.js";
 
 /** @typedef {import("./call.js").CallHost} CallHost */
 /** @typedef {import("./call.js").EventData} EventData */
 /** @typedef {import("./call.js").TileDesc} TileDesc */
-
-// `?relay=1`: 1-to-1 calls use TURN relay candidates only (the TURN test forces this path).
-const RELAY_ONLY = new URLSearchParams(location.search).get("relay") === "1";
 
 export class DirectCall extends CallBase {
   /**
@@ -40,9 +37,9 @@ export class DirectCall extends CallBase {
   /** Local media and the peer connection with the server's ICE servers; `ready` once done. */
   async prepare() {
     this.local = await getLocalMedia();
-    const { iceServers } = await api("GET", "/api/ice-servers");
+    const configuration = await peerConfiguration();
     if (this.closed) { this.stopLocal(); return; }
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: RELAY_ONLY ? "relay" : "all" });
+    const pc = new RTCPeerConnection(configuration);
     this.pc = pc;
     pc.onicecandidate = (event) => {
       if (event.candidate && event.candidate.candidate) {

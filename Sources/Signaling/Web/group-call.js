@@ -3,7 +3,7 @@
 // perfect negotiation over sfu-offer/sfu-answer (docs/API.md), the others' tiles, moderation.
 
 import { api, session } from "./api.js";
-import { CallBase, getLocalMedia, liveTracks, localSdp } from "./call.js";
+import { CallBase, getLocalMedia, liveTracks, localSdp, peerConfiguration } from "./call.js";
 import { displayName, grid, renderControls, showCallHeading, showView, toast } from "./ui.js";
 
 /** @typedef {import("./call.js").CallHost} CallHost */
@@ -43,6 +43,8 @@ export class GroupCall extends CallBase {
     /** @type {Set<string>} users who left: a late `streams` entry must not bring their tile back */
     this.left = new Set();
     this.makingOffer = false;
+    /** @type {RTCConfiguration} ICE servers for the SFU connection (peerConfiguration) */
+    this.configuration = {};
     /**
      * An admin's mute sent and shown before the server confirms it; undone on an error.
      * @type {{userId: string, previous: Partial<Participant>} | null}
@@ -55,6 +57,7 @@ export class GroupCall extends CallBase {
     showCallHeading({ title: "Group call", sub: "joining…" });
     this.render();
     this.local = await getLocalMedia();
+    this.configuration = await peerConfiguration();
     if (this.closed) { this.stopLocal(); return; }
     // The initiator is joined from the start; join-call is then a harmless re-announcement.
     this.host.send("join-call", { callId: this.callId });
@@ -94,10 +97,11 @@ export class GroupCall extends CallBase {
   }
 
   /** One RTCPeerConnection to the SFU: our mic and camera go out on sendonly transceivers; the
-      others' media arrive on m-lines the SFU adds by offering. The SFU is ICE-lite with one
-      host candidate in its SDP: no ICE servers. */
+      others' media arrive on m-lines the SFU adds by offering. The SFU is ICE-lite with host
+      candidates in its SDP (UDP, and ICE-TCP for when UDP is blocked); the ICE servers add a
+      TURN relay for when neither path is open. */
   createPeer() {
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({ ...this.configuration, bundlePolicy: "max-bundle" });
     this.pc = pc;
     this.makingOffer = false;
     pc.onnegotiationneeded = async () => {

@@ -54,7 +54,7 @@ final class SocketIOLiveSession: Sendable {
     /// pending handshake); `onClosed`, once, that the session is over. Both are called with the
     /// session's lock held.
     init(
-        machine: SocketIOSession, handler: any RealtimeHandler, address: String,
+        machine: SocketIOSession, handler: any RealtimeHandler, authenticate: @escaping SocketIOAuthenticator, address: String,
         onConnected: @escaping @Sendable (String) -> Void,
         onClosed: @escaping @Sendable (String, EngineIOCloseReason) -> Void
     ) {
@@ -66,7 +66,7 @@ final class SocketIOLiveSession: Sendable {
         let (stream, continuation) = AsyncStream<Job>.makeStream()
         self.jobs = continuation
         let socketID = machine.socketID
-        Task { await Self.runJobs(stream, handler: handler, socketID: socketID, session: self) }
+        Task { await Self.runJobs(stream, handler: handler, authenticate: authenticate, socketID: socketID, session: self) }
         // The connect timeout (and the first ping) run from the handshake on, whether or not the
         // client ever comes back: a polling handshake alone must expire.
         locked { armTimer(&$0) }
@@ -183,6 +183,10 @@ final class SocketIOLiveSession: Sendable {
         update { $0.machine.close(reason) }
     }
 
+    func authenticated(_ result: Result<RealtimeIdentity, SocketIOAuthFailure>) {
+        update { $0.machine.authenticated(result) }
+    }
+
     // MARK: Internals
 
     private func locked<T: Sendable>(_ body: (inout State) -> T) -> T {
@@ -236,7 +240,7 @@ final class SocketIOLiveSession: Sendable {
             case .connected:
                 onConnected(sid)
                 jobs.yield(.effect(output))
-            case .event, .disconnected:
+            case .authenticate, .event, .disconnected:
                 jobs.yield(.effect(output))
             case .closed(let reason):
                 jobs.yield(.effect(output))
@@ -278,13 +282,18 @@ final class SocketIOLiveSession: Sendable {
 
     /// The serial handler task: one per session, ends after the session's `.closed`.
     private static func runJobs(
-        _ jobs: AsyncStream<Job>, handler: any RealtimeHandler, socketID: String, session: SocketIOLiveSession
+        _ jobs: AsyncStream<Job>, handler: any RealtimeHandler, authenticate: SocketIOAuthenticator, socketID: String,
+        session: SocketIOLiveSession
     ) async {
         var client: SocketIOClient?
         for await job in jobs {
             switch job {
             case .barrier(let continuation):
                 continuation.resume()
+            case .effect(.authenticate(let token)):
+                // In line with the other jobs: events the client sends after its CONNECT wait
+                // for the answer (a Matrix token's check is bounded by the homeserver client).
+                session.authenticated(await authenticate(token))
             case .effect(.connected(let user)):
                 let connected = SocketIOClient(
                     connectionID: socketID, user: user.user, isAdmin: user.isAdmin, address: session.address, session: session)

@@ -21,19 +21,18 @@ public struct SocketIORoutes: Sendable {
     public let server: SocketIOServer
     private let logger: Logger
 
-    /// Clients authenticate with their Chorus access token (identity = `sub`): in the CONNECT
-    /// packet's `auth: {"token": ...}`, or else as `Authorization: Bearer` / `?token=` on the
-    /// Engine.IO handshake request.
+    /// Clients authenticate with their Chorus access token (identity = `sub`) or a Matrix access
+    /// token: in the CONNECT packet's `auth: {"token": ...}`, or else as `Authorization: Bearer`
+    /// / `?token=` on the Engine.IO handshake request.
     public init(
-        handler: any RealtimeHandler, authority: TokenAuthority, configuration: SocketIOConfiguration = .init(),
+        handler: any RealtimeHandler, credentials: Credentials, configuration: SocketIOConfiguration = .init(),
         logger: Logger = Logger(label: "chorus.socketio")
     ) {
         self.logger = logger
         self.server = SocketIOServer(handler: handler, configuration: configuration) { token in
-            switch authority.verify(token.trimmingCharacters(in: .whitespaces)) {
-            case .success(let claims): .success(RealtimeIdentity(user: claims.identity, isAdmin: claims.isAdmin))
-            case .failure(.expired): .failure(SocketIOAuthFailure("token expired"))
-            case .failure: .failure(SocketIOAuthFailure("invalid token"))
+            switch await credentials.verify(token) {
+            case .success(let bearer): .success(RealtimeIdentity(user: bearer.identity, isAdmin: bearer.claims.isAdmin))
+            case .failure(let rejection): .failure(SocketIOAuthFailure(rejection.message))
             }
         } onClosed: { sid, reason in
             // A client dropped for not reading is worth an operator's notice; the rest is routine.
@@ -222,8 +221,8 @@ public struct SocketIOTransport: RealtimeTransport {
         self.configuration = configuration
     }
 
-    public func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, authority: TokenAuthority) {
-        SocketIORoutes(handler: handler, authority: authority, configuration: configuration).register(on: router)
+    public func register(on router: Router<ChorusRequestContext>, handler: any RealtimeHandler, credentials: Credentials) {
+        SocketIORoutes(handler: handler, credentials: credentials, configuration: configuration).register(on: router)
     }
 }
 

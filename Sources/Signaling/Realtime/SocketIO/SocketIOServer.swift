@@ -183,10 +183,10 @@ public final class SocketIOServer: Sendable {
             try state.pending.admit(sid, from: address, now: now)
             let machine = SocketIOSession(
                 sid: sid, socketID: SocketIOIdentifier.random(), transport: transport, configuration: configuration,
-                now: now, fallbackToken: fallbackToken, authenticate: authenticate)
+                now: now, fallbackToken: fallbackToken)
             // The callbacks run under the session's lock and take the table's: never the other
             // way round (the session is not reachable by anyone else before it is in the table).
-            let session = SocketIOLiveSession(machine: machine, handler: handler, address: address) { [weak self] sid in
+            let session = SocketIOLiveSession(machine: machine, handler: handler, authenticate: authenticate, address: address) { [weak self] sid in
                 self?.state.withLock { $0.pending.remove(sid) }
             } onClosed: { [weak self] sid, reason in
                 self?.remove(sid)
