@@ -12,10 +12,12 @@
 #                         PID when this script exits, however it exits
 #   unit                  swift test (the CallStore suite on SQLite and on that PostgreSQL)
 #   asan                  the core package's tests under AddressSanitizer (own build, .build-asan)
-#   tsan                  the SFU and load-generator tests under ThreadSanitizer (own build, .build-tsan)
-#   tsan-server           opt-in, not in the default list: SignalingTests under ThreadSanitizer,
-#                         a whole-package build of its own (.build-tsan-server, ~15 min more)
-#   fuzz                  every libFuzzer target for CHORUS_FUZZ_SECONDS each (scripts/fuzz.sh)
+#   tsan                  opt-in, not in the default list: the SFU and load-generator tests under
+#                         ThreadSanitizer (own build, .build-tsan)
+#   tsan-server           opt-in: SignalingTests under ThreadSanitizer,
+#                         a whole-package build of its own (.build-tsan-server; not measured,
+#                         expect 15 minutes or more)
+#   fuzz                  the core libFuzzer targets for CHORUS_FUZZ_SECONDS each (scripts/fuzz.sh)
 #   integration           pytest tests/integration, chorus serve on SQLite (the fault tests too:
 #                         kill -9 under load and media, PostgreSQL outage, full and read-only disk)
 #   integration-postgres  the same suite, chorus serve on PostgreSQL
@@ -25,8 +27,8 @@
 # status is non-zero if any stage failed. Logs and reports go to artifacts/ (gitignored).
 #
 # Environment:
-#   CHORUS_TEST_STAGES   stages to run (default "deps build unit asan tsan fuzz integration
-#                        integration-postgres soak";
+#   CHORUS_TEST_STAGES   stages to run (default "deps build unit asan fuzz integration
+#                        integration-postgres soak"; tsan and tsan-server only when named;
 #                        "postgres" alone just starts the server and leaves it running)
 #   CHORUS_SCRATCH_PATH  SwiftPM build directory (default .build)
 #   CHORUS_BIN           chorus binary for the integration stages (default: the debug build)
@@ -39,7 +41,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STAGES="${CHORUS_TEST_STAGES:-deps build unit asan tsan fuzz integration integration-postgres soak}"
+# tsan and tsan-server are opt-in: CI's budget for the new stages is ~18 minutes from a cold
+# scratch path, and measured cold (docs/BENCHMARKS.md, "Robustness runs") asan + fuzz + soak take
+# ~17 of them; tsan's own build would add ~7 more for 40 s of tests.
+STAGES="${CHORUS_TEST_STAGES:-deps build unit asan fuzz integration integration-postgres soak}"
 ARTIFACTS="$PWD/artifacts"
 mkdir -p "$ARTIFACTS"
 
