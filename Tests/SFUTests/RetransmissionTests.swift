@@ -17,8 +17,9 @@ import SFUTesting
 
     /// A call whose subscriber negotiated RTX (or not) and whose publisher negotiated NACK, RTX
     /// (with its RTX SSRC in the SDP) and PLI; video flowing.
-    private func call(subscriberRTX: Bool) throws -> CallFixture {
+    private func call(subscriberRTX: Bool, retransmission: Bool = true) throws -> CallFixture {
         let call = try CallFixture(connect: false)
+        call.core.retransmission = retransmission
         var video = CallFixture.publishedTracks[1]
         video.rtxPayloadType = Self.publisherRTXPT
         video.rtxSSRC = Self.publisherRTXSSRC
@@ -200,6 +201,29 @@ import SFUTesting
         try call.sendVideoFrame(keyframe: false)
         #expect(call.publisher.nacks.isEmpty)
         #expect(call.publisher.pictureLossIndications.count == plis + 1)
+    }
+
+    /// `--retransmission off`, the A/B baseline: Chorus neither asks the publisher for its own
+    /// gaps nor answers from a history; a subscriber's NACK goes on to the publisher.
+    @Test func switchedOffChorusNeitherNacksNorAnswersButPassesNacksOn() throws {
+        let call = try call(subscriberRTX: false, retransmission: false)
+        let next = call.video.sequenceNumber
+        dropFromPublisher(call, [(next &+ 1).rawValue])
+        call.net.advance(by: .milliseconds(33))
+        try call.sendVideoFrame(keyframe: false)
+        call.net.advance(by: .milliseconds(33))
+        try call.sendVideoFrame(keyframe: false)
+        call.net.blocks = nil
+        call.net.advance(by: RoundTripTime.initial + .milliseconds(20))
+        #expect(call.publisher.nacks.isEmpty, "no NACK of Chorus's own")
+        #expect(call.core.statsSnapshot.feedback(.nacksSent) == 0)
+
+        let sent = call.subscriber.rtp(ssrc: call.videoTrack.ssrc)
+        try nack(call, [sent[sent.count - 2].sequenceNumber])
+        #expect(call.publisher.nacks.count == 1, "the subscriber's NACK went on to the publisher")
+        #expect(call.core.statsSnapshot.feedback(.nacksForwarded) == 1)
+        #expect(call.core.statsSnapshot.feedback(.retransmittedFromCache) == 0)
+        #expect(call.subscriber.rtp(ssrc: call.videoTrack.ssrc).count == sent.count, "nothing resent by Chorus")
     }
 
     // MARK: - Round trip

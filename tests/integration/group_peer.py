@@ -103,17 +103,19 @@ class GroupPeer:
     streams: dict[str, str] = field(default_factory=dict)  # msid stream id -> user
     offers_answered: int = 0
     negotiation_error: str | None = None
+    audio: SineAudioTrack | None = None  # what it publishes (its amplitude can change)
     _task: asyncio.Task | None = None
 
     @classmethod
     async def connect(cls, base_url: str, token: str, user: str) -> "GroupPeer":
         return cls(user=user, realtime=Realtime(base_url, token, asyncio.get_running_loop()))
 
-    async def join(self, call_id: str, publish: bool = True) -> None:
+    async def join(self, call_id: str, publish: bool = True, amplitude: int = 8000) -> None:
         self.call_id = call_id
         self.realtime.send("join-call", {"callId": call_id})
         if publish:
-            self.pc.addTransceiver(SineAudioTrack(), direction="sendonly")
+            self.audio = SineAudioTrack(amplitude)
+            self.pc.addTransceiver(self.audio, direction="sendonly")
             self.pc.addTransceiver(NumberedVideoTrack(), direction="sendonly")
         else:
             self.pc.addTransceiver("audio", direction="recvonly")

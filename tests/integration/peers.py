@@ -94,12 +94,14 @@ def decode_frame_number(frame: av.VideoFrame) -> int | None:
 
 class SineAudioTrack(MediaStreamTrack):
     """A 440 Hz tone in 20 ms mono frames at 48 kHz, paced in real time like aiortc's own
-    AudioStreamTrack."""
+    AudioStreamTrack. `amplitude` (of 32767) may change while it plays: 0 is silence, which
+    aiortc reports as -127 dBov in the audio level extension."""
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, amplitude: int = 8000) -> None:
         super().__init__()
+        self.amplitude = amplitude
         self._start: float | None = None
         self._samples = 0
 
@@ -113,7 +115,7 @@ class SineAudioTrack(MediaStreamTrack):
             if wait > 0:
                 await asyncio.sleep(wait)
         t = np.arange(self._samples, self._samples + AUDIO_SAMPLES) / SAMPLE_RATE
-        pcm = (np.sin(2 * np.pi * 440.0 * t) * 8000).astype(np.int16).reshape(1, -1)
+        pcm = (np.sin(2 * np.pi * 440.0 * t) * self.amplitude).astype(np.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._samples

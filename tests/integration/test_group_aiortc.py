@@ -184,3 +184,44 @@ def test_a_silent_participant_is_dropped_by_consent_and_the_others_renegotiate(t
         assert "media-closed" in events, events
     finally:
         stop_process(server.process)
+
+
+def test_the_active_speaker_is_the_loud_one_and_moves_when_they_swap(chorus) -> None:
+    """Issue 14's speaker test: alice plays a tone, bob silence (both with the RFC 6464 level
+    aiortc computes); Chorus names alice, then bob once they swap, over /ws and in the room
+    state. How long each took is printed, not asserted: the machine is shared."""
+    tokens = {u: chorus.token(u, "*", publish=True, subscribe=True) for u in ("alice", "bob")}
+    call_id = initiate_group(chorus.base_url, tokens["alice"], ["bob"])
+
+    async def scenario() -> None:
+        peers = {u: await GroupPeer.connect(chorus.base_url, tokens[u], u) for u in tokens}
+        try:
+            await peers["alice"].join(call_id, amplitude=8000)
+            await peers["bob"].join(call_id, amplitude=0)
+            await peers["bob"].wait_tracks(["alice"], timeout=20)
+            await peers["alice"].wait_tracks(["bob"], timeout=20)
+            start = time.monotonic()
+            for peer in peers.values():
+                await peer.realtime.wait_for("active-speaker", lambda d: d.get("callId") == call_id and d.get("userId") == "alice", timeout=15)
+            print(f"alice named after {time.monotonic() - start:.2f}s")
+            levels = await peers["bob"].realtime.wait_for("audio-levels", lambda d: bool(d.get("levels")), timeout=10)
+            assert levels["levels"][0]["userId"] == "alice", levels
+            assert all(entry["userId"] != "bob" for entry in levels["levels"]), f"silent bob is listed: {levels}"
+
+            # They swap.
+            assert peers["alice"].audio and peers["bob"].audio
+            peers["alice"].audio.amplitude, peers["bob"].audio.amplitude = 0, 8000
+            start = time.monotonic()
+            await peers["alice"].realtime.wait_for("active-speaker", lambda d: d.get("userId") == "bob", timeout=15)
+            print(f"bob named {time.monotonic() - start:.2f}s after the swap")
+            state = room_state(chorus.base_url, tokens["alice"], call_id).json()
+            speaker = next(p for p in state["participants"] if p["id"] == state.get("activeSpeaker"))
+            assert speaker["identity"] == "bob", state.get("activeSpeaker")
+            # Named once per change: no flicker between them while the swap settled.
+            named = [d["userId"] for d in peers["alice"].realtime.named("active-speaker") if d.get("callId") == call_id]
+            assert named == ["alice", "bob"], f"speaker changes seen by alice: {named}"
+        finally:
+            for peer in peers.values():
+                await peer.close()
+
+    run(scenario(), timeout=120)

@@ -19,6 +19,9 @@ public final class MediaCore {
     private var transports: [ObjectIdentifier: WebRTCTransport] = [:]
     /// Every open transport, by when its next timer is due.
     let timers = TimerHeap<WebRTCTransport>()
+    /// When the rooms' speakers are next evaluated, and how many evaluations so far.
+    private var nextSpeakerEvaluation: ContinuousClock.Instant?
+    private var speakerEvaluations = 0
     /// The transports one tick found due (kept to reuse its storage).
     private var dueTransports: [WebRTCTransport] = []
     private var owners: [ObjectIdentifier: Owner] = [:]
@@ -28,8 +31,10 @@ public final class MediaCore {
     /// New transports beyond this many are refused (`tooManyTransports`): a worker's share of
     /// what the machine can carry, so that a flood of offers cannot exhaust it.
     public var maximumTransports = Int.max
-    /// Subscribers' NACKs are answered from each producer's history (true), or passed on to the
-    /// publisher as an SFU without one does (false: the A/B switch, `--retransmission off`).
+    /// Chorus repairs losses itself (true): subscribers' NACKs are answered from each
+    /// producer's history, and publishers are NACKed for the gaps Chorus sees. False (the A/B
+    /// switch, `--retransmission off`): neither; subscribers' NACKs are passed on to the
+    /// publisher, as an SFU without a history does. Applies to producers created afterwards.
     public var retransmission = true
 
     private enum Owner {
@@ -98,6 +103,42 @@ public final class MediaCore {
             timers.schedule(transport, at: transport.nextDeadline)
         }
         dueTransports.removeAll(keepingCapacity: true)
+        let speakersDue = nextSpeakerEvaluation ?? now
+        if now >= speakersDue {
+            nextSpeakerEvaluation = now + SpeakerDetector.interval
+            evaluateSpeakers()
+        }
+    }
+
+    /// Each room's audio levels of the last interval into its speaker detector; what changed
+    /// goes to Signaling. Rooms where nobody sends levels cost a dictionary walk.
+    private func evaluateSpeakers() {
+        speakerEvaluations &+= 1
+        let sendLevels = speakerEvaluations % 2 == 0
+        for router in routers.values {
+            var windows: [String: Double?] = [:]
+            for participant in router.participants.values {
+                for producer in participant.producers where producer.audioLevel != nil {
+                    let window = producer.audioLevel!.takeWindow()
+                    // Several audio tracks of one participant: the loudest speaks for it.
+                    if let existing = windows[participant.id], let existingValue = existing {
+                        windows[participant.id] = max(existingValue, window ?? 0)
+                    } else {
+                        windows[participant.id] = window
+                    }
+                }
+            }
+            if windows.isEmpty && router.speakers.scores.isEmpty && router.speakers.dominant == nil { continue }
+            if let change = router.speakers.update(windows) {
+                onEvent?(.activeSpeaker(room: router.name, participantID: change))
+            }
+            guard sendLevels else { continue }
+            let levels = router.speakers.levels(limit: 3).map { AudioLevel(participantID: $0.id, level: ($0.level * 100).rounded() / 100) }
+            if !levels.isEmpty || router.levelsAudible {
+                onEvent?(.audioLevels(room: router.name, levels: levels))
+            }
+            router.levelsAudible = !levels.isEmpty
+        }
     }
 
     public var statsSnapshot: WorkerStatsSnapshot {
@@ -208,7 +249,8 @@ public final class MediaCore {
     public func roomState(_ room: String) -> RoomState? {
         guard let router = routers[room] else { return nil }
         return RoomState(
-            name: room, participants: router.order.compactMap { router.participants[$0] }.map(state(of:)))
+            name: room, participants: router.order.compactMap { router.participants[$0] }.map(state(of:)),
+            activeSpeaker: router.speakers.dominant)
     }
 
     public func participantState(room: String, participantID: String) -> ParticipantState? {
@@ -326,7 +368,8 @@ public final class MediaCore {
         let subscriptions = participant.subscriptions.values.sorted { $0.id < $1.id }.map { subscription in
             SubscriptionState(
                 id: subscription.id, identity: subscription.identity, transportState: subscription.transport.state,
-                tracks: subscription.consumers.map(Self.state(of:)))
+                tracks: subscription.consumers.map(Self.state(of:)),
+                availableBitrate: subscription.transport.availableOutgoingBitrate.map { Int($0) })
         }
         let receiving = participant.consumers.values.sorted { $0.track.mid < $1.track.mid }.map(Self.state(of:))
         let audio = participant.mute[.audio] ?? MuteState()
@@ -334,7 +377,8 @@ public final class MediaCore {
         return ParticipantState(
             id: participant.id, identity: participant.identity, transportState: participant.transport.state,
             audio: audio, video: video, audioMuted: audio.isMuted, videoMuted: video.isMuted, tracks: tracks,
-            subscriptions: subscriptions, receiving: receiving)
+            subscriptions: subscriptions, receiving: receiving,
+            availableBitrate: participant.transport.availableOutgoingBitrate.map { Int($0) })
     }
 
     private static func state(of consumer: Consumer) -> ConsumerState {

@@ -1,8 +1,26 @@
 // What the SFU tells Signaling without being asked: a participant's media ended on its own
-// (consent lost, DTLS failed), so calls and other participants' sessions can follow.
+// (consent lost, DTLS failed), so calls and other participants' sessions can follow; who
+// speaks in a room (SpeakerDetector).
 
 public enum MediaEvent: Sendable, Equatable {
     case participantClosed(room: String, participantID: String, reason: String)
+    /// The room's dominant speaker changed (nil: the last one left and nobody speaks).
+    case activeSpeaker(room: String, participantID: String?)
+    /// Twice a second while anyone is audible (and once when the last one falls silent): the
+    /// loudest few, loudest first.
+    case audioLevels(room: String, levels: [AudioLevel])
+}
+
+/// A participant's voice activity: the smoothed share of its audio packets that carried speech
+/// (0-1), from the levels its publisher reports (RFC 6464).
+public struct AudioLevel: Sendable, Equatable, Codable {
+    public var participantID: String
+    public var level: Double
+
+    public init(participantID: String, level: Double) {
+        self.participantID = participantID
+        self.level = level
+    }
 }
 
 /// One track a group-call participant receives on its own transport: which producer, on which

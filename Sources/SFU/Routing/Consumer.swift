@@ -181,6 +181,7 @@ public final class Consumer {
             return
         }
         queue.commit(length: protected, to: destination)
+        if transportSequenceExtensionID != nil { transport.sentWithTransportSequence(bytes: protected, now: now) }
         packetsOut &+= 1
         bytesOut &+= protected
         payloadBytesOut &+= payload.count
@@ -264,7 +265,7 @@ public final class Consumer {
                 missing += 1
                 continue
             }
-            guard send(retransmissionOf: packet, as: outSequence, to: destination, queue: queue) else { continue }
+            guard send(retransmissionOf: packet, as: outSequence, to: destination, queue: queue, now: now) else { continue }
             resentSequences[gate] = outSequence.rawValue
             resentAt[gate] = now
             stats.count(.retransmittedFromCache)
@@ -274,7 +275,10 @@ public final class Consumer {
     }
 
     /// Writes `packet` (from the history) as this consumer sent it, or wrapped in RTX.
-    private func send(retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, to destination: TransportAddress, queue: SendQueue) -> Bool {
+    private func send(
+        retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, to destination: TransportAddress, queue: SendQueue,
+        now: ContinuousClock.Instant
+    ) -> Bool {
         let slot = queue.reserve()
         let timestamp = packet.timestamp &+ timestampOffset
         var length: Int
@@ -299,6 +303,7 @@ public final class Consumer {
         length += payload.count
         guard let protected = transport.protectRTP(slot, length: length) else { return false }
         queue.commit(length: protected, to: destination)
+        if transportSequenceExtensionID != nil { transport.sentWithTransportSequence(bytes: protected, now: now) }
         packetsRetransmitted += 1
         return true
     }

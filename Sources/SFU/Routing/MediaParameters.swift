@@ -24,12 +24,14 @@ public struct TrackParameters: Sendable, Equatable {
     public var transportSequenceExtensionID: UInt8?
     /// Id of abs-send-time in this peer's session, if negotiated: send times for REMB.
     public var absSendTimeExtensionID: UInt8?
+    /// Id of the RFC 6464 audio level extension in this peer's session, if negotiated.
+    public var audioLevelExtensionID: UInt8?
 
     public init(
         mid: String, kind: TrackKind, codecName: String, payloadType: UInt8, clockRate: UInt32,
         ssrc: UInt32? = nil, midExtensionID: UInt8? = nil, rtxPayloadType: UInt8? = nil, rtxSSRC: UInt32? = nil,
         feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil,
-        absSendTimeExtensionID: UInt8? = nil
+        absSendTimeExtensionID: UInt8? = nil, audioLevelExtensionID: UInt8? = nil
     ) {
         self.mid = mid
         self.kind = kind
@@ -43,6 +45,7 @@ public struct TrackParameters: Sendable, Equatable {
         self.feedback = feedback
         self.transportSequenceExtensionID = transportSequenceExtensionID
         self.absSendTimeExtensionID = absSendTimeExtensionID
+        self.audioLevelExtensionID = audioLevelExtensionID
     }
 }
 

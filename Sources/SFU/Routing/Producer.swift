@@ -28,11 +28,15 @@ public final class Producer {
     /// What subscribers' NACKs are answered from (nil: retransmission from the history is off,
     /// their NACKs go to the publisher).
     let history: PacketHistory?
-    /// What we NACK the publisher for (nil when it did not negotiate NACK).
+    /// What we NACK the publisher for (nil when it did not negotiate NACK, or retransmission
+    /// is switched off).
     // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
     // by methods of the value itself that never reach back into this property, so no two
     // accesses can overlap; the run-time check would cost ~80 instructions a packet.
     @exclusivity(unchecked) private var nacks: NackGenerator?
+    /// How loud the publisher says it is (audio with the RFC 6464 extension), for the room's
+    /// speaker detector; unchecked for the reason `nacks` is.
+    @exclusivity(unchecked) var audioLevel: AudioLevelMeter?
     /// Reused for the sequence numbers of each NACK, so that asking allocates nothing.
     private var nackBuffer: [SequenceNumber] = []
     private var lastKeyframeRequest: ContinuousClock.Instant?
@@ -52,10 +56,15 @@ public final class Producer {
         self.ssrc = parameters.ssrc
         self.rtxSSRC = parameters.rtxSSRC
         self.transport = transport
+        // Off (the A/B switch) is an SFU without repair of its own: no history to answer from
+        // and no NACKs of ours; the subscribers' NACKs reach the publisher instead.
         history = retransmission ? PacketHistory.forKind(parameters.kind) : nil
-        if parameters.feedback.contains(.nack) {
+        if retransmission, parameters.feedback.contains(.nack) {
             nacks = NackGenerator()
             nackBuffer.reserveCapacity(NackGenerator.capacity)
+        }
+        if parameters.kind == .audio, let id = parameters.audioLevelExtensionID {
+            audioLevel = AudioLevelMeter(extensionID: id)
         }
     }
 
@@ -101,6 +110,8 @@ public final class Producer {
             stats.drop(.muted)
             return
         }
+        // After the mute check: a muted participant is not a speaker.
+        if audioLevel != nil { audioLevel!.record(packet) }
         if packet.payload.count == 0 {
             // Padding-only packets are the sender's bandwidth probes, meaningless downstream.
             stats.drop(.padding)

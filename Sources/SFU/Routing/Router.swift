@@ -58,6 +58,10 @@ extension Subscription: ConsumerOwner {
 
 final class Router {
     let name: String
+    /// Who speaks here; fed by MediaCore every `SpeakerDetector.interval`.
+    var speakers = SpeakerDetector()
+    /// Whether the last audio levels sent listed anyone (so that silence is sent once).
+    var levelsAudible = false
     private(set) var participants: [String: RoomParticipant] = [:]
     /// Join order, so that room state lists participants stably.
     private(set) var order: [String] = []

@@ -65,6 +65,9 @@ public final class WebRTCTransport: TimerHeapElement {
     @exclusivity(unchecked) private var rembEstimator: ReceiveSideEstimator?
     @exclusivity(unchecked) private var sendClock = SendClock()
     /// Our transport-wide sequence number towards the peer (one counter for every stream).
+    /// What the peer's downlink carries, from its transport-cc feedback (subscribers that
+    /// negotiated the transport-wide sequence number); unchecked like `feedbackRecorder`.
+    @exclusivity(unchecked) private var sendEstimator: SendSideEstimator?
     @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
@@ -151,7 +154,20 @@ public final class WebRTCTransport: TimerHeapElement {
     func addConsumer(_ consumer: Consumer) {
         consumers.append(consumer)
         consumersBySSRC[consumer.track.ssrc] = consumer
+        if consumer.transportSequenceExtensionID != nil, sendEstimator == nil {
+            sendEstimator = SendSideEstimator(now: epoch)
+        }
     }
+
+    /// The packet just written with `takeTransportSequence`'s number went out, `bytes` long.
+    @inline(__always)
+    func sentWithTransportSequence(bytes: Int, now: ContinuousClock.Instant) {
+        if sendEstimator != nil { sendEstimator!.sent(sequence: transportSequence, bytes: bytes, at: now) }
+    }
+
+    /// What the peer's downlink carries, from its transport-cc feedback (bits per second; nil
+    /// before the first feedback, or when it negotiated no transport-cc with us).
+    public var availableOutgoingBitrate: Double? { sendEstimator?.estimate }
 
     func removeConsumer(_ consumer: Consumer) {
         consumers.removeAll { $0 === consumer }
@@ -239,6 +255,11 @@ public final class WebRTCTransport: TimerHeapElement {
         }
         // Every packet counts for the publisher's estimator, retransmissions and probes too.
         if let id = incomingTransportSequenceID, let data = packet.headerExtension(id: id), data.count == 2 {
+            // The first packet since the last feedback puts the feedback timer back in the
+            // worker's order: `nextDeadline` leaves it out while there is nothing to report, so
+            // without this the next feedback waited for another timer (the 1 s reports), and
+            // GoogCC, hearing every ~0.5 s instead of every 100 ms, held its estimate down.
+            if feedbackRecorder?.hasUnreported == false { wakeTimers(at: nextFeedback) }
             feedbackRecorder?.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now)
         }
         if rembEstimator != nil { estimate(packet, now: now, queue: queue, stats: stats) }
@@ -350,6 +371,10 @@ public final class WebRTCTransport: TimerHeapElement {
                         stats.recordRoundTrip(sample)
                     }
                 }
+            case .transportFeedback(let feedback):
+                sendEstimator?.feedback(feedback, now: now)
+            case .remb(let remb):
+                sendEstimator?.remb(remb.bitrate)
             case .pictureLossIndication(let pli):
                 guard let consumer = consumersBySSRC[pli.mediaSSRC] else { continue }
                 stats.count(.keyframeRequestsReceived)

@@ -100,6 +100,10 @@ extension CallService {
                 logger.info("group call \(callId): media of \(user) closed by the SFU: \(reason)")
                 let payload = JSONValue.object(["reason": .string(reason)])
                 _ = try? await store.append(NewCallEvent(type: "media-closed", actor: user, payload: payload.jsonText, at: now()), to: callId)
+            case .activeSpeaker(let room, let participantID):
+                await group.speakerChanged(room: room, participantID: participantID)
+            case .audioLevels(let room, let levels):
+                await group.audioLevels(room: room, levels: levels)
             }
         }
     }

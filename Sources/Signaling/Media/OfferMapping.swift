@@ -39,7 +39,8 @@ extension NegotiatedMedia {
             clockRate: codec.clockRate, ssrc: ssrc, midExtensionID: headerExtensionID(HeaderExtension.sdesMID),
             rtxPayloadType: codec.rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedback(codec.feedback),
             transportSequenceExtensionID: headerExtensionID(HeaderExtension.transportWideCC),
-            absSendTimeExtensionID: headerExtensionID(HeaderExtension.absSendTime))
+            absSendTimeExtensionID: headerExtensionID(HeaderExtension.absSendTime),
+            audioLevelExtensionID: kind == .audio ? headerExtensionID(HeaderExtension.audioLevel) : nil)
     }
 }
 

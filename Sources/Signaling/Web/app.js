@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { chorus, start } from "./client.js";
-import { $, reportError, inputValue } from "./ui.js";
+import { $, reportError, inputValue, toggleSpeakerView } from "./ui.js";
 
 /** @type {Window & typeof globalThis & {chorus?: typeof chorus}} */
 const page = window;
@@ -50,6 +50,7 @@ function wire() {
   $("btn-mic").addEventListener("click", () => chorus.toggleAudio());
   $("btn-cam").addEventListener("click", () => chorus.toggleVideo());
   $("btn-leave").addEventListener("click", () => chorus.hangUp());
+  $("btn-speaker-view").addEventListener("click", () => toggleSpeakerView());
 }
 
 async function boot() {

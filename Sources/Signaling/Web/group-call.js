@@ -42,6 +42,8 @@ export class GroupCall extends CallBase {
     this.trackStreams = new Map();
     /** @type {Set<string>} users who left: a late `streams` entry must not bring their tile back */
     this.left = new Set();
+    /** @type {string | null} the active speaker Chorus named last (`active-speaker`) */
+    this.activeSpeaker = null;
     this.makingOffer = false;
     /** @type {RTCConfiguration} ICE servers for the SFU connection (peerConfiguration) */
     this.configuration = {};
@@ -54,7 +56,7 @@ export class GroupCall extends CallBase {
 
   async start() {
     showView("call");
-    showCallHeading({ title: "Group call", sub: "joining…" });
+    showCallHeading({ title: "Group call", sub: "joining…", speakerView: true });
     this.render();
     this.local = await getLocalMedia();
     this.configuration = await peerConfiguration();
@@ -182,6 +184,15 @@ export class GroupCall extends CallBase {
         }
         this.render();
         return;
+      case "active-speaker":
+        // Chorus names whoever speaks (from the audio levels every browser sends); the tile
+        // is highlighted, and large in speaker view.
+        this.activeSpeaker = typeof data.userId === "string" ? data.userId : null;
+        this.render();
+        return;
+      case "audio-levels":
+        // The tiles show only who speaks; the levels are for clients that draw meters.
+        return;
       case "sfu-closed":
         // The SFU dropped our transport (ICE consent lost): start media again on a new pc.
         toast("Media connection lost, reconnecting…", { kind: "error" });
@@ -284,7 +295,7 @@ export class GroupCall extends CallBase {
 
   /** @returns {TileDesc[]} */
   tiles() {
-    const descs = [this.selfTile()];
+    const descs = [{ ...this.selfTile(), speaking: this.activeSpeaker === session.user }];
     const others = [...this.participants.values()].sort((a, b) => a.order - b.order);
     for (const p of others) {
       const stream = this.streamOf(p.userId);
@@ -294,6 +305,7 @@ export class GroupCall extends CallBase {
         hasVideo: videoLive.length > 0 && !p.videoMuted,
         audioMuted: p.audioMuted, videoMuted: p.videoMuted, audioLocked: p.audioLocked, videoLocked: p.videoLocked,
         status: stream ? "" : "connecting…",
+        speaking: p.userId === this.activeSpeaker,
       });
     }
     return descs;
@@ -308,7 +320,7 @@ export class GroupCall extends CallBase {
     renderControls(this);
     const n = this.participants.size + 1;
     const state = this.pc?.connectionState || "new";
-    showCallHeading({ sub: `${n} ${n === 1 ? "person" : "people"} · ${state === "connected" ? "connected" : state}` });
+    showCallHeading({ sub: `${n} ${n === 1 ? "person" : "people"} · ${state === "connected" ? "connected" : state}`, speakerView: true });
   }
 
   closePeer() {

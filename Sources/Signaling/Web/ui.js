@@ -180,13 +180,26 @@ export function showRinging(peer) {
 
 // MARK: a call: heading, control bar, tiles
 
+/** Speaker view: the grid shows the active speaker's tile large, the others small below. */
+export function toggleSpeakerView() {
+  const on = !$("grid").classList.contains("speaker-view");
+  $("grid").classList.toggle("speaker-view", on);
+  $("btn-speaker-view").setAttribute("aria-pressed", String(on));
+}
+
 /**
- * The line above the tiles; a heading without `title` keeps the title shown.
- * @param {{title?: string, sub: string}} heading
+ * The line above the tiles; a heading without `title` keeps the title shown. `speakerView`:
+ * offer the speaker view (group calls, where Chorus names the speaker).
+ * @param {{title?: string, sub: string, speakerView?: boolean}} heading
  */
-export function showCallHeading({ title, sub }) {
+export function showCallHeading({ title, sub, speakerView = false }) {
   if (title !== undefined) $("call-title").textContent = title;
   $("call-sub").textContent = sub;
+  $("btn-speaker-view").hidden = !speakerView;
+  if (!speakerView) {
+    $("grid").classList.remove("speaker-view");
+    $("btn-speaker-view").setAttribute("aria-pressed", "false");
+  }
 }
 
 /**
@@ -220,6 +233,7 @@ export function renderControls(me) {
  * @property {boolean} [audioLocked] muted by an admin
  * @property {boolean} [videoLocked]
  * @property {string} [status] over the tile while there is no media, e.g. "connecting…"
+ * @property {boolean} [speaking] the call's active speaker (highlighted; large in speaker view)
  */
 
 /**
@@ -305,6 +319,7 @@ class TileGrid {
       if (desc.stream) tile.video.play?.().catch(() => { /* autoplay policy; muted tiles still show */ });
     }
     tile.element.classList.toggle("has-video", Boolean(desc.hasVideo));
+    tile.element.classList.toggle("speaking", Boolean(desc.speaking));
     const state = /** @type {HTMLElement} */ (tile.element.querySelector(".state"));
     state.hidden = !desc.status;
     state.textContent = desc.status || "";
