@@ -74,7 +74,9 @@ public final class Worker: @unchecked Sendable {
         core.steerAddress = { address, valid in
             if address.transport == .tcp { tcp.addressValidated(address, valid) }
         }
-        queue.flushHandler = { queue in
+        // Unowned: the core owns the queue that calls this, so a strong capture was a cycle that
+        // kept every discarded worker's core, buffers and UDP socket (LeakSanitizer found it).
+        queue.flushHandler = { [unowned core] queue in
             // TCP destinations first: their frames are copied out of the slots that the UDP
             // send below skips. A UDP-only flush pays one comparison.
             if queue.streamCount > 0 { tcp.send(queue) }
