@@ -2,6 +2,13 @@
 // Chorus: a group-call server (SFU + signaling). Layers and their rules: docs/ARCHITECTURE.md.
 import PackageDescription
 
+// CHORUS_PACKAGE=core leaves out the server (Signaling, the chorus executable, their tests) and
+// with it Hummingbird, NIO and PostgresNIO: what the sanitizer stages and the bounded fuzz build
+// compile (scripts/test.sh), because instrumenting those packages again costs ~10 minutes a build
+// on CI's two cores. The full package is the default and the only one anything ships from.
+let coreOnly = Context.environment["CHORUS_PACKAGE"] == "core"
+let serverTargets: Set<String> = ["Signaling", "chorus", "SignalingTestSupport", "SignalingTests"]
+
 let package = Package(
     name: "chorus",
     platforms: [.macOS(.v14)],
@@ -120,7 +127,7 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP", "ChorusTestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ChorusTestSupport"]),
-        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX"]),
+        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX", "ChorusTestSupport"]),
         .testTarget(
             name: "SFUTests", dependencies: ["SFU", "SFUTesting", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"]),
         // The Signaling tests' shared harness: the whole HTTP surface over a temporary SQLite
@@ -146,3 +153,12 @@ let package = Package(
         ),
     ]
 )
+
+if coreOnly {
+    package.products.removeAll { serverTargets.contains($0.name) }
+    package.targets.removeAll { serverTargets.contains($0.name) }
+    package.dependencies.removeAll { dependency in
+        guard case .sourceControl(_, let location, _) = dependency.kind else { return false }
+        return !location.hasSuffix("/swift-log")
+    }
+}

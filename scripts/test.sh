@@ -11,24 +11,40 @@
 #                         stage that needs it runs (unit, integration-postgres) and stopped by
 #                         PID when this script exits, however it exits
 #   unit                  swift test (the CallStore suite on SQLite and on that PostgreSQL)
-#   integration           pytest tests/integration, chorus serve on SQLite
+#   asan                  the core package's tests under AddressSanitizer (own build, .build-asan)
+#   tsan                  opt-in, not in the default list: the SFU and load-generator tests under
+#                         ThreadSanitizer (own build, .build-tsan)
+#   tsan-server           opt-in: SignalingTests under ThreadSanitizer,
+#                         a whole-package build of its own (.build-tsan-server; not measured,
+#                         expect 15 minutes or more)
+#   fuzz                  the core libFuzzer targets for CHORUS_FUZZ_SECONDS each (scripts/fuzz.sh)
+#   integration           pytest tests/integration, chorus serve on SQLite (the fault tests too:
+#                         kill -9 under load and media, PostgreSQL outage, full and read-only disk)
 #   integration-postgres  the same suite, chorus serve on PostgreSQL
+#   soak                  a short soak: chorus loadtest --churn against chorus serve, with RSS,
+#                         descriptors, transports and rooms flat at the end (Benchmarks/soak.py)
 # A failed build stops the run; other failed stages do not, so one run reports them all. Exit
 # status is non-zero if any stage failed. Logs and reports go to artifacts/ (gitignored).
 #
 # Environment:
-#   CHORUS_TEST_STAGES   stages to run (default "deps build unit integration integration-postgres";
+#   CHORUS_TEST_STAGES   stages to run (default "deps build unit asan fuzz integration
+#                        integration-postgres soak"; tsan and tsan-server only when named;
 #                        "postgres" alone just starts the server and leaves it running)
 #   CHORUS_SCRATCH_PATH  SwiftPM build directory (default .build)
 #   CHORUS_BIN           chorus binary for the integration stages (default: the debug build)
 #   CHORUS_PYTHON        Python interpreter (default .venv/bin/python if present, else python3)
 #   CHORUS_PYTEST_ARGS   extra pytest arguments, e.g. "-k mute -x"
 #   CHORUS_UNIT_TIMEOUT, CHORUS_INTEGRATION_TIMEOUT  seconds (default 1200, 900)
+#   CHORUS_FUZZ_SECONDS  seconds per fuzzer in the fuzz stage (default 15)
+#   CHORUS_SOAK_MINUTES  length of the soak stage's churn (default 1.5)
 #   CHORUS_TEST_POSTGRES_URL  a PostgreSQL superuser URL to test against instead of starting one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STAGES="${CHORUS_TEST_STAGES:-deps build unit integration integration-postgres}"
+# tsan and tsan-server are opt-in: CI's budget for the new stages is ~18 minutes from a cold
+# scratch path, and measured cold (docs/BENCHMARKS.md, "Robustness runs") asan + fuzz + soak take
+# ~17 of them; tsan's own build would add ~7 more for 40 s of tests.
+STAGES="${CHORUS_TEST_STAGES:-deps build unit asan fuzz integration integration-postgres soak}"
 ARTIFACTS="$PWD/artifacts"
 mkdir -p "$ARTIFACTS"
 
@@ -70,10 +86,12 @@ summary() {
     printf '%s\n' "${results[@]}" >"$ARTIFACTS/test-summary.txt"
     # One closing line over both runners (Swift Testing and pytest), counted from their logs.
     local passed=0 failed_tests=0 n log
-    if [ -f "$ARTIFACTS/swift-test.log" ]; then
-        n=$(grep -cE '^✔ Test .* passed' "$ARTIFACTS/swift-test.log" || true); passed=$((passed + n))
-        n=$(grep -cE '^✘ Test .* failed' "$ARTIFACTS/swift-test.log" || true); failed_tests=$((failed_tests + n))
-    fi
+    # swift-test.log, and swift-test-asan.log etc. of the sanitizer stages.
+    for log in "$ARTIFACTS"/swift-test*.log; do
+        [ -f "$log" ] || continue
+        n=$(grep -cE '^✔ Test .* passed' "$log" || true); passed=$((passed + n))
+        n=$(grep -cE '^✘ Test .* failed' "$log" || true); failed_tests=$((failed_tests + n))
+    done
     for log in "$ARTIFACTS"/pytest*.log; do
         [ -f "$log" ] || continue
         line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$log" | tail -n 1 || true)
@@ -128,7 +146,64 @@ if wants unit; then
         swift test --skip-build "${swift_flags[@]}" || true
 fi
 
-if wants integration || wants integration-postgres; then
+# The Swift tests under a sanitizer, in a build of their own (.build-asan/, .build-tsan/,
+# gitignored). Budget: CI builds every dependency from scratch on two cores, and instrumenting
+# Hummingbird, NIO and PostgresNIO again costs ~10 minutes per sanitizer. So these stages build
+# the core package (CHORUS_PACKAGE=core, see Package.swift: every target but Signaling and the
+# executable, with swift-log as the only dependency) and run all of its tests: the codecs, the
+# SFU with its worker threads and control queue, group calls at the SFU, the load generator
+# (under TSan only the threaded suites, see below). The server's own tests (call service, realtime hub, group-call actor) under TSan are the
+# opt-in stage tsan-server, which builds the whole package. A failed build fails the stage,
+# not the run.
+sanitized_tests() {
+    local sanitizer=$1 name=$2 package=$3
+    shift 3
+    local flags=(--sanitize="$sanitizer" --scratch-path ".build-$name")
+    # Resolving the core package rewrites Package.resolved without the server's pins; put the
+    # whole file back afterwards, so that the next full build does not resolve again.
+    local pins
+    pins=$(mktemp)
+    cp Package.resolved "$pins" 2>/dev/null || true
+    sanitized_build_and_test "$@" || true
+    if [ -s "$pins" ]; then cp "$pins" Package.resolved; fi
+    rm -f "$pins"
+}
+
+sanitized_build_and_test() {
+    CHORUS_PACKAGE=$package run_stage "$name-build" "swift-build-$name.log" \
+        swift build --build-tests "${flags[@]}" || return 0
+    # The Swift runtime's backtracer would race the sanitizer's own report for the same signal.
+    # --disable-xctest: there are no XCTest cases, only XCTest's own objects for LSan to report.
+    CHORUS_PACKAGE=$package SWIFT_BACKTRACE=enable=no \
+        LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0" \
+        TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1" \
+        run_stage "$name" "swift-test-$name.log" \
+        timeout --kill-after=30 "${CHORUS_SANITIZER_TIMEOUT:-1200}" \
+        swift test --skip-build --disable-xctest "${flags[@]}" "$@" || true
+}
+
+if wants asan; then
+    sanitized_tests address asan core
+fi
+
+if wants tsan; then
+    # The suites where threads meet: the SFU's (worker threads, their control queue, the shared
+    # port's hand-off between workers) and the load generator's. The codec suites are single-
+    # threaded and run under ASan and the fuzzers; their random-input loops (*NeverCrash*) take
+    # many minutes under TSan for nothing it could find.
+    sanitized_tests thread tsan core --filter 'SFUTests\.|LoadTestTests\.' --skip 'NeverCrash'
+fi
+
+if wants tsan-server; then
+    ensure_postgres
+    sanitized_tests thread tsan-server full --filter 'SignalingTests\.'
+fi
+
+if wants fuzz; then
+    run_stage fuzz fuzz.log env CHORUS_FUZZ_SECONDS="${CHORUS_FUZZ_SECONDS:-15}" scripts/fuzz.sh || true
+fi
+
+if wants integration || wants integration-postgres || wants soak; then
     if [ -z "${CHORUS_BIN:-}" ]; then
         CHORUS_BIN="$(swift build --show-bin-path "${swift_flags[@]}")/chorus"
     fi
@@ -164,6 +239,11 @@ if wants integration-postgres; then
             "$py" -m pytest tests/integration -ra -p no:cacheprovider \
             --junitxml="$ARTIFACTS/integration-postgres-junit.xml" ${CHORUS_PYTEST_ARGS:-} || true
     fi
+fi
+
+if wants soak; then
+    run_stage soak soak.log "$py" Benchmarks/soak.py --minutes "${CHORUS_SOAK_MINUTES:-1.5}" --bin "$CHORUS_BIN" \
+        --artifacts "$ARTIFACTS/soak" || true
 fi
 
 summary

@@ -25,6 +25,8 @@ final class GeneratorThread: @unchecked Sendable {
         /// Hand over the counters now (a step boundary), then bump `Shared.flushes`.
         case flush
         case stopPublishing
+        /// Closes the sessions with these labels and forgets them (`--churn`: a peer left).
+        case close(Set<String>)
         case closeAll
         case exit
     }
@@ -145,6 +147,17 @@ final class GeneratorThread: @unchecked Sendable {
             shared.withLock { $0.flushes += 1 }
         case .stopPublishing:
             for session in publishers { session.publisher?.sending = false }
+        case .close(let labels):
+            // Forgotten, not only closed: a churning run would otherwise keep every peer it
+            // ever had, and the generator's own memory and poll set would grow with the soak.
+            for session in sessions where labels.contains(session.label) && session.isAlive {
+                session.close()
+                flushTransmits(of: session)
+            }
+            let kept = sessions.indices.filter { !labels.contains(sessions[$0].label) }
+            pollDescriptors = kept.map { pollDescriptors[$0] }
+            sessions = kept.map { sessions[$0] }
+            publishers.removeAll { labels.contains($0.label) }
         case .closeAll:
             for (i, session) in sessions.enumerated() where session.isAlive {
                 session.close()

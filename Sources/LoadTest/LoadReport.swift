@@ -194,10 +194,15 @@ public struct LoadTestResult: Equatable, Sendable, Codable {
     }
 
     public func json() throws(LoadTestError) -> String {
+        try Self.prettyJSON(self)
+    }
+
+    /// A result as `--output` writes it: indented, keys sorted (this one and ChurnResult).
+    static func prettyJSON(_ value: some Encodable) throws(LoadTestError) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            return String(decoding: try encoder.encode(self), as: UTF8.self)
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
         } catch {
             throw .setup("cannot encode the result: \(error)")
         }

@@ -27,6 +27,8 @@ public struct LoadTestOptions: Sendable {
     public var warmupSeconds: Double
     /// Incoming packets of the forwarding-floor measurement run before the load (0: none).
     public var floorPackets: Int = 50_000
+    /// `--churn`: publishers join, leave and mute for `duration` seconds instead of a fixed load.
+    public var churn: ChurnSettings?
 
     public init(
         server: LoopbackServer, jwtSecret: String, scenario: Scenario, duration: Int, ramp: RampGrowth? = nil,
@@ -51,8 +53,21 @@ public struct LoadTestOptions: Sendable {
         guard !jwtSecret.isEmpty || sfu != .chorus else {
             throw .badArgument("--jwt-secret (or CHORUS_JWT_SECRET) is required: the test mints its own tokens")
         }
-        guard (1...LoadLimits.maxSeconds).contains(duration) else {
-            throw .overLimit("--duration must be 1...\(LoadLimits.maxSeconds) seconds")
+        // A soak churns for longer than a measurement runs; both stop by themselves.
+        let longest = churn == nil ? LoadLimits.maxSeconds : LoadLimits.maxChurnSeconds
+        guard (1...longest).contains(duration) else {
+            throw .overLimit("--duration must be 1...\(longest) seconds")
+        }
+        if let churn {
+            guard ramp == nil, sfu == .chorus else { throw .badArgument("--churn goes with --sfu chorus and without --rate") }
+            // A leaving publisher's peers are its own and its listeners' subscriptions to it;
+            // publishers that subscribe to each other (meeting, small-rooms) would leave theirs.
+            guard !scenario.publishersSubscribe else {
+                throw .badArgument("--churn plays --scenario custom or livestream (listeners subscribe to publishers)")
+            }
+            guard churn.operationsPerSecond > 0, churn.operationsPerSecond <= ChurnSettings.maxOperationsPerSecond else {
+                throw .badArgument("--churn-rate must be above 0 and at most \(Int(ChurnSettings.maxOperationsPerSecond)) operations per second")
+            }
         }
         guard (1...LoadLimits.maxSteps).contains(maxSteps) else { throw .overLimit("--max-steps must be 1...\(LoadLimits.maxSteps)") }
         guard (1...16).contains(threads) else { throw .badArgument("--threads must be 1...16") }
@@ -82,18 +97,18 @@ public final class LoadRunner {
     }
 
     public let options: LoadTestOptions
-    private let log: (String) -> Void
-    private let signaling: any SignalingAPI
-    private let runID = String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
-    private var clip: MediaClip?
-    private var dtlsContext: DTLSContext?
-    private var threads: [GeneratorThread] = []
+    let log: (String) -> Void
+    let signaling: any SignalingAPI
+    let runID = String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+    var clip: MediaClip?
+    var dtlsContext: DTLSContext?
+    var threads: [GeneratorThread] = []
     private var nextThread = 0
-    private var rooms: [RoomState] = []
+    var rooms: [RoomState] = []
     private var publisherCount = 0
     private var sessionCount = 0
-    private var failures: [String] = []
-    private var serverPID: Int32?
+    var failures: [String] = []
+    var serverPID: Int32?
     private var floor: ForwardingFloorResult?
     private var floorWithoutGSO: ForwardingFloorResult?
     private let startedAt = MonotonicTime.now()
@@ -129,29 +144,7 @@ public final class LoadRunner {
                 throw .setup("floor measurement failed: \(error)")
             }
         }
-        try options.validate()
-        log("encoding \(options.clip.seconds) s of \(options.clip.width)x\(options.clip.height) VP8 at \(options.clip.videoKilobitsPerSecond) kbit/s and Opus ...")
-        let clip = try MediaClip.encode(options.clip)
-        self.clip = clip
-        let summary = ClipSummary(clip)
-        log("clip: video \(Self.f(summary.videoKilobitsPerSecond, 0)) kbit/s, \(Self.f(summary.videoPacketsPerSecond, 0)) pkt/s, keyframe \(summary.keyframeBytes) B; audio \(Self.f(summary.audioKilobitsPerSecond, 1)) kbit/s, \(Self.f(summary.audioPacketsPerSecond, 0)) pkt/s (encoded in \(Self.f(summary.encodeSeconds, 2)) s)")
-
-        serverPID = options.serverPID ?? ServerProcessStats.findListeningProcess(port: options.server.port)
-        if let serverPID {
-            guard ServerProcessStats.sample(pid: serverPID) != nil else { throw .badArgument("no process \(serverPID) to measure (--server-pid)") }
-            log("server process \(serverPID)")
-        } else {
-            log("server process not found (pass --server-pid): CPU and RSS are not reported")
-        }
-        do {
-            dtlsContext = try DTLSContext(certificate: DTLSCertificate())
-        } catch {
-            throw .setup("DTLS context: \(error)")
-        }
-        let peak = options.ramp.map { _ in LoadLimits.maxTransports } ?? options.scenario.transports
-        try Self.allowDescriptors(peak + 64)
-        threads = (0..<options.threads).map { GeneratorThread(index: $0) }
-        for thread in threads { thread.start() }
+        let summary = try prepare(peak: options.ramp.map { _ in LoadLimits.maxTransports } ?? options.scenario.transports)
         defer { tearDown() }
 
         var steps: [StepResult] = []
@@ -205,10 +198,40 @@ public final class LoadRunner {
         return result
     }
 
+
+    /// What every run needs before its peers: the options checked, the clip encoded, the
+    /// server's process found, a DTLS certificate, descriptors for `peak` sockets, the threads.
+    /// The caller tears the threads down (`tearDown`).
+    func prepare(peak: Int) throws(LoadTestError) -> ClipSummary {
+        try options.validate()
+        log("encoding \(options.clip.seconds) s of \(options.clip.width)x\(options.clip.height) VP8 at \(options.clip.videoKilobitsPerSecond) kbit/s and Opus ...")
+        let clip = try MediaClip.encode(options.clip)
+        self.clip = clip
+        let summary = ClipSummary(clip)
+        log("clip: video \(Self.f(summary.videoKilobitsPerSecond, 0)) kbit/s, \(Self.f(summary.videoPacketsPerSecond, 0)) pkt/s, keyframe \(summary.keyframeBytes) B; audio \(Self.f(summary.audioKilobitsPerSecond, 1)) kbit/s, \(Self.f(summary.audioPacketsPerSecond, 0)) pkt/s (encoded in \(Self.f(summary.encodeSeconds, 2)) s)")
+
+        serverPID = options.serverPID ?? ServerProcessStats.findListeningProcess(port: options.server.port)
+        if let serverPID {
+            guard ServerProcessStats.sample(pid: serverPID) != nil else { throw .badArgument("no process \(serverPID) to measure (--server-pid)") }
+            log("server process \(serverPID)")
+        } else {
+            log("server process not found (pass --server-pid): CPU and RSS are not reported")
+        }
+        do {
+            dtlsContext = try DTLSContext(certificate: DTLSCertificate())
+        } catch {
+            throw .setup("DTLS context: \(error)")
+        }
+        try Self.allowDescriptors(peak + 64)
+        threads = (0..<options.threads).map { GeneratorThread(index: $0) }
+        for thread in threads { thread.start() }
+        return summary
+    }
+
     // MARK: - Peers
 
     /// Adds the rooms, publishers and subscribers `target` has and the run does not yet.
-    private func grow(to target: Scenario) throws(LoadTestError) {
+    func grow(to target: Scenario) throws(LoadTestError) {
         for r in 0..<target.rooms {
             if r == rooms.count {
                 rooms.append(RoomState(name: "lt-\(runID)-\(r)"))
@@ -233,7 +256,7 @@ public final class LoadRunner {
         }
     }
 
-    private func addPublisher(room: String, identity: String) throws(LoadTestError) -> PublisherRecord {
+    func addPublisher(room: String, identity: String) throws(LoadTestError) -> PublisherRecord {
         guard let clip, let dtlsContext else { throw .setup("not started") }
         let socket = try UDPEndpoint()
         let ice = ICECredentials.random()
@@ -253,7 +276,7 @@ public final class LoadRunner {
         return record
     }
 
-    private func addSubscription(room: String, to publisher: PublisherRecord, identity: String) throws(LoadTestError) {
+    func addSubscription(room: String, to publisher: PublisherRecord, identity: String) throws(LoadTestError) {
         guard let dtlsContext else { throw .setup("not started") }
         let socket = try UDPEndpoint()
         let ice = ICECredentials.random()
@@ -291,7 +314,7 @@ public final class LoadRunner {
         sessionCount += 1
     }
 
-    private func waitForConnections(step: Int) throws(LoadTestError) {
+    func waitForConnections(step: Int) throws(LoadTestError) {
         let deadline = MonotonicTime.now() + 10_000_000_000 + UInt64(sessionCount) * 20_000_000
         var lastReport = MonotonicTime.now()
         while true {
@@ -312,7 +335,7 @@ public final class LoadRunner {
         log("\(elapsed()) step \(step) | \(connected)/\(sessionCount) peers connected\(failed > 0 ? ", \(failed) failed" : "")")
     }
 
-    private func tally() -> (connected: Int, failed: Int) {
+    func tally() -> (connected: Int, failed: Int) {
         threads.reduce((0, 0)) { total, thread in
             let status = thread.status
             return (total.0 + status.connected, total.1 + status.failed)
@@ -401,7 +424,7 @@ public final class LoadRunner {
 
     /// The counters of every thread up to now: each thread is asked to hand over what it has
     /// (it does so within a round, 1 ms) so that step boundaries are exact, not 100 ms late.
-    private func drainAll() -> TrafficCounters {
+    func drainAll() -> TrafficCounters {
         let before = threads.map(\.status.flushes)
         for thread in threads { thread.send(.flush) }
         let deadline = MonotonicTime.now() + 200_000_000
@@ -419,7 +442,7 @@ public final class LoadRunner {
 
     // MARK: - Teardown
 
-    private func tearDown() {
+    func tearDown() {
         for thread in threads {
             thread.send(.stopPublishing)
             thread.send(.closeAll)
@@ -445,15 +468,15 @@ public final class LoadRunner {
         }
     }
 
-    private func elapsed() -> String {
+    func elapsed() -> String {
         "[" + Self.f(MonotonicTime.seconds(MonotonicTime.now() - startedAt), 1).leftPadded(to: 6) + " s]"
     }
 
-    private func sleep(seconds: Double) {
+    func sleep(seconds: Double) {
         sleep(until: MonotonicTime.now() + UInt64(seconds * 1e9))
     }
 
-    private func sleep(until deadline: UInt64) {
+    func sleep(until deadline: UInt64) {
         while true {
             let now = MonotonicTime.now()
             guard now < deadline else { return }

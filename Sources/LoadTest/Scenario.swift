@@ -79,6 +79,8 @@ public enum LoadLimits {
     public static let maxTransports = 2000
     /// Longest run, all steps included.
     public static let maxSeconds = 600
+    /// Longest `--churn` run: a soak (Benchmarks/soak.sh runs 30 minutes).
+    public static let maxChurnSeconds = 3600
     public static let maxSteps = 50
 }
 

@@ -103,6 +103,27 @@ final class ChorusSignaling: SignalingAPI {
         return Subscription(remote: answer, audioSSRC: audioSSRC, videoSSRC: videoSSRC)
     }
 
+    /// `--churn`: one publisher leaves. Deleting its WHIP resource frees the subscriptions to it.
+    func unpublish(room: String, publisherID: String, identity: String) throws(LoadTestError) {
+        let location = "/whip/\(room)/\(publisherID)"
+        guard let token = tokens.removeValue(forKey: identity) else { throw .setup("no token for \(identity)") }
+        locations.removeAll { $0.location == location }
+        try whip.delete(location: location, token: token)
+    }
+
+    /// `--churn`: a publisher mutes or unmutes its own audio or video at the SFU.
+    func mute(room: String, publisherID: String, identity: String, video: Bool, muted: Bool) throws(LoadTestError) {
+        guard let token = tokens[identity] else { throw .setup("no token for \(identity)") }
+        let path = "/api/rooms/\(room)/participants/\(publisherID)/mute"
+        let response = try HTTPClient.send(
+            method: "POST", port: whip.server.port, path: path,
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+            body: "{\"kind\":\"\(video ? "video" : "audio")\",\"muted\":\(muted)}")
+        guard response.status == 200 else {
+            throw .rejected(request: "POST \(path)", status: response.status, body: response.body)
+        }
+    }
+
     func leave() {
         // Deleting a publisher frees the subscriptions to it as well.
         for (location, token) in locations {

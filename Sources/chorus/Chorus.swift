@@ -68,6 +68,8 @@ struct Serve: AsyncParsableCommand {
     var turnCredential: String?
     @Option(help: "SRTP implementation: openssl (default) or libsrtp (env CHORUS_SRTP_BACKEND).")
     var srtpBackend: String?
+    @Option(help: "Repair lost packets at the SFU: on (default: a history answers subscribers' NACKs, Chorus NACKs publishers) or off (NACKs only passed on to the publisher; for A/B measurements) (env CHORUS_RETRANSMISSION).")
+    var retransmission: String?
     @Option(help: "Media worker threads; default one per core (env CHORUS_WORKERS).")
     var workers: Int?
     @Option(help: "Workers on one UDP port (shared: SO_REUSEPORT with eBPF steering, needs root), one port each (per-worker: udp-port + i), or auto: shared when it can be set up (default; env CHORUS_UDP_PORT_SHARING).")
@@ -106,6 +108,12 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--udp-port-sharing must be one of \(UDPPortSharing.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             configuration.udpPortSharing = sharing
+        }
+        if let text = retransmission ?? environment("CHORUS_RETRANSMISSION") {
+            guard let value = ChorusConfiguration.retransmission(parsing: text) else {
+                throw ValidationError("--retransmission must be on or off, not '\(text)'")
+            }
+            configuration.retransmission = value
         }
         configuration.announcedIP = announcedIP ?? environment("CHORUS_ANNOUNCED_IP")
         if let text = database ?? environment("CHORUS_DATABASE_URL") {

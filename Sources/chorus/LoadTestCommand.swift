@@ -23,6 +23,9 @@ struct LoadTestCommand: ParsableCommand {
             until loss passes --max-loss or the server's CPU reaches --max-server-cpu.
             --sfu janus plays the same peers against Janus's VideoRoom plugin through its HTTP API \
             (--server http://127.0.0.1:8088; no token secret needed).
+            --churn holds the scenario's rooms for --duration seconds (up to 3600) while publishers \
+            join, leave and mute themselves, --churn-rate operations per second: a soak of the \
+            server's create and free paths (Benchmarks/soak.sh). It exits 1 if an operation failed.
             Only 127.0.0.1 is accepted; at most 2000 peer connections and 600 s.
             """)
 
@@ -68,6 +71,10 @@ struct LoadTestCommand: ParsableCommand {
     var quiet = false
     @Option(help: "Incoming packets of the forwarding-floor measurement before the load (0: skip).")
     var floorPackets = 50_000
+    @Flag(help: "Churn: publishers join, leave and mute for --duration seconds instead of holding a fixed load.")
+    var churn = false
+    @Option(help: "With --churn: operations (join, leave, mute or unmute) per second.")
+    var churnRate = 2.0
 
     func validate() throws {
         do {
@@ -87,13 +94,11 @@ struct LoadTestCommand: ParsableCommand {
             // Swift 6 will not touch from this closure.
             fflush(nil)
         }
-        let result: LoadTestResult
-        do {
-            result = try runner.run()
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode.failure
+        if options.churn != nil {
+            try runChurn(runner)
+            return
         }
+        let result = try reporting { () throws(LoadTestError) in try runner.run() }
         print("")
         print(result.table())
         print("stopped: \(result.stopReason)")
@@ -110,6 +115,30 @@ struct LoadTestCommand: ParsableCommand {
         }
     }
 
+    /// A run's result, or its error on stderr and exit status 1.
+    private func reporting<T>(_ body: () throws(LoadTestError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func runChurn(_ runner: LoadRunner) throws {
+        let result = try reporting { () throws(LoadTestError) in try runner.runChurn() }
+        print("")
+        print(result.table())
+        if !result.failures.isEmpty {
+            print("failures: \(result.failures.prefix(5).joined(separator: "; "))")
+        }
+        if let output {
+            try result.json().write(toFile: output, atomically: true, encoding: .utf8)
+            print("result: \(output)")
+        }
+        if result.failedOperations > 0 { throw ExitCode.failure }
+    }
+
     private func makeOptions() throws -> LoadTestOptions {
         let server = try LoopbackServer(url: self.server)
         let secret = jwtSecret ?? ProcessInfo.processInfo.environment["CHORUS_JWT_SECRET"] ?? ""
@@ -122,13 +151,14 @@ struct LoadTestCommand: ParsableCommand {
         clip.videoKilobitsPerSecond = videoKbps
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var options = LoadTestOptions(
-            server: server, jwtSecret: secret, scenario: scenario, duration: duration ?? (rate ? 5 : 10),
+            server: server, jwtSecret: secret, scenario: scenario, duration: duration ?? (rate ? 5 : churn ? 60 : 10),
             ramp: rate ? (rampBy ?? RampGrowth.natural(for: scenario)) : nil, maxSteps: maxSteps,
             lossThresholdPercent: maxLoss, cpuThresholdPercent: maxServerCpu, threads: threads ?? max(1, min(4, cores - 1)),
             serverPID: serverPid, clip: clip)
         guard floorPackets >= 0 else { throw LoadTestError.badArgument("--floor-packets must be 0 or more") }
         options.floorPackets = floorPackets
         options.sfu = sfu
+        if churn { options.churn = ChurnSettings(operationsPerSecond: churnRate) }
         return options
     }
 }

@@ -261,9 +261,10 @@ struct ICETCPConnectionsTests {
             room: "r", participantID: "p", identity: "i", remote: ClientTransport.offer(localICE: clientICE, dtlsContext: context),
             tracks: [], now: .now)
         var moved: [(ICETCPConnection, [UInt8])] = []
-        acceptor.core.handOffSTUN = { _, datagram, source in
+        // The connections, not the harness: the harness owns the core that keeps this closure.
+        acceptor.core.handOffSTUN = { [tcp = acceptor.tcp] _, datagram, source in
             let copy = Array(datagram)
-            return acceptor.tcp.handOff(source) { connection in
+            return tcp.handOff(source) { connection in
                 moved.append((connection, copy))
                 return true
             }

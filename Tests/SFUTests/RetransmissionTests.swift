@@ -17,8 +17,9 @@ import SFUTesting
 
     /// A call whose subscriber negotiated RTX (or not) and whose publisher negotiated NACK, RTX
     /// (with its RTX SSRC in the SDP) and PLI; video flowing.
-    private func call(subscriberRTX: Bool) throws -> CallFixture {
+    private func call(subscriberRTX: Bool, retransmission: Bool = true) throws -> CallFixture {
         let call = try CallFixture(connect: false)
+        call.core.retransmission = retransmission
         var video = CallFixture.publishedTracks[1]
         video.rtxPayloadType = Self.publisherRTXPT
         video.rtxSSRC = Self.publisherRTXSSRC
@@ -184,6 +185,34 @@ import SFUTesting
         #expect(call.core.statsSnapshot.feedback(.duplicatesDropped) == 1)
     }
 
+    @Test func aSubscribersNackForWhatChorusItselfIsRepairingAsksForNoKeyframe() throws {
+        let call = try call(subscriberRTX: false)
+        let next = call.video.sequenceNumber
+        dropFromPublisher(call, [(next &+ 1).rawValue])
+        call.net.advance(by: .milliseconds(33))
+        let frame = try call.sendVideoFrame(keyframe: false)  // next arrives, next+1 is lost
+        call.net.advance(by: .milliseconds(33))
+        try call.sendVideoFrame(keyframe: false)  // the gap shows: Chorus NACKs the publisher
+        call.net.blocks = nil
+        #expect(call.publisher.nacks.flatMap(\.lost) == [next &+ 1])
+
+        // The subscriber saw the same gap in what Chorus forwarded and NACKs it too.
+        let received = call.subscriber.rtp(ssrc: call.videoTrack.ssrc)
+        let offset = try #require(received.first { $0.payload == frame[0].payload }).sequenceNumber.rawValue &- next.rawValue
+        let plis = call.publisher.pictureLossIndications.count
+        try nack(call, [SequenceNumber((next &+ 1).rawValue &+ offset)])
+        #expect(call.publisher.pictureLossIndications.count == plis, "no keyframe for a packet already being repaired")
+        #expect(call.core.statsSnapshot.feedback(.retransmissionMisses) == 0)
+
+        // The publisher's repair reaches the subscriber.
+        let lost = frame[1]
+        try call.publisher.transport.sendRTP(
+            payloadType: 96, sequenceNumber: lost.sequenceNumber, timestamp: lost.timestamp, ssrc: CallFixture.videoSSRC,
+            marker: lost.marker, payload: lost.payload, extensions: [(id: 9, data: Array("1".utf8))])
+        call.net.settle()
+        #expect(call.subscriber.rtp(ssrc: call.videoTrack.ssrc).contains { $0.payload == lost.payload })
+    }
+
     @Test func aGapTooLargeToRepairIsAKeyframeRequest() throws {
         let call = try call(subscriberRTX: false)
         let plis = call.publisher.pictureLossIndications.count
@@ -192,6 +221,29 @@ import SFUTesting
         try call.sendVideoFrame(keyframe: false)
         #expect(call.publisher.nacks.isEmpty)
         #expect(call.publisher.pictureLossIndications.count == plis + 1)
+    }
+
+    /// `--retransmission off`, the A/B baseline: Chorus neither asks the publisher for its own
+    /// gaps nor answers from a history; a subscriber's NACK goes on to the publisher.
+    @Test func switchedOffChorusNeitherNacksNorAnswersButPassesNacksOn() throws {
+        let call = try call(subscriberRTX: false, retransmission: false)
+        let next = call.video.sequenceNumber
+        dropFromPublisher(call, [(next &+ 1).rawValue])
+        call.net.advance(by: .milliseconds(33))
+        try call.sendVideoFrame(keyframe: false)
+        call.net.advance(by: .milliseconds(33))
+        try call.sendVideoFrame(keyframe: false)
+        call.net.blocks = nil
+        call.net.advance(by: RoundTripTime.initial + .milliseconds(20))
+        #expect(call.publisher.nacks.isEmpty, "no NACK of Chorus's own")
+        #expect(call.core.statsSnapshot.feedback(.nacksSent) == 0)
+
+        let sent = call.subscriber.rtp(ssrc: call.videoTrack.ssrc)
+        try nack(call, [sent[sent.count - 2].sequenceNumber])
+        #expect(call.publisher.nacks.count == 1, "the subscriber's NACK went on to the publisher")
+        #expect(call.core.statsSnapshot.feedback(.nacksForwarded) == 1)
+        #expect(call.core.statsSnapshot.feedback(.retransmittedFromCache) == 0)
+        #expect(call.subscriber.rtp(ssrc: call.videoTrack.ssrc).count == sent.count, "nothing resent by Chorus")
     }
 
     // MARK: - Round trip

@@ -1,7 +1,7 @@
 // A worker that has stopped refuses control calls instead of leaving their callers waiting.
 
 import Logging
-import SFU
+@testable import SFU
 import Testing
 
 struct WorkerShutdownTests {
@@ -16,5 +16,20 @@ struct WorkerShutdownTests {
         media.shutdown()
         await #expect(throws: MediaServerError.self) { _ = try await media.roomState("nothing-here") }
         await #expect(throws: MediaServerError.self) { try await media.unpublish(room: "a", participantID: "b") }
+    }
+
+    /// A worker that is let go frees its core, buffers and socket. Its send queue's flush handler
+    /// held the core strongly while the core held the queue: every discarded worker stayed, with
+    /// its UDP port open (found by the asan stage's LeakSanitizer).
+    @Test func aDiscardedWorkerClosesItsSocket() throws {
+        weak var socket: UDPSocket?
+        do {
+            let udp = try UDPSocket(host: "127.0.0.1", port: 0)
+            socket = udp
+            _ = try Worker(
+                index: 0, socket: udp, announcedIP: "127.0.0.1",
+                dtlsContext: DTLSContext(certificate: DTLSCertificate()), logger: Logger(label: "test"))
+        }
+        #expect(socket == nil)
     }
 }

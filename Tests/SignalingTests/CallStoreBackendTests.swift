@@ -97,7 +97,9 @@ struct TestDatabase: Sendable {
 
     /// Opens the store (applying migrations), runs it while `body` uses it, closes it.
     func withStore<T: Sendable>(_ body: @Sendable (any CallStore) async throws -> T) async throws -> T {
-        try await CallStores.withStore(url, logger: Self.logger, body)
+        // Generous bounds: these tests are about what is stored, and a CI machine running
+        // other stages beside them can take more than production's 5 s for a burst of 60.
+        try await CallStores.withStore(url, logger: Self.logger, postgresTimeouts: .init(connect: .seconds(20), operation: .seconds(30)), body)
     }
 
     /// Runs `body` on a fresh database of `backend`, dropped afterwards even when `body` throws.

@@ -1,5 +1,5 @@
-// `chorus serve`'s configuration rules: database URLs, when the development secret is used, and
-// the ICE-TCP port's default.
+// `chorus serve`'s configuration rules: database URLs, when the development secret is used, the
+// ICE-TCP port's default and the retransmission switch.
 
 import SignalingTestSupport
 import Testing
@@ -34,5 +34,15 @@ import Testing
         #expect(configuration.effectiveTCPPort == 41000)
         configuration.tcpPort = 443
         #expect(configuration.effectiveTCPPort == 443)
+    }
+
+    @Test func retransmissionIsOnByDefaultAndSwitchedByOnOrOff() {
+        #expect(ChorusConfiguration().retransmission)
+        #expect(ChorusConfiguration.retransmission(parsing: "on") == true)
+        #expect(ChorusConfiguration.retransmission(parsing: "off") == false)
+        #expect(ChorusConfiguration.retransmission(parsing: "OFF") == false)
+        for wrong in ["", "yes", "0", "true", "of"] {
+            #expect(ChorusConfiguration.retransmission(parsing: wrong) == nil, "\(wrong)")
+        }
     }
 }

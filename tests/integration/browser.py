@@ -17,7 +17,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -186,7 +186,8 @@ class Browser(ChorusPage):
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def start_browser(name: str) -> Browser:
+def start_browser(name: str, extra_args: Sequence[str] = ()) -> Browser:
+    """`extra_args` go to Chromium after CHROME_ARGS (e.g. a file for its fake microphone)."""
     require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -194,7 +195,7 @@ def start_browser(name: str) -> Browser:
     profile = Path(tempfile.mkdtemp(prefix=f"chorus-chromium-{name}-"))
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in CHROME_ARGS:
+    for arg in [*CHROME_ARGS, *extra_args]:
         options.add_argument(arg)
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -211,12 +212,12 @@ def start_browser(name: str) -> Browser:
 
 
 @pytest.fixture
-def browsers(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Browser]]:
+def browsers(request: pytest.FixtureRequest) -> Iterator[Callable[..., Browser]]:
     """A factory of browsers; all are quit after the test, with their console printed on failure."""
     opened: list[Browser] = []
 
-    def open_browser(name: str) -> Browser:
-        browser = start_browser(name)
+    def open_browser(name: str, extra_args: Sequence[str] = ()) -> Browser:
+        browser = start_browser(name, extra_args)
         opened.append(browser)
         return browser
 
@@ -230,6 +231,24 @@ def browsers(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Browser
             except Exception as error:  # keep quitting the others
                 print(f"quitting {browser.name}: {error!r}")
             (artifacts_dir() / f"browser-console-{browser.name}.txt").write_text(text + "\n")
+
+
+def tone_wav(path: Path, seconds: float = 4.0, amplitude: int = 12000) -> Path:
+    """A 440 Hz mono 48 kHz tone, for `--use-file-for-fake-audio-capture` (Chromium loops
+    it): a microphone that is always talking, unlike the fake device's short beeps."""
+    import math
+    import struct
+    import wave
+
+    rate = 48000
+    samples = b"".join(struct.pack("<h", int(amplitude * math.sin(2 * math.pi * 440 * i / rate)))
+                       for i in range(int(seconds * rate)))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples)
+    return path
 
 
 # MARK: the Chorus page

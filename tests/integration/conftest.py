@@ -159,7 +159,7 @@ def integration_database(tmp: Path, attempt: int) -> str:
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None, database: str | None = None, extra_args: list[str] | None = None,
     development_secret: bool = False, ready: bool = True, log_name: str | None = None, http_port: int | None = None,
-    host: str = "127.0.0.1",
+    host: str = "127.0.0.1", wrapper: list[str] | None = None,
 ) -> ChorusServer:
     """`extra_args` go to `chorus serve`; `development_secret` starts it without a secret (so
     on the published development secret, minting development tokens). Returns once /healthz
@@ -167,7 +167,8 @@ def start_server(
     database is open, answering 503 until then). `http_port` fixes the HTTP port (a Matrix
     registration names it before the server starts); by default one is picked. `host` is the
     address it serves and announces (another than 127.0.0.1 only inside a test's own network
-    namespace, see netns.py)."""
+    namespace, see netns.py). `wrapper` goes before the command and must `exec` it, so that the
+    process is the server's (test_storage_faults.py starts it in a mount namespace of its own)."""
     binary = chorus_binary()
     if not binary.exists():
         pytest.fail(f"chorus binary not found at {binary} (build it, or set CHORUS_BIN)", pytrace=False)
@@ -199,7 +200,7 @@ def start_server(
             log.flush()
             # Opened in append mode, so the server's output and our markers interleave in order.
             process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                (wrapper or []) + args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**clean_env(), **(extra_env or {})}, cwd=tmp,
             )
         server = ChorusServer(

@@ -4,7 +4,8 @@ removed by name when the test ends, failed or not.
 
 What works on these machines (../shared/INTEROP.md): no `netem`; random loss with nftables
 `numgen random` on the *input* hook (on output the sender gets EPERM instead of loss); rate
-limits with `htb` + `u32` (or `tbf`); blocked protocols with nftables. Chromium runs in a
+limits with `htb` + `u32` (or `tbf` on a veth end, `Namespace.cap`); delay from a userspace
+relay in front of one peer (`DelayRelay`); blocked protocols with nftables. Chromium runs in a
 namespace with only `lo`; Firefox gathers candidates only on the interface of a default route,
 so it needs a second namespace joined by a veth pair (`Network.link`).
 
@@ -155,6 +156,21 @@ class Namespace:
                   "match", "ip", "protocol", str(number), "0xff",
                   "match", "ip", direction, str(port), "0xffff", "flowid", classid])
 
+    def cap(self, device: str, kbit: int, *, burst_bytes: int = 16_000, latency_ms: int = 100) -> None:
+        """Caps everything leaving `device` (a veth end in this namespace) at `kbit` kbit/s with a
+        token bucket (`tbf`): a bottleneck link. What does not fit within `latency_ms` of queue
+        is dropped, as a router's buffer would."""
+        self.run(["tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", f"{kbit}kbit",
+                  "burst", str(burst_bytes), "latency", f"{latency_ms}ms"])
+
+    def uncap(self, device: str) -> None:
+        """Lifts `cap` (the device's default qdisc again)."""
+        self.run(["tc", "qdisc", "del", "dev", device, "root"], check=False)
+
+    def qdisc_stats(self, device: str) -> str:
+        """`tc -s qdisc show` for the device: what the bottleneck sent, dropped and held."""
+        return self.run(["tc", "-s", "qdisc", "show", "dev", device], check=False).stdout
+
     def clear_impairments(self) -> None:
         """Removes the input rules and the qdiscs on `lo` (the namespace and its guard stay)."""
         self.run(["nft", "flush", "chain", "inet", NFT_TABLE, "input"], check=False)
@@ -175,11 +191,22 @@ class Namespace:
 
 
 @dataclass
+class Link:
+    """A veth pair made by `Network.link`: its two ends' interface names and addresses."""
+
+    device_a: str
+    device_b: str
+    address_a: str
+    address_b: str
+
+
+@dataclass
 class Network:
     """The namespaces, links and processes of one test (the `netns` fixture's value)."""
 
     prefix: str
     namespaces: list[Namespace] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
     processes: list[subprocess.Popen] = field(default_factory=list)
     rate_classes: dict[str, list[str]] = field(default_factory=dict)
     _links: int = 0
@@ -220,6 +247,7 @@ class Network:
         b.run(["ip", "link", "set", end_b, "up"])
         if default_route_in_a:
             a.run(["ip", "route", "add", "default", "via", address_b, "dev", end_a])
+        self.links.append(Link(device_a=end_a, device_b=end_b, address_a=address_a, address_b=address_b))
         return address_a, address_b
 
     def enter(self, namespace: Namespace) -> None:
@@ -368,3 +396,89 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20) -> No
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing listens on {host}:{port} within {timeout}s")
+
+
+class DelayRelay:
+    """A UDP relay in front of one peer, the delay that `netem` would give (INTEROP.md: no netem
+    here): it listens on 127.0.0.1 of the namespace the calling thread is in (`port`) and passes
+    each datagram on to `target` from a socket of its own per peer address, holding what comes
+    back from the target `down_ms` and what goes to it `up_ms`. The peer is pointed at `port`
+    (whip-client.js's `udpPort` rewrites the answer's candidate); loss comes from nftables on
+    the relay's port (`Namespace.loss(port=relay.port, direction="sport")`: the datagrams it
+    sends toward the peer), so the kernel counts it."""
+
+    def __init__(self, target: tuple[str, int], *, down_ms: float = 0, up_ms: float = 0) -> None:
+        import selectors
+        import socket
+
+        self.target = target
+        self.down = down_ms / 1000
+        self.up = up_ms / 1000
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.upstream: dict[tuple[str, int], socket.socket] = {}
+        self.forwarded = {"up": 0, "down": 0}
+        self.closed = False
+        # Sockets are made here, in the caller's namespace; the thread only uses them.
+        self._spares = [self._socket() for _ in range(4)]
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"delay-relay-{self.port}")
+        self.thread.start()
+
+    def _socket(self):
+        import socket
+
+        upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        upstream.bind(("127.0.0.1", 0))
+        upstream.setblocking(False)
+        return upstream
+
+    def _run(self) -> None:
+        import heapq
+        import selectors
+
+        due: list[tuple[float, int, object, bytes, tuple[str, int]]] = []
+        order = 0
+        while not self.closed:
+            timeout = max(0.0, due[0][0] - time.monotonic()) if due else 0.05
+            try:
+                events = self.selector.select(min(timeout, 0.05))
+            except (OSError, ValueError):
+                return
+            now = time.monotonic()
+            for key, _ in events:
+                try:
+                    data, source = key.fileobj.recvfrom(65536)
+                except OSError:
+                    continue
+                if key.data is None:  # from the peer, toward the target
+                    upstream = self.upstream.get(source)
+                    if upstream is None:
+                        if not self._spares:
+                            continue  # more peer addresses than sockets made up front
+                        upstream = self._spares.pop()
+                        self.upstream[source] = upstream
+                        self.selector.register(upstream, selectors.EVENT_READ, source)
+                    heapq.heappush(due, (now + self.up, order, upstream, data, self.target))
+                    self.forwarded["up"] += 1
+                else:  # from the target, back to the peer it belongs to
+                    heapq.heappush(due, (now + self.down, order, self.listener, data, key.data))
+                    self.forwarded["down"] += 1
+                order += 1
+            now = time.monotonic()
+            while due and due[0][0] <= now:
+                _, _, sock, data, destination = heapq.heappop(due)
+                try:
+                    sock.sendto(data, destination)
+                except OSError:
+                    pass  # dropped by a rule of the test, or the peer is gone
+
+    def close(self) -> None:
+        self.closed = True
+        self.thread.join(timeout=2)
+        for sock in [self.listener, *self.upstream.values(), *self._spares]:
+            sock.close()
+        self.selector.close()
+

@@ -20,6 +20,7 @@ from browser import (
     page_url,
     record_timing,
     require_page,
+    tone_wav,
     wait_flowing,
     wait_until,
     web_dev_server,
@@ -65,7 +66,10 @@ def test_group_call_three_browsers(chorus: ChorusServer, browsers) -> None:
         ids = {"a": user("alice"), "b": user("bob"), "c": user("carol")}
         a_id, b_id, c_id = ids["a"], ids["b"], ids["c"]
         tokens = {k: chorus.token(v, "*", publish=True, subscribe=True, admin=(k == "a")) for k, v in ids.items()}
-        a, b, c = browsers("group-a"), browsers("group-b"), browsers("group-c")
+        # A talks (a tone on its fake microphone); B and C have the fake device's short beeps.
+        tone = tone_wav(artifacts_dir() / "group-a-tone.wav")
+        a = browsers("group-a", [f"--use-file-for-fake-audio-capture={tone}"])
+        b, c = browsers("group-b"), browsers("group-c")
         for key, browser in (("a", a), ("b", b), ("c", c)):
             browser.open(page_url(chorus, tokens[key], static=static))
         for browser in (a, b, c):
@@ -99,6 +103,15 @@ def test_group_call_three_browsers(chorus: ChorusServer, browsers) -> None:
             assert sorted(s["userId"] for s in video) == sorted(others), video
             wait_until(lambda: sorted(t["userId"] for t in browser.state()["tiles"] if t["hasVideo"]) == sorted([me, *others]),
                        10, lambda: f"{browser.name}: tiles {browser.state()['tiles']}")
+
+        # Chorus names A the active speaker (from the audio levels Chromium sends); B's and C's
+        # pages highlight A's tile.
+        for browser in (b, c):
+            speaker = browser.wait_event("active-speaker", lambda d: d["callId"] == call_id and d.get("userId") == a_id)
+            assert speaker["userId"] == a_id
+            wait_until(lambda: [e.get_attribute("data-user") for e in browser.driver.find_elements("css selector", ".tile.speaking")] == [a_id],
+                       10, lambda: f"{browser.name}: highlighted tiles "
+                                   f"{[e.get_attribute('data-user') for e in browser.driver.find_elements('css selector', '.tile.speaking')]}")
 
         # A turns its camera off: the SFU stops A's video at B and C; A's audio still flows.
         a.hook("toggleVideo", False)

@@ -18,9 +18,10 @@ struct TransportFeedbackRecorder {
     static let maximumStatuses = 400
 
     private var unwrapper = SequenceNumberUnwrapper()
-    /// Per slot (sequence & mask): the sequence held there and its arrival in µs since `epoch`.
+    /// Per slot (sequence & mask): the sequence held there and its arrival. Kept as instants:
+    /// turning one into microseconds is 128-bit arithmetic, paid per feedback, not per packet.
     private var sequences: [Int64]
-    private var arrivals: [Int64]
+    private var arrivals: [ContinuousClock.Instant]
     private var highest: Int64 = -1
     /// The first sequence not reported yet; nil before the first packet.
     private var nextToReport: Int64?
@@ -30,23 +31,25 @@ struct TransportFeedbackRecorder {
     init(epoch: ContinuousClock.Instant) {
         self.epoch = epoch
         sequences = Array(repeating: -1, count: Self.capacity)
-        arrivals = Array(repeating: 0, count: Self.capacity)
+        arrivals = Array(repeating: epoch, count: Self.capacity)
     }
 
     var hasUnreported: Bool { nextToReport.map { $0 <= highest } ?? false }
 
-    @inline(__always)
-    mutating func record(_ sequence: UInt16, at now: ContinuousClock.Instant) {
+    /// Records an arrival; true when it is the first with nothing else waiting to be reported
+    /// (the feedback timer must be put back in the worker's order then).
+    @inline(__always) @discardableResult
+    mutating func record(_ sequence: UInt16, at now: ContinuousClock.Instant) -> Bool {
+        let wasIdle = !hasUnreported
         let extended = unwrapper.unwrap(SequenceNumber(sequence))
-        let elapsed = (now - epoch).components
-        let micros = elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000
         let slot = Int(extended & Int64(Self.capacity - 1))
         sequences[slot] = extended
-        arrivals[slot] = micros
+        arrivals[slot] = now
         if nextToReport == nil { nextToReport = extended }
         // A packet from before what was reported already is not reported again.
-        if let next = nextToReport, extended < next { return }
+        if let next = nextToReport, extended < next { return false }
         if extended > highest { highest = extended }
+        return wasIdle && hasUnreported
     }
 
     /// Feedback for everything not reported yet (none when nothing arrived since): several
@@ -71,7 +74,8 @@ struct TransportFeedbackRecorder {
                     sequence += 1
                     continue
                 }
-                let ticks = arrivals[slot] / 250
+                let elapsed = (arrivals[slot] - epoch).components
+                let ticks = (elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000) / 250
                 if let previous = previousTicks {
                     guard TransportFeedback.fits(delta: ticks - previous) else { break }
                 } else {

@@ -31,8 +31,10 @@ public final class MediaCore {
     /// New transports beyond this many are refused (`tooManyTransports`): a worker's share of
     /// what the machine can carry, so that a flood of offers cannot exhaust it.
     public var maximumTransports = Int.max
-    /// Subscribers' NACKs are answered from each producer's history (true), or passed on to the
-    /// publisher as an SFU without one does (false: the A/B switch, `--retransmission off`).
+    /// Chorus repairs losses itself (true): subscribers' NACKs are answered from each
+    /// producer's history, and publishers are NACKed for the gaps Chorus sees. False (the A/B
+    /// switch, `--retransmission off`): neither; subscribers' NACKs are passed on to the
+    /// publisher, as an SFU without a history does. Applies to producers created afterwards.
     public var retransmission = true
 
     private enum Owner {
@@ -387,7 +389,8 @@ public final class MediaCore {
         let subscriptions = participant.subscriptions.values.sorted { $0.id < $1.id }.map { subscription in
             SubscriptionState(
                 id: subscription.id, identity: subscription.identity, transportState: subscription.transport.state,
-                tracks: subscription.consumers.map(Self.state(of:)))
+                tracks: subscription.consumers.map(Self.state(of:)),
+                availableBitrate: subscription.transport.availableOutgoingBitrate.map { Int($0) })
         }
         let receiving = participant.consumers.values.sorted { $0.track.mid < $1.track.mid }.map(Self.state(of:))
         let audio = participant.mute[.audio] ?? MuteState()
@@ -395,7 +398,8 @@ public final class MediaCore {
         return ParticipantState(
             id: participant.id, identity: participant.identity, transportState: participant.transport.state,
             audio: audio, video: video, audioMuted: audio.isMuted, videoMuted: video.isMuted, tracks: tracks,
-            subscriptions: subscriptions, receiving: receiving)
+            subscriptions: subscriptions, receiving: receiving,
+            availableBitrate: participant.transport.availableOutgoingBitrate.map { Int($0) })
     }
 
     private static func state(of consumer: Consumer) -> ConsumerState {

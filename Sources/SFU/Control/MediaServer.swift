@@ -21,13 +21,17 @@ public struct MediaServerConfiguration: Sendable {
     public var portSharing: UDPPortSharing
     /// Transports one worker may hold; more are refused (`tooManyTransports`).
     public var maximumTransportsPerWorker: Int
+    /// Losses repaired by Chorus (history and NACKs to publishers) or only passed on to the
+    /// publisher (see MediaCore.retransmission).
+    public var retransmission: Bool
 
     public init(
         host: String = "127.0.0.1", udpPort: UInt16 = 40000, tcpPort: UInt16? = nil, announcedIP: String = "127.0.0.1",
         consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, workers: Int = 1,
-        portSharing: UDPPortSharing = .automatic, maximumTransportsPerWorker: Int = 10_000
+        portSharing: UDPPortSharing = .automatic, maximumTransportsPerWorker: Int = 10_000, retransmission: Bool = true
     ) {
         self.maximumTransportsPerWorker = max(1, maximumTransportsPerWorker)
+        self.retransmission = retransmission
         self.workers = max(1, min(workers, SharedPortUfrag.maximumWorkers))
         self.portSharing = portSharing
         self.srtpBackend = srtpBackend
@@ -97,7 +101,8 @@ public final class MediaServer: Sendable {
                 index: index, socket: socket, tcpListener: listeners?[index], announcedIP: configuration.announcedIP,
                 dtlsContext: dtlsContext,
                 consentTimeout: configuration.consentTimeout, srtpBackend: configuration.srtpBackend, logger: logger,
-                maximumTransports: configuration.maximumTransportsPerWorker, events: continuation))
+                maximumTransports: configuration.maximumTransportsPerWorker, retransmission: configuration.retransmission,
+                events: continuation))
         }
         if let steering {
             for worker in workers { worker.share(steering, with: workers) }

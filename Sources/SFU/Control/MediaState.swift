@@ -37,6 +37,8 @@ public struct SubscriptionState: Sendable, Codable, Equatable {
     public var identity: String
     public var transportState: TransportState
     public var tracks: [ConsumerState]
+    /// The subscriber's downlink as Chorus estimates it from its transport-cc feedback (bit/s).
+    public var availableBitrate: Int?
 }
 
 public struct ConsumerState: Sendable, Codable, Equatable {
@@ -68,6 +70,9 @@ public struct ParticipantState: Sendable, Codable, Equatable {
     public var subscriptions: [SubscriptionState]
     /// Group calls: the others' tracks received on this participant's own transport, by mid.
     public var receiving: [ConsumerState]
+    /// Group calls: this participant's downlink as Chorus estimates it (bit/s), once its
+    /// transport-cc feedback on what it receives has come.
+    public var availableBitrate: Int?
 }
 
 public struct RoomState: Sendable, Codable, Equatable {

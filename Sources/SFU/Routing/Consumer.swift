@@ -209,6 +209,7 @@ public final class Consumer {
             return
         }
         queue.commit(length: protected, to: destination)
+        if transportSequenceExtensionID != nil { transport.sentWithTransportSequence(bytes: protected, now: now) }
         packetsOut &+= 1
         bytesOut &+= protected
         payloadBytesOut &+= payload.count
@@ -273,10 +274,12 @@ public final class Consumer {
             if resentSequences[gate] == outSequence.rawValue, now - resentAt[gate] < roundTrip { continue }
             let original = history.extendedSequence(of: outSequence &- sequenceOffset)
             guard let bytes = history.packet(original, now: now), let packet = try? RTPPacket(parsing: bytes) else {
-                missing += 1
+                // Lost on the publisher's link too and being NACKed there: its repair reaches
+                // this subscriber like any packet, so no keyframe is needed for it.
+                if !producer.layers[layer].isBeingRepaired(original) { missing += 1 }
                 continue
             }
-            guard send(retransmissionOf: packet, as: outSequence, to: destination, queue: queue) else { continue }
+            guard send(retransmissionOf: packet, as: outSequence, to: destination, queue: queue, now: now) else { continue }
             resentSequences[gate] = outSequence.rawValue
             resentAt[gate] = now
             stats.count(.retransmittedFromCache)
@@ -286,7 +289,10 @@ public final class Consumer {
     }
 
     /// Writes `packet` (from the history) as this consumer sent it, or wrapped in RTX.
-    private func send(retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, to destination: TransportAddress, queue: SendQueue) -> Bool {
+    private func send(
+        retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, to destination: TransportAddress, queue: SendQueue,
+        now: ContinuousClock.Instant
+    ) -> Bool {
         let slot = queue.reserve()
         let timestamp = packet.timestamp &+ selector.timestampOffset
         var length: Int
@@ -311,6 +317,7 @@ public final class Consumer {
         length += payload.count
         guard let protected = transport.protectRTP(slot, length: length) else { return false }
         queue.commit(length: protected, to: destination)
+        if transportSequenceExtensionID != nil { transport.sentWithTransportSequence(bytes: protected, now: now) }
         packetsRetransmitted += 1
         return true
     }

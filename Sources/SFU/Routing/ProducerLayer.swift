@@ -30,7 +30,8 @@ final class ProducerLayer {
     /// What subscribers' NACKs are answered from (nil: retransmission from the history is off,
     /// their NACKs go to the publisher).
     let history: PacketHistory?
-    /// What we NACK the publisher for (nil when it did not negotiate NACK).
+    /// What we NACK the publisher for (nil when it did not negotiate NACK, or retransmission
+    /// is switched off).
     // @exclusivity(unchecked): touched on every packet, only on the worker's thread, and only
     // by methods of the value itself that never reach back into this property, so no two
     // accesses can overlap; the run-time check would cost ~80 instructions a packet.
@@ -54,8 +55,10 @@ final class ProducerLayer {
         self.ssrc = ssrc
         self.rtxSSRC = rtxSSRC
         self.producer = producer
+        // Off (the A/B switch) is an SFU without repair of its own: no history to answer from
+        // and no NACKs of ours; the subscribers' NACKs reach the publisher instead.
         history = retransmission ? PacketHistory.forKind(producer.parameters.kind) : nil
-        if producer.parameters.feedback.contains(.nack) {
+        if retransmission, producer.parameters.feedback.contains(.nack) {
             nacks = NackGenerator()
             nackBuffer.reserveCapacity(NackGenerator.capacity)
         }
@@ -158,6 +161,9 @@ final class ProducerLayer {
         transport.sendNACK(mediaSSRC: ssrc, lost: nackBuffer, queue: queue)
         transport.wakeTimers(at: nacks!.nextDeadline ?? now)
     }
+
+    /// Whether Chorus is still NACKing the publisher for this (extended) sequence number.
+    func isBeingRepaired(_ sequence: Int64) -> Bool { nacks?.isMissing(sequence) ?? false }
 
     /// When this stream's timers next need running: a NACK retry or a waiting keyframe request.
     var nextDeadline: ContinuousClock.Instant? {

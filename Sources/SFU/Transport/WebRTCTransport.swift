@@ -67,8 +67,14 @@ public final class WebRTCTransport: TimerHeapElement {
     /// REMB for a peer that negotiated goog-remb without transport-cc, and how its packets'
     /// send times are read: abs-send-time, else one video stream's RTP timestamps.
     @exclusivity(unchecked) private var rembEstimator: ReceiveSideEstimator?
+    /// Whether `rembEstimator` is set (a Bool: comparing the optional to nil copies it).
+    private var sendsREMB = false
     @exclusivity(unchecked) private var sendClock = SendClock()
     /// Our transport-wide sequence number towards the peer (one counter for every stream).
+    /// What the peer's downlink carries, from its transport-cc feedback (subscribers that
+    /// negotiated the transport-wide sequence number); unchecked like `feedbackRecorder`.
+    @exclusivity(unchecked) private var sendEstimator: SendSideEstimator?
+    private var estimatesDownlink = false
     @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
@@ -135,9 +141,11 @@ public final class WebRTCTransport: TimerHeapElement {
             incomingTransportSequenceID = id
             feedbackRecorder = TransportFeedbackRecorder(epoch: epoch)
             rembEstimator = nil
+            sendsREMB = false
         }
         if feedbackRecorder == nil, producer.parameters.feedback.contains(.remb), rembEstimator == nil {
             rembEstimator = ReceiveSideEstimator(now: epoch)
+            sendsREMB = true
             sendClock = SendClock(absSendTimeID: producer.parameters.absSendTimeExtensionID)
         }
     }
@@ -159,7 +167,23 @@ public final class WebRTCTransport: TimerHeapElement {
     func addConsumer(_ consumer: Consumer) {
         consumers.append(consumer)
         consumersBySSRC[consumer.track.ssrc] = consumer
+        if consumer.transportSequenceExtensionID != nil, sendEstimator == nil {
+            sendEstimator = SendSideEstimator(now: epoch)
+            estimatesDownlink = true
+        }
     }
+
+    /// The packet just written with `takeTransportSequence`'s number went out, `bytes` long.
+    @inline(__always)
+    func sentWithTransportSequence(bytes: Int, now: ContinuousClock.Instant) {
+        // A Bool, not `sendEstimator != nil`: that comparison copies the estimator (its arrays
+        // retained and released) on every packet.
+        if estimatesDownlink { sendEstimator!.sent(sequence: transportSequence, bytes: bytes, at: now) }
+    }
+
+    /// What the peer's downlink carries, from its transport-cc feedback (bits per second; nil
+    /// before the first feedback, or when it negotiated no transport-cc with us).
+    public var availableOutgoingBitrate: Double? { sendEstimator?.estimate }
 
     func removeConsumer(_ consumer: Consumer) {
         consumers.removeAll { $0 === consumer }
@@ -247,9 +271,14 @@ public final class WebRTCTransport: TimerHeapElement {
         }
         // Every packet counts for the publisher's estimator, retransmissions and probes too.
         if let id = incomingTransportSequenceID, let data = packet.headerExtension(id: id), data.count == 2 {
-            feedbackRecorder?.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now)
+            // The first packet since the last feedback puts the feedback timer back in the
+            // worker's order: `nextDeadline` leaves it out while there is nothing to report, so
+            // without this the next feedback waited for another timer (the 1 s reports), and
+            // GoogCC, hearing every ~0.5 s instead of every 100 ms, held its estimate down.
+            // In place through `!` (set with the id): optional chaining would copy the recorder.
+            if feedbackRecorder!.record(UInt16(data[0]) << 8 | UInt16(data[1]), at: now) { wakeTimers(at: nextFeedback) }
         }
-        if rembEstimator != nil { estimate(packet, now: now, queue: queue, stats: stats) }
+        if sendsREMB { estimate(packet, now: now, queue: queue, stats: stats) }
         if let layer = layersBySSRC[packet.ssrc] {
             layer.producer.receive(packet, layer: layer, now: now, queue: queue, stats: stats)
             return
@@ -282,7 +311,7 @@ public final class WebRTCTransport: TimerHeapElement {
     @inline(never)
     private func estimate(_ packet: RTPPacket, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
         // Mutated in place through the optional: a copy would duplicate its buffers.
-        guard rembEstimator != nil else { return }
+        guard sendsREMB else { return }
         let sendMs = sendClock.sendMilliseconds(of: packet, timingStream: timingStream)
         rembEstimator!.packet(bytes: packet.bytes.count, sendMs: sendMs, now: now)
         if rembEstimator!.needsEvaluation(now: now), let bitrate = rembEstimator!.update(now: now) {
@@ -386,6 +415,10 @@ public final class WebRTCTransport: TimerHeapElement {
                         stats.recordRoundTrip(sample)
                     }
                 }
+            case .transportFeedback(let feedback):
+                sendEstimator?.feedback(feedback, now: now)
+            case .remb(let remb):
+                sendEstimator?.remb(remb.bitrate)
             case .pictureLossIndication(let pli):
                 guard let consumer = consumersBySSRC[pli.mediaSSRC] else { continue }
                 stats.count(.keyframeRequestsReceived)
@@ -565,9 +598,8 @@ public final class WebRTCTransport: TimerHeapElement {
 
     /// Transport-cc feedback on what arrived since the last (none when nothing did).
     private func sendTransportFeedback(queue: SendQueue, stats: WorkerStats) {
-        guard var recorder = feedbackRecorder else { return }
-        let packets = recorder.feedback(senderSSRC: rtcpSSRC, mediaSSRC: producers.first?.ssrc ?? 0)
-        feedbackRecorder = recorder
+        guard feedbackRecorder != nil else { return }
+        let packets = feedbackRecorder!.feedback(senderSSRC: rtcpSSRC, mediaSSRC: producers.first?.ssrc ?? 0)
         for packet in packets {
             sendRTCP([.transportFeedback(packet)], queue: queue)
             stats.count(.transportFeedbackSent)

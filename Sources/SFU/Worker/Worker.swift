@@ -43,7 +43,7 @@ public final class Worker: @unchecked Sendable {
     init(
         index: Int, socket: UDPSocket, tcpListener: TCPListener? = nil, announcedIP: String, dtlsContext: DTLSContext,
         consentTimeout: Duration = .seconds(30), srtpBackend: SRTPBackend = .default, logger: Logger,
-        maximumTransports: Int = .max, events: AsyncStream<MediaEvent>.Continuation? = nil
+        maximumTransports: Int = .max, retransmission: Bool = true, events: AsyncStream<MediaEvent>.Continuation? = nil
     ) throws {
         self.index = index
         self.logger = logger
@@ -57,6 +57,7 @@ public final class Worker: @unchecked Sendable {
         let queue = SendQueue(capacity: Self.sendBatch, flushHandler: { _ in })
         core = MediaCore(dtlsContext: dtlsContext, announcedAddress: announced, consentTimeout: consentTimeout, srtpBackend: srtpBackend, queue: queue)
         core.maximumTransports = maximumTransports
+        core.retransmission = retransmission
         core.announcedTCPPort = tcpListener?.localPort
         wakeFD = chorus_wake_fd()
         self.events = try EventPoll()
@@ -73,7 +74,9 @@ public final class Worker: @unchecked Sendable {
         core.steerAddress = { address, valid in
             if address.transport == .tcp { tcp.addressValidated(address, valid) }
         }
-        queue.flushHandler = { queue in
+        // Unowned: the core owns the queue that calls this, so a strong capture was a cycle that
+        // kept every discarded worker's core, buffers and UDP socket (LeakSanitizer found it).
+        queue.flushHandler = { [unowned core] queue in
             // TCP destinations first: their frames are copied out of the slots that the UDP
             // send below skips. A UDP-only flush pays one comparison.
             if queue.streamCount > 0 { tcp.send(queue) }

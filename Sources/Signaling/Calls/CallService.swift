@@ -476,7 +476,7 @@ public final class CallService: Sendable {
             } catch CallStoreError.conflict(current: .active) {
                 // Someone else answered first.
             } catch {
-                throw Self.callError(error, action: action)
+                throw storeFailure(error, action: action)
             }
         } else if call.status != .active {
             throw .conflict(action, status: call.status)
@@ -489,8 +489,18 @@ public final class CallService: Sendable {
         do {
             return try await body()
         } catch {
-            throw Self.callError(error, action: action)
+            throw storeFailure(error, action: action)
         }
+    }
+
+    /// The CallError for a store error; a database failure (503) is logged with its cause, which
+    /// the client is not told (a full disk, a read-only file, a lost PostgreSQL).
+    func storeFailure(_ error: any Error, action: String) -> CallError {
+        let callError = Self.callError(error, action: action)
+        if callError.kind == .unavailable, error as? CallStoreError != .starting {
+            logger.error("\(action): the call database failed: \(error)")
+        }
+        return callError
     }
 
     static func callError(_ error: any Error, action: String) -> CallError {
@@ -502,6 +512,8 @@ public final class CallService: Sendable {
         case CallStoreError.duplicate: return CallError(.conflict, "conflict", "a call with this id exists")
         case CallStoreError.starting:
             return CallError(.unavailable, "unavailable", "the server is starting: the call database is not open yet")
+        case CallStoreError.unwritable:
+            return CallError(.unavailable, "database_unwritable", "the call database cannot take changes at the moment; try again later")
         default: return CallError(.unavailable, "unavailable", "the call database is unavailable")
         }
     }

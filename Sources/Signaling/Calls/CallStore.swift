@@ -16,6 +16,9 @@ public enum CallStoreError: Error, Equatable, Sendable {
     case duplicate
     /// The server is still opening and migrating the database (it listens before that).
     case starting
+    /// The database cannot take writes: its disk is full, its file or folder is read-only, or
+    /// the storage fails. Carries what the database said, for the log (the client gets a 503).
+    case unwritable(String)
 }
 
 public protocol CallStore: Sendable {

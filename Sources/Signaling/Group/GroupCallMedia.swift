@@ -21,6 +21,8 @@ actor GroupCallMedia {
 
     /// callId → user → their media session.
     private var members: [String: [String: Member]] = [:]
+    /// callId → the participant id the SFU last named the speaker (for members who join later).
+    private var speakers: [String: String?] = [:]
     /// callId → user → mute state per kind. Outlives a member's transport, so an admin's mute
     /// survives a reload and applies to a participant who has not sent media yet.
     private var mutes: [String: [String: [TrackKind: MuteState]]] = [:]
@@ -92,6 +94,10 @@ actor GroupCallMedia {
             await client.deliver(RealtimeEvent("sfu-answer", .object([
                 "callId": .string(callId), "sdp": .string(answer), "streams": streams(callId: callId, for: user),
             ])))
+            // Whoever speaks already was named before this member came: tell it now.
+            if isNew, let speaker = speakers[callId], let event = speakerEvent(room: callId, participantID: speaker) {
+                await client.deliver(event)
+            }
             await renegotiate(callId: callId)
         }
     }
@@ -141,7 +147,10 @@ actor GroupCallMedia {
         try? await serialized(callId) { () async throws(CallError) in
             guard let member = members[callId]?[user] else { return }
             members[callId]?[user] = nil
-            if members[callId]?.isEmpty == true { members[callId] = nil }
+            if members[callId]?.isEmpty == true {
+                members[callId] = nil
+                speakers[callId] = nil
+            }
             await closeTransport(callId: callId, participantID: member.participantID)
             await renegotiate(callId: callId)
         }
@@ -162,7 +171,10 @@ actor GroupCallMedia {
         try? await serialized(room) { () async throws(CallError) -> (callId: String, user: String)? in
             guard let (user, member) = members[room]?.first(where: { $0.value.participantID == participantID }) else { return nil }
             members[room]?[user] = nil
-            if members[room]?.isEmpty == true { members[room] = nil }
+            if members[room]?.isEmpty == true {
+                members[room] = nil
+                speakers[room] = nil
+            }
             await member.client.deliver(RealtimeEvent("sfu-closed", .object([
                 "callId": .string(room), "reason": .string(reason),
             ])))
@@ -175,12 +187,19 @@ actor GroupCallMedia {
     /// `userId` null when nobody does). Not serialized with the call's operations: it only
     /// reads who is there.
     func speakerChanged(room: String, participantID: String?) async {
+        // Only rooms that are group calls (a WHIP room has no members to tell).
         guard let present = members[room] else { return }
+        speakers[room] = participantID
+        guard let event = speakerEvent(room: room, participantID: participantID) else { return }
+        for member in present.values { await member.client.deliver(event) }
+    }
+
+    private func speakerEvent(room: String, participantID: String?) -> RealtimeEvent? {
+        guard let present = members[room] else { return nil }
         let user = participantID.flatMap { id in present.first { $0.value.participantID == id }?.key }
-        let event = RealtimeEvent("active-speaker", .object([
+        return RealtimeEvent("active-speaker", .object([
             "callId": .string(room), "userId": user.map(JSONValue.string) ?? .null,
         ]))
-        for member in present.values { await member.client.deliver(event) }
     }
 
     /// The loudest few of the call (`audio-levels`), by user.

@@ -23,6 +23,10 @@ public struct ChorusConfiguration: Sendable {
     /// Several workers on one UDP port (eBPF steering, needs root) or one port each; by
     /// default the first when it can be set up (see UDPPortSharing).
     public var udpPortSharing: UDPPortSharing = .automatic
+    /// Chorus repairs lost packets itself: a history per published track answers subscribers'
+    /// NACKs, and Chorus NACKs publishers for what it missed (`--retransmission on`, the
+    /// default). Off is the A/B baseline: subscribers' NACKs only go on to the publisher.
+    public var retransmission = true
 
     public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
     /// Calls nobody answers within this become `missed` (CHORUS_RING_TIMEOUT, seconds).
@@ -62,6 +66,15 @@ public struct ChorusConfiguration: Sendable {
     }
 
     public init() {}
+
+    /// `--retransmission`'s values: `on` or `off` (nil for anything else).
+    public static func retransmission(parsing text: String) -> Bool? {
+        switch text.lowercased() {
+        case "on": true
+        case "off": false
+        default: nil
+        }
+    }
 
     /// The ICE-TCP port the workers listen on: `tcpPort`, else the UDP port's number.
     public var effectiveTCPPort: UInt16 { tcpPort ?? udpPort }

@@ -109,7 +109,8 @@ public enum ChorusServer {
                 announcedIP: configuration.effectiveAnnouncedIP, consentTimeout: configuration.consentTimeout,
                 srtpBackend: configuration.srtpBackend, workers: configuration.workers,
                 portSharing: configuration.udpPortSharing,
-                maximumTransportsPerWorker: configuration.maximumTransportsPerWorker),
+                maximumTransportsPerWorker: configuration.maximumTransportsPerWorker,
+                retransmission: configuration.retransmission),
             logger: logger)
         let authority = TokenAuthority(secret: secret)
         if authority.isSecretShort, secret != TokenAuthority.developmentSecret {
@@ -154,6 +155,9 @@ public enum ChorusServer {
         logger.info("media on udp \(configuration.host):\(ports), announced as \(configuration.effectiveAnnouncedIP); DTLS fingerprint sha-256 \(media.fingerprint.hex)")
         let tcpPorts = Array(Set(media.tcpPorts)).sorted()
         logger.info("ice-tcp on tcp \(configuration.host):\(tcpPorts.map(String.init).joined(separator: ",")) (passive candidates, below udp)")
+        if !configuration.retransmission {
+            logger.notice("retransmission off: no packet history and no NACKs from Chorus; subscribers' NACKs go to the publisher")
+        }
         // All start at once (the listener does not wait for the database) and stop in reverse
         // order: HTTP first, so that no request reaches a stopped call service; the database
         // last. If the database cannot be opened, the others shut down gracefully and its
@@ -165,7 +169,9 @@ public enum ChorusServer {
             .init(service: MediaService(media: media)), .init(service: calls), .init(service: app),
         ] + (matrix.map { [.init(service: $0)] } ?? [])
         let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: services + [.init(service: ShutdownDeadline(limit: .seconds(5), logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("chorus stopped")
     }

@@ -6,7 +6,10 @@ import Logging
 public enum CallStores {
     /// Applies pending migrations and opens the store. A PostgreSQL store answers only while
     /// its pool runs (`PostgresCallStore.run`: CallStoreService in the server, or `withStore`).
-    public static func open(_ url: DatabaseURL, logger: Logger) async throws -> any CallStore {
+    /// `postgresTimeouts` bound each PostgreSQL operation (tests on a loaded machine give more).
+    public static func open(
+        _ url: DatabaseURL, logger: Logger, postgresTimeouts: PostgresCallStore.Timeouts = .init()
+    ) async throws -> any CallStore {
         switch url {
         case .sqlite(let path):
             // Migrated on the store's own connection: for `:memory:` a second connection
@@ -14,15 +17,16 @@ public enum CallStores {
             return try await SQLiteCallStore.open(path: path, logger: logger)
         case .postgres(let string):
             try await Migrator.migrate(url, logger: logger)
-            return try PostgresCallStore(url: string, logger: logger)
+            return try PostgresCallStore(url: string, timeouts: postgresTimeouts, logger: logger)
         }
     }
 
     /// Opens the store, runs what it needs while `body` uses it, then closes it (tests, tools).
     public static func withStore<Result: Sendable>(
-        _ url: DatabaseURL, logger: Logger, _ body: @Sendable (any CallStore) async throws -> Result
+        _ url: DatabaseURL, logger: Logger, postgresTimeouts: PostgresCallStore.Timeouts = .init(),
+        _ body: @Sendable (any CallStore) async throws -> Result
     ) async throws -> Result {
-        let store = try await open(url, logger: logger)
+        let store = try await open(url, logger: logger, postgresTimeouts: postgresTimeouts)
         guard let postgres = store as? PostgresCallStore else {
             do {
                 let result = try await body(store)

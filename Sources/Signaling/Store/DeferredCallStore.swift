@@ -13,6 +13,8 @@ import Foundation
 public final class DeferredCallStore: CallStore {
     private struct State {
         var store: (any CallStore)?
+        /// What operations fail with until then: `starting`, or why opening fails for now.
+        var notOpen = CallStoreError.starting
         /// Tasks in `untilOpen`, by a number that lets a cancelled one take itself out.
         var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var lastWaiter: UInt64 = 0
@@ -34,8 +36,15 @@ public final class DeferredCallStore: CallStore {
 
     public var isOpen: Bool { state.withLock { $0.store != nil } }
 
+    /// Until `open`, operations fail with `error` instead of `starting` (a database that cannot
+    /// be opened for writing yet: the client is told that, not that the server is starting).
+    public func failing(with error: CallStoreError) {
+        state.withLock { $0.notOpen = error }
+    }
+
     private func current() throws(CallStoreError) -> any CallStore {
-        guard let store = state.withLock({ $0.store }) else { throw .starting }
+        let (store, notOpen) = state.withLock { ($0.store, $0.notOpen) }
+        guard let store else { throw notOpen }
         return store
     }
 

@@ -221,7 +221,11 @@ public final class SQLiteCallStore: CallStore {
         try await gate.exclusive {
             // IMMEDIATE: take the write lock now, so that what the body reads cannot change
             // under it (another process would otherwise upgrade its lock first).
-            _ = try await connection.query("BEGIN IMMEDIATE", [])
+            do {
+                _ = try await connection.query("BEGIN IMMEDIATE", [])
+            } catch {
+                throw Self.unwritable(error) ?? error
+            }
             do {
                 let result = try await body(connection)
                 _ = try await connection.query("COMMIT", [])
@@ -230,11 +234,34 @@ public final class SQLiteCallStore: CallStore {
                 do {
                     _ = try await connection.query("ROLLBACK", [])
                 } catch let rollback {
-                    logger.error("ROLLBACK failed: \(rollback)")
+                    // After a full disk or an I/O error SQLite may have rolled back already
+                    // (sqlite.org/lang_transaction.html, "Response To Errors Within A
+                    // Transaction"), and then ROLLBACK finds no transaction: not news.
+                    if Self.unwritable(error) == nil { logger.error("ROLLBACK failed: \(rollback)") }
                 }
-                throw error
+                throw Self.unwritable(error) ?? error
             }
         }
+    }
+
+    /// SQLite's answers that mean the file cannot be written, whatever the statement: told
+    /// apart from a conflict or a bug so that the client gets a clear 503 and the log the cause.
+    static func unwritable(_ error: any Error) -> CallStoreError? {
+        guard let error = error as? SQLiteError else { return nil }
+        let cause: String
+        switch error.reason {
+        case .full: cause = "the disk holding it is full"
+        case .readOnly, .readonlyCantLock, .readonlyDirectory, .readonlyInRecovery, .readonlyInRollback, .readonlyBackingMoved:
+            cause = "its file or folder is read-only"
+        case .cantOpen, .cantOpenDirectory, .permission:
+            cause = "its file cannot be opened for writing"
+        case .ioError, .ioErrorFailedWrite, .ioErrorFailedSync, .ioErrorFailedDirSync, .ioErrorFailedTruncate,
+            .ioErrorFailedSharedMemOpen, .ioErrorFailedSharedMemSize, .ioErrorFailedSharedMemMap, .ioErrorFailedAccess,
+            .ioErrorFailedDelete, .ioErrorFailedRead, .ioErrorIncompleteRead:
+            cause = "its storage fails (I/O error)"
+        default: return nil
+        }
+        return .unwritable("\(cause): \(error.message)")
     }
 
     private func calls(_ sql: String, _ binds: [SQLiteData]) async throws -> [CallRecord] {

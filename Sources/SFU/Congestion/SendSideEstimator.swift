@@ -1,0 +1,107 @@
+// How much a subscriber's downlink carries: GoogCC's send side (draft-ietf-rmcat-gcc-02),
+// fed by the subscriber's transport-cc feedback on the transport-wide sequence numbers Chorus
+// writes into what it sends. Per packet sent: one store into a preallocated ring (sequence,
+// send time, size). Per feedback (every 50-100 ms from a browser): each reported packet's
+// send and arrival times go through the delay trend; the acknowledged bytes give what got
+// through; the share reported lost drives the loss-based bound (§6: over 10 % lost, back off
+// by half the loss; under 2 %, the delay-based estimate alone decides). A REMB from the
+// subscriber caps it too. The estimate is what the layer allocator will divide among that
+// subscriber's consumers (simulcast); today it is reported per transport.
+
+import RTP
+
+struct SendSideEstimator {
+    static let capacity = 4096
+    /// Loss above this share backs the estimate off; below `lowLoss` it is not a signal.
+    static let highLoss = 0.10
+    static let lowLoss = 0.02
+
+    private(set) var trend = DelayTrend()
+    private var rate = RateControl()
+    private var acknowledged: ThroughputMeter
+    private let start: ContinuousClock.Instant
+    /// Per slot (sequence & mask): the extended sequence sent there, its send time and size.
+    /// Times stay instants here: turning one into milliseconds costs ~900 instructions of
+    /// 128-bit arithmetic, paid per feedback entry rather than per packet sent.
+    private var sequences: [Int64]
+    private var sendTimes: [ContinuousClock.Instant]
+    private var sizes: [Int]
+    private var unwrapper = SequenceNumberUnwrapper()
+    private var newestSent: Int64 = 0
+    private var lossBound: Double?
+    private var firstFeedback: ContinuousClock.Instant?
+    private(set) var lossFraction = 0.0
+
+    init(now: ContinuousClock.Instant) {
+        start = now
+        acknowledged = ThroughputMeter(now: now)
+        sequences = Array(repeating: -1, count: Self.capacity)
+        sendTimes = Array(repeating: now, count: Self.capacity)
+        sizes = Array(repeating: 0, count: Self.capacity)
+    }
+
+    /// Bits per second the subscriber can take; nil before its first feedback.
+    var estimate: Double? {
+        guard let delayBased = rate.estimate else { return nil }
+        return lossBound.map { min($0, delayBased) } ?? delayBased
+    }
+
+    @inline(__always)
+    mutating func sent(sequence: UInt16, bytes: Int, at now: ContinuousClock.Instant) {
+        let extended = unwrapper.unwrap(SequenceNumber(sequence))
+        newestSent = max(newestSent, extended)
+        let slot = Int(extended & Int64(Self.capacity - 1))
+        sequences[slot] = extended
+        sendTimes[slot] = now
+        sizes[slot] = bytes
+    }
+
+    /// A transport-cc feedback from the subscriber.
+    mutating func feedback(_ feedback: TransportFeedback, now: ContinuousClock.Instant) {
+        var received = 0
+        var lost = 0
+        var bytes = 0
+        for (offset, arrival) in feedback.arrivals.enumerated() {
+            let sequence = feedback.baseSequence &+ UInt16(truncatingIfNeeded: offset)
+            guard let slot = self.slot(of: sequence) else { continue }
+            guard let arrival else {
+                lost += 1
+                continue
+            }
+            received += 1
+            bytes += sizes[slot]
+            // 250 µs ticks on the subscriber's clock; only differences matter to the trend.
+            trend.packet(sendMs: (sendTimes[slot] - start).milliseconds, arrivalMs: Double(arrival) / 4)
+        }
+        guard received + lost > 0 else { return }
+        acknowledged.add(bytes: bytes, at: now)
+        lossFraction = Double(lost) / Double(received + lost)
+        // The first second of feedback only measures: the estimate starts at what got through
+        // in a whole second, not at the first 100 ms' share of it.
+        let first = firstFeedback ?? now
+        firstFeedback = first
+        let throughput = acknowledged.bitrate(now: now)
+        guard now - first >= .seconds(1), throughput > 0 else { return }
+        let delayBased = rate.update(signal: trend.signal, throughput: throughput, now: now)
+        if lossFraction > Self.highLoss {
+            lossBound = (lossBound ?? delayBased) * (1 - 0.5 * lossFraction)
+        } else if lossFraction < Self.lowLoss {
+            lossBound = nil
+        }
+    }
+
+    /// The subscriber's own REMB: it can take no more than that.
+    mutating func remb(_ bitrate: UInt64) {
+        rate.cap(at: Double(bitrate))
+    }
+
+    /// The ring slot of a sequence we sent and still remember.
+    private func slot(of sequence: UInt16) -> Int? {
+        // Extend against the newest sent: feedback is about the last few hundred packets.
+        let newest = newestSent
+        var extended = (newest & ~0xFFFF) | Int64(sequence)
+        if extended > newest + 0x8000 { extended -= 0x1_0000 } else if extended < newest - 0x8000 { extended += 0x1_0000 }
+        let slot = Int(extended & Int64(Self.capacity - 1))
+        return sequences[slot] == extended ? slot : nil
+    }
+}
