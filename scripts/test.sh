@@ -34,7 +34,8 @@
 #   CHORUS_BIN           chorus binary for the integration stages (default: the debug build)
 #   CHORUS_PYTHON        Python interpreter (default .venv/bin/python if present, else python3)
 #   CHORUS_PYTEST_ARGS   extra pytest arguments, e.g. "-k mute -x"
-#   CHORUS_UNIT_TIMEOUT, CHORUS_INTEGRATION_TIMEOUT  seconds (default 1200, 900)
+#   CHORUS_UNIT_TIMEOUT, CHORUS_INTEGRATION_TIMEOUT  seconds (default 1200, 1500: a guard against a
+#                        hang; the integration suite takes ~10 min on an idle 2-core machine)
 #   CHORUS_FUZZ_SECONDS  seconds per fuzzer in the fuzz stage (default 15)
 #   CHORUS_SOAK_MINUTES  length of the soak stage's churn (default 1.5)
 #   CHORUS_TEST_POSTGRES_URL  a PostgreSQL superuser URL to test against instead of starting one
@@ -223,7 +224,7 @@ fi
 if wants integration; then
     # shellcheck disable=SC2086 # CHORUS_PYTEST_ARGS is a list of words on purpose
     CHORUS_ARTIFACTS="$ARTIFACTS/integration" run_stage integration pytest.log \
-        timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-900}" \
+        timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-1500}" \
         "$py" -m pytest tests/integration -ra -p no:cacheprovider \
         --junitxml="$ARTIFACTS/integration-junit.xml" ${CHORUS_PYTEST_ARGS:-} || true
 fi
@@ -235,7 +236,7 @@ if wants integration-postgres; then
         # shellcheck disable=SC2086
         CHORUS_INTEGRATION_DATABASE=postgres CHORUS_ARTIFACTS="$ARTIFACTS/integration-postgres" \
             run_stage integration-postgres pytest-postgres.log \
-            timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-900}" \
+            timeout --kill-after=30 "${CHORUS_INTEGRATION_TIMEOUT:-1500}" \
             "$py" -m pytest tests/integration -ra -p no:cacheprovider \
             --junitxml="$ARTIFACTS/integration-postgres-junit.xml" ${CHORUS_PYTEST_ARGS:-} || true
     fi
