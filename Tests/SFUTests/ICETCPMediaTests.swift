@@ -73,8 +73,13 @@ private final class SocketPeer {
 struct ICETCPMediaTests {
     @Test(arguments: [(true, false), (false, true), (true, true)])
     func mediaCrossesTCPLikeUDP(publisherOverTCP: Bool, subscriberOverTCP: Bool) async throws {
+        // A connect deadline far beyond the test: between `publish` and `subscribe` this task
+        // waits for a thread of the cooperative pool, and under ASan on a loaded 2-core CI
+        // machine the synchronous fuzz-style suites held both for over 30 s (the default), so
+        // the unconnected publisher was reaped and `subscribe` found no room.
         let media = try MediaServer(
-            configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, tcpPort: 0, workers: 2),
+            configuration: MediaServerConfiguration(
+                host: "127.0.0.1", udpPort: 0, tcpPort: 0, consentTimeout: .seconds(600), workers: 2),
             logger: Logger(label: "test"))
         media.start()
         defer { media.shutdown() }
