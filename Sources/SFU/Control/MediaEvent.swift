@@ -9,6 +9,10 @@ public enum MediaEvent: Sendable, Equatable {
     /// Twice a second while anyone is audible (and once when the last one falls silent): the
     /// loudest few, loudest first.
     case audioLevels(room: String, levels: [AudioLevel])
+    /// The bandwidth allocator paused (or resumed) one publisher's video for one subscriber: its
+    /// downlink estimate did not fit even the lowest layer beside its audio and the videos that
+    /// come first. `subscriberID` is the receiving group participant (or WHEP subscription).
+    case videoPaused(room: String, subscriberID: String, publisherID: String, paused: Bool)
 }
 
 /// A participant's voice activity: the smoothed share of its audio packets that carried speech

@@ -113,6 +113,8 @@ extension CallService {
                 await group.speakerChanged(room: room, participantID: participantID)
             case .audioLevels(let room, let levels):
                 await group.audioLevels(room: room, levels: levels)
+            case .videoPaused(let room, let subscriberID, let publisherID, let paused):
+                await group.videoPaused(room: room, subscriberID: subscriberID, publisherID: publisherID, paused: paused)
             }
         }
     }

@@ -214,6 +214,19 @@ actor GroupCallMedia {
         for member in present.values { await member.client.deliver(event) }
     }
 
+    /// Tells one member that another's video is paused for it (`stream-paused`) or flows again
+    /// (`stream-resumed`): its downlink cannot carry that video now. Only that member learns it;
+    /// the publisher still sends, and everybody else still receives.
+    func videoPaused(room: String, subscriberID: String, publisherID: String, paused: Bool) async {
+        guard let present = members[room],
+            let subscriber = present.values.first(where: { $0.participantID == subscriberID }),
+            let publisher = present.first(where: { $0.value.participantID == publisherID })?.key
+        else { return }
+        await subscriber.client.deliver(RealtimeEvent(paused ? "stream-paused" : "stream-resumed", .object([
+            "callId": .string(room), "userId": .string(publisher), "kind": .string("video"), "reason": .string("bandwidth"),
+        ])))
+    }
+
     /// Mutes or unmutes `user`'s track at the SFU. A participant cannot lift a moderator's mute.
     func setMute(callId: String, user: String, kind: TrackKind, muted: Bool, byAdmin: Bool) async throws(CallError) {
         try await serialized(callId) { () async throws(CallError) in
