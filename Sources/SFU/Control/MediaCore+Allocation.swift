@@ -40,7 +40,7 @@ extension MediaCore {
     ) {
         let consumers = consumers.filter { !$0.isClosed && !$0.producer.paused }
         guard transport.isConnected, consumers.contains(where: { $0.producer.kind == .video }) else { return }
-        guard let budget = transport.availableOutgoingBitrate else {
+        guard let budget = transport.allocationBudget() else {
             // No estimate (no transport-cc and no REMB from this subscriber): preferences only.
             for consumer in consumers { report(consumer, consumer.allocate(nil, now: now, queue: queue), subscriber, room, publishers) }
             return
