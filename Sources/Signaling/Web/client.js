@@ -336,18 +336,24 @@ export const chorus = {
   },
 
   /**
-   * Calls a user, 1-to-1.
-   * @param {string} user
+   * Calls a user, 1-to-1; or, given a Matrix room id (`!…`), the room's other member, whose
+   * Matrix client rings (the server checks the room with the homeserver).
+   * @param {string} userOrRoom
    * @returns {Promise<string>} the call id
    */
-  async call(user) {
-    const peer = String(user || "").trim();
-    if (!peer) throw new Error("whom to call?");
-    const call = await api("POST", "/api/calls/initiate", {
-      roomId: `web-${crypto.randomUUID().slice(0, 8)}`, callType: "video", invitees: [peer], isGroupCall: false,
-    });
+  async call(userOrRoom) {
+    const target = String(userOrRoom || "").trim();
+    if (!target) throw new Error("whom to call?");
+    const matrixRoom = target.startsWith("!");
+    const call = await api("POST", "/api/calls/initiate", matrixRoom
+      ? { roomId: target, callType: "video", isGroupCall: false }
+      : { roomId: `web-${crypto.randomUUID().slice(0, 8)}`, callType: "video", invitees: [target], isGroupCall: false });
+    const peer = matrixRoom
+      ? /** @type {{user: string}[]} */ (call.participants).find((p) => p.user !== session.user)?.user ?? target
+      : target;
     if (app.call) app.call.leave();
-    const direct = new DirectCall(host, call.callId, "caller", peer);
+    // A Matrix client rings with the offer in its m.call.invite: offer now, not once answered.
+    const direct = new DirectCall(host, call.callId, "caller", peer, { offerWithRing: matrixRoom });
     app.call = direct;
     showRinging(peer);
     return call.callId;
@@ -375,6 +381,9 @@ export const chorus = {
       direct.close();
       return null;
     }
+    // A call that rang with its offer (a Matrix client's m.call.invite) sends no other: answer it.
+    const offer = incoming?.offer?.sdp ?? incoming?.sdp;
+    if (offer) direct.handle("webrtc-offer", { callId, from: peer, sdp: offer, type: "offer" });
     return callId;
   },
 
