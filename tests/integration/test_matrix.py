@@ -2,7 +2,9 @@
 plain Matrix client call each other both ways, with the call recorded in Chorus; rejections both
 ways and the ring timeout; and bad input: bogus and expired Matrix tokens, a stranger to the room,
 a homeserver that is down or hangs (503, then recovery), a transaction with the wrong hs_token,
-malformed m.call.* content, a replayed transaction.
+malformed m.call.* content, a replayed transaction; and real media between an aiortc peer behind
+Bob's Matrix events and another aiortc peer, or Chromium on Chorus's web client signed in through
+its "Sign in with Matrix" form.
 
 Alice is the Chorus user (a Chorus JWT, or her Matrix access token, against Chorus's API), Bob a
 plain Matrix client (the client-server API over HTTP), Carol a user of the homeserver who is not
@@ -17,7 +19,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
 import requests
@@ -25,9 +27,12 @@ import socketio
 import websocket
 import yaml
 
+from browser import browsers
 from chorus_api import assert_error
 from conftest import ChorusServer, chorus_binary, clean_env, start_server, stop_process
 from synapse import SERVER_NAME, HomeserverSwitch, MatrixClient, Synapse, free_tcp_port
+
+__all__ = ["browsers"]  # the fixture, imported for pytest
 
 RING_TIMEOUT = 8
 TIMEOUT = 10.0
@@ -494,3 +499,157 @@ def test_real_media_over_the_bridged_signalling(env: Env) -> None:
         assert env.bob.wait_for("m.call.hangup", of_call(call_id))["sender"] == env.alice.user_id
     finally:
         alice.close()
+
+
+def matrix_sign_in(page: Any, user: str, password: str) -> None:
+    """Fills and submits the page's "Sign in with Matrix" form as a person would."""
+    from selenium.webdriver.common.by import By
+
+    for field, value in (("matrix-user", user), ("matrix-password", password)):
+        element = page.driver.find_element(By.ID, field)
+        element.clear()
+        element.send_keys(value)
+    page.driver.find_element(By.ID, "matrix-submit").click()
+
+
+def decoded_audio_samples(page: Any, user: str) -> int:
+    """Audio samples the page played out from what it decoded (not concealment) from `user`."""
+    from browser import inbound
+
+    return sum(int(s["totalSamplesReceived"] or 0) - int(s["concealedSamples"] or 0)
+               for s in inbound(page.stats(), "audio", user))
+
+
+@pytest.mark.browser
+def test_real_media_between_chromium_and_a_matrix_client(env: Env, browsers) -> None:
+    """Alice signs in on Chorus's web page in Chromium through "Sign in with Matrix" (her Matrix
+    user and password, checked by Synapse's /login from the page's origin: CORS), and holds a
+    1-to-1 call with an aiortc peer that speaks only through Bob's Matrix client events, both
+    ways: Bob rings her (she answers with the toast's button), then she calls their room. Audio
+    and video decode on both sides each time."""
+    import asyncio
+
+    from aiortc import RTCSessionDescription
+    from aiortc.sdp import candidate_from_sdp
+    from selenium.webdriver.common.by import By
+
+    from browser import require_browser, require_page, wait_flowing, wait_until
+    from peers import FrameCounter, NumberedVideoTrack, SineAudioTrack, close_all, in_thread, local_offer, new_peer_connection, run, wait_connected
+
+    require_browser()
+    require_page(env.chorus, None)
+    started = time.monotonic()
+    page = browsers("matrix-alice")
+    page.open(env.chorus.base_url + "/")
+    wait_until(lambda: page.js("return !document.getElementById('matrix-form').hidden"), 15,
+               lambda: f"no Matrix sign-in form; {page.logs_text()}")
+    assert page.js("return document.getElementById('matrix-homeserver').value") == env.switch.url
+
+    # A wrong password: the homeserver's refusal is shown beside the form; nobody is signed in.
+    matrix_sign_in(page, env.alice.localpart, "wrong-password")
+    error = wait_until(lambda: page.js("const e = document.getElementById('matrix-error'); return e.hidden ? null : e.textContent"),
+                       15, "no error shown for a wrong password")
+    assert "403" in error and "M_FORBIDDEN" in error, error
+    assert page.state()["user"] is None
+
+    matrix_sign_in(page, env.alice.localpart, env.alice.password)
+    page.wait_ready()
+    assert page.state()["user"] == env.alice.user_id
+    assert page.driver.find_element(By.ID, "matrix-error").get_attribute("hidden") is not None
+    # The token is a Matrix access token, not a Chorus JWT, and on a reload the page asks the
+    # homeserver whose it is (whoami, with an Authorization header: a CORS preflight).
+    token = page.js("return sessionStorage.getItem('chorus.token')")
+    assert token and len(token.split(".")) != 3
+    page.driver.refresh()
+    page.wait_ready()
+    assert page.state()["user"] == env.alice.user_id
+
+    def check_page_media(peer: str) -> None:
+        wait_until(lambda: page.state()["connectionState"] == "connected", 30,
+                   lambda: f"page: peer connection {page.state()['connectionState']}; {page.logs_text()}")
+        wait_flowing(page, "video", [peer])
+        first = decoded_audio_samples(page, peer)
+        wait_until(lambda: decoded_audio_samples(page, peer) > first + 48000, 20,
+                   lambda: f"page: decoded audio from {peer} stuck near {first} samples; {page.stats()}")
+
+    async def feed_candidates(pc: Any, call_id: str) -> None:
+        """Gives Bob's peer the page's trickled candidates (m.call.candidates) until it connects."""
+        deadline = time.monotonic() + 30
+        while pc.connectionState != "connected" and time.monotonic() < deadline:
+            try:
+                event = await in_thread(env.bob.wait_for, "m.call.candidates", of_call(call_id), 1.0)
+            except AssertionError:
+                continue
+            assert event["sender"] == env.alice.user_id
+            for candidate in event["content"]["candidates"]:
+                if not candidate.get("candidate"):
+                    await pc.addIceCandidate(None)
+                    continue
+                parsed = candidate_from_sdp(candidate["candidate"].split(":", 1)[1])
+                parsed.sdpMid, parsed.sdpMLineIndex = candidate.get("sdpMid"), candidate.get("sdpMLineIndex")
+                await pc.addIceCandidate(parsed)
+
+    async def call_with_bob(call_id: str, negotiate: Callable[[Any], Awaitable[None]]) -> None:
+        """Bob's aiortc peer in a call: `negotiate` trades the SDP through his Matrix client's
+        events; then the page's trickled candidates, and audio and video decoded on both sides."""
+        pc = new_peer_connection()
+        counters: list[FrameCounter] = []
+        pc.on("track", lambda track: counters.append(FrameCounter(track)))
+        pc.addTrack(SineAudioTrack())
+        pc.addTrack(NumberedVideoTrack())
+        try:
+            await negotiate(pc)
+            await feed_candidates(pc, call_id)
+            await wait_connected(pc, 20, "bob")
+            deadline = time.monotonic() + 20
+            while len(counters) < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert sorted(c.kind for c in counters) == ["audio", "video"], f"Bob's peer got tracks {[c.kind for c in counters]}"
+            for counter in counters:
+                assert await counter.wait_for_count(30, 20), f"Bob's peer decoded only {counter.count} {counter.kind} frames"
+            await in_thread(check_page_media, env.bob.user_id)
+        finally:
+            for counter in counters:
+                await counter.stop()
+            await close_all(pc)
+
+    # 1. Bob's Matrix client calls Alice: the page rings, she answers with the toast's button.
+    bob_calls = f"mx{uuid.uuid4().hex}"
+
+    async def bob_rings(pc: Any) -> None:
+        await in_thread(env.bob.send, env.room, "m.call.invite", {
+            "call_id": bob_calls, "party_id": "BOBAIORTC", "version": "1", "lifetime": 60000,
+            "invitee": env.alice.user_id, "offer": {"type": "offer", "sdp": await local_offer(pc)}})
+        await in_thread(page.wait_event, "incoming-call", lambda d: d["callId"] == bob_calls)
+        answer_button = await in_thread(wait_until, lambda: page.driver.find_element(
+            By.XPATH, "//div[contains(@class,'toast') and contains(@class,'call')]//button[text()='Answer']"), 10,
+            "no Answer button on the incoming-call toast")
+        answer_button.click()
+        answer = await in_thread(env.bob.wait_for, "m.call.answer", of_call(bob_calls))
+        assert answer["sender"] == env.alice.user_id
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["content"]["answer"]["sdp"], type="answer"))
+
+    run(call_with_bob(bob_calls, bob_rings), timeout=120)
+    assert env.status(bob_calls, token)["status"] == "active"
+    page.hook("hangUp")
+    assert env.bob.wait_for("m.call.hangup", of_call(bob_calls))["sender"] == env.alice.user_id
+    wait_until(lambda: page.state()["callId"] is None, 10, "the page is still in Bob's call")
+
+    # 2. Alice calls their room from the page: Bob's client rings with the page's offer.
+    alice_calls = page.hook("call", env.room)
+
+    async def alice_rings(pc: Any) -> None:
+        invite = await in_thread(env.bob.wait_for, "m.call.invite", of_call(alice_calls))
+        assert invite["sender"] == env.alice.user_id and invite["content"]["invitee"] == env.bob.user_id
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=invite["content"]["offer"]["sdp"], type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await in_thread(env.bob.send, env.room, "m.call.answer", {
+            "call_id": alice_calls, "party_id": "BOBAIORTC", "version": "1",
+            "answer": {"type": "answer", "sdp": pc.localDescription.sdp}})
+
+    run(call_with_bob(alice_calls, alice_rings), timeout=120)
+    assert env.status(alice_calls, token)["status"] == "active"
+    env.bob.send(env.room, "m.call.hangup", {"call_id": alice_calls, "party_id": "BOBAIORTC", "version": "1", "reason": "user_hangup"})
+    page.wait_event("call-ended", lambda d: d["callId"] == alice_calls)
+    wait_until(lambda: page.state()["callId"] is None, 10, "the page is still in its call to Bob")
+    print(f"\nChromium <-> Matrix client, both ways: {time.monotonic() - started:.1f}s")

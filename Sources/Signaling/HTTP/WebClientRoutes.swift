@@ -27,6 +27,7 @@ struct WebClientRoutes: Sendable {
         ("/group-call.js", "group-call.js", "text/javascript; charset=utf-8"),
         ("/direct-call.js", "direct-call.js", "text/javascript; charset=utf-8"),
         ("/ui.js", "ui.js", "text/javascript; charset=utf-8"),
+        ("/matrix.js", "matrix.js", "text/javascript; charset=utf-8"),
         ("/style.css", "style.css", "text/css; charset=utf-8"),
     ]
 

@@ -1,10 +1,12 @@
 // @ts-check
 // The REST client of the Chorus API, and the token it sends: who is signed in (the token's
-// claims) and where the token is kept between page loads of this tab.
+// claims, or the homeserver's word for a Matrix access token) and where the token is kept
+// between page loads of this tab.
 
 // `?api=http://127.0.0.1:PORT` points a page served elsewhere at a Chorus server (development).
 export const API = (new URLSearchParams(location.search).get("api") || location.origin).replace(/\/+$/, "");
 const TOKEN_KEY = "chorus.token";
+const HOMESERVER_KEY = "chorus.matrix.homeserver";
 
 /** Who is signed in: the token every request carries, and what its claims say. */
 export const session = {
@@ -13,6 +15,11 @@ export const session = {
   /** @type {string | null} */
   user: null,
   admin: false,
+  /**
+   * The homeserver that issued the token, when it is a Matrix access token from the Matrix form.
+   * @type {string | null}
+   */
+  homeserver: null,
 };
 
 /** An answer other than 2xx: its status and the API's `error.code`. */
@@ -74,6 +81,15 @@ function decodeJwt(token) {
 }
 
 /**
+ * Whether the server reads this token as a Chorus JWT (three dot-separated parts); anything else
+ * it takes for a Matrix access token.
+ * @param {string} token
+ */
+export function isJwt(token) {
+  return token.split(".").length === 3;
+}
+
+/**
  * The claims of a token the page can sign in with, or what is wrong with it.
  * @param {string} token
  * @returns {{claims: Claims} | {problem: string}}
@@ -93,20 +109,32 @@ export function readToken(token) {
 /**
  * Makes `token` the session's and keeps it for this tab (sessionStorage).
  * @param {string} token
- * @param {Claims} claims its claims, from readToken
+ * @param {Claims} claims its claims, from readToken (a Matrix token's: its user as `sub`)
+ * @param {string | null} [homeserver] where a Matrix token was issued, kept to ask whose it is
+ *   on the next load
  */
-export function startSession(token, claims) {
+export function startSession(token, claims, homeserver = null) {
   session.token = token;
   session.user = claims.sub ?? null;
   session.admin = claims.admin === true;
+  session.homeserver = homeserver;
   sessionStorage.setItem(TOKEN_KEY, token);
+  if (homeserver) sessionStorage.setItem(HOMESERVER_KEY, homeserver);
+  else sessionStorage.removeItem(HOMESERVER_KEY);
 }
 
 export function endSession() {
   session.token = null;
   session.user = null;
   session.admin = false;
+  session.homeserver = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(HOMESERVER_KEY);
+}
+
+/** The homeserver this tab signed in with through the Matrix form, if it did. */
+export function savedHomeserver() {
+  return sessionStorage.getItem(HOMESERVER_KEY);
 }
 
 /**

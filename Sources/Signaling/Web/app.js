@@ -23,6 +23,23 @@ function wire() {
       reportError(error, "Sign in");
     }
   });
+  $("matrix-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $("matrix-error");
+    const submit = /** @type {HTMLButtonElement} */ ($("matrix-submit"));
+    error.hidden = true;
+    submit.disabled = true;
+    try {
+      await chorus.signInWithMatrix(inputValue("matrix-homeserver"), inputValue("matrix-user"), inputValue("matrix-password"));
+      /** @type {HTMLInputElement} */ ($("matrix-password")).value = "";
+    } catch (failure) {
+      // Beside the form, where the user looks: a wrong password or homeserver URL is theirs to fix.
+      error.textContent = String(/** @type {Error} */ (failure).message || failure);
+      error.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  });
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     chorus.signIn(inputValue("token-input").trim());

@@ -27,6 +27,8 @@ import { toast } from "./ui.js";
  * @property {boolean} live its transceiver still receives and its track is live
  * @property {number | null} framesDecoded
  * @property {number | null} keyFramesDecoded
+ * @property {number | null} totalSamplesReceived audio samples played out, concealed ones included
+ * @property {number | null} concealedSamples of those, samples made up for lost or late packets
  * @property {number} packetsReceived
  * @property {number} bytesReceived
  * @property {number} packetsLost
@@ -270,6 +272,7 @@ export class CallBase {
           kind: stat.kind, userId: this.userOfTrack(stat.trackIdentifier), trackIdentifier: stat.trackIdentifier,
           mid: stat.mid ?? null, ssrc: stat.ssrc, live,
           framesDecoded: stat.framesDecoded ?? null, keyFramesDecoded: stat.keyFramesDecoded ?? null,
+          totalSamplesReceived: stat.totalSamplesReceived ?? null, concealedSamples: stat.concealedSamples ?? null,
           packetsReceived: stat.packetsReceived ?? 0, bytesReceived: stat.bytesReceived ?? 0,
           packetsLost: stat.packetsLost ?? 0, frameWidth: stat.frameWidth ?? null, frameHeight: stat.frameHeight ?? null,
         });

@@ -3,9 +3,10 @@
 // `chorus` object that app.js publishes as window.chorus and its buttons call. Realtime events
 // go to the call shown; the lobby lists my calls.
 
-import { API, APIError, api, endSession, readToken, savedToken, session, startSession } from "./api.js";
+import { API, APIError, api, endSession, isJwt, readToken, savedHomeserver, savedToken, session, startSession } from "./api.js";
 import { DirectCall } from "./direct-call.js";
 import { GroupCall } from "./group-call.js";
+import { matrixLogin, matrixLogout, matrixWhoami } from "./matrix.js";
 import { Realtime } from "./realtime.js";
 import {
   $, dismissToast, grid, renderCallList, reportError, setConnState, showIncoming, showRinging, showSignedIn,
@@ -29,6 +30,7 @@ const app = {
   events: [],
   /** @type {Map<string, EventData>} callId → incoming-call data */
   incoming: new Map(),
+  /** @type {{devTokens: boolean, matrix?: {homeserver: string}}} what GET /api/config says */
   config: { devTokens: false },
 };
 
@@ -163,17 +165,37 @@ function leaveCurrentCall() {
 // MARK: sign in
 
 /**
+ * Whose a token is: a Chorus JWT's claims, or, when the server takes Matrix access tokens, the
+ * user its homeserver names (the one this tab signed in at, else the server's).
  * @param {string} token
- * @returns {boolean} whether the page signed in with it
+ * @returns {Promise<{claims: import("./api.js").Claims, homeserver?: string} | {problem: string}>}
  */
-function signIn(token) {
-  const read = readToken(token);
+async function identify(token) {
+  const configured = app.config.matrix?.homeserver;
+  if (isJwt(token) || !configured) return readToken(token);
+  const homeserver = savedHomeserver() || configured;
+  try {
+    return { claims: { sub: await matrixWhoami(homeserver, token) }, homeserver };
+  } catch (error) {
+    const status = /** @type {{status?: number}} */ (error).status;
+    return { problem: status === 401 ? "That Matrix access token is not valid (any more)" : String(/** @type {Error} */ (error).message) };
+  }
+}
+
+/**
+ * @param {string} token a Chorus JWT or a Matrix access token
+ * @param {{claims: import("./api.js").Claims, homeserver?: string}} [known] whose it is, when
+ *   the page has just been told (a Matrix login)
+ * @returns {Promise<boolean>} whether the page signed in with it
+ */
+async function signIn(token, known) {
+  const read = known ?? await identify(token);
   if ("problem" in read) {
     toast(read.problem, { kind: "error" });
     return false;
   }
   app.rt?.close();
-  startSession(token, read.claims);
+  startSession(token, read.claims, read.homeserver ?? null);
   showSignedIn(session.user, session.admin);
   const rt = new Realtime(token, onRealtimeEvent, setConnState);
   app.rt = rt;
@@ -186,12 +208,28 @@ function signIn(token) {
   return true;
 }
 
+/**
+ * Password login at a Matrix homeserver; its access token is then the Chorus token.
+ * @param {string} homeserver
+ * @param {string} user a localpart or `@user:server`
+ * @param {string} password
+ * @returns {Promise<boolean>} whether the page signed in (a refused login throws MatrixError)
+ */
+async function signInWithMatrix(homeserver, user, password) {
+  const { token, userId } = await matrixLogin(homeserver, user, password);
+  return signIn(token, { claims: { sub: userId }, homeserver });
+}
+
 function signOut() {
   app.call?.leave();
   app.rt?.close();
   app.rt = null;
+  // A login this page made ends with it: no device is left behind at the homeserver.
+  if (session.homeserver && session.token) {
+    matrixLogout(session.homeserver, session.token).catch((error) => console.warn("Matrix logout", error));
+  }
   endSession();
-  showSignin(app.config.devTokens);
+  showSignin(app.config);
 }
 
 // MARK: the hook the tests use; the buttons call the same functions
@@ -234,6 +272,7 @@ export const chorus = {
   },
 
   signIn,
+  signInWithMatrix,
   signOut,
   refreshCalls,
 
@@ -297,18 +336,24 @@ export const chorus = {
   },
 
   /**
-   * Calls a user, 1-to-1.
-   * @param {string} user
+   * Calls a user, 1-to-1; or, given a Matrix room id (`!…`), the room's other member, whose
+   * Matrix client rings (the server checks the room with the homeserver).
+   * @param {string} userOrRoom
    * @returns {Promise<string>} the call id
    */
-  async call(user) {
-    const peer = String(user || "").trim();
-    if (!peer) throw new Error("whom to call?");
-    const call = await api("POST", "/api/calls/initiate", {
-      roomId: `web-${crypto.randomUUID().slice(0, 8)}`, callType: "video", invitees: [peer], isGroupCall: false,
-    });
+  async call(userOrRoom) {
+    const target = String(userOrRoom || "").trim();
+    if (!target) throw new Error("whom to call?");
+    const matrixRoom = target.startsWith("!");
+    const call = await api("POST", "/api/calls/initiate", matrixRoom
+      ? { roomId: target, callType: "video", isGroupCall: false }
+      : { roomId: `web-${crypto.randomUUID().slice(0, 8)}`, callType: "video", invitees: [target], isGroupCall: false });
+    const peer = matrixRoom
+      ? /** @type {{user: string}[]} */ (call.participants).find((p) => p.user !== session.user)?.user ?? target
+      : target;
     if (app.call) app.call.leave();
-    const direct = new DirectCall(host, call.callId, "caller", peer);
+    // A Matrix client rings with the offer in its m.call.invite: offer now, not once answered.
+    const direct = new DirectCall(host, call.callId, "caller", peer, { offerWithRing: matrixRoom });
     app.call = direct;
     showRinging(peer);
     return call.callId;
@@ -336,6 +381,9 @@ export const chorus = {
       direct.close();
       return null;
     }
+    // A call that rang with its offer (a Matrix client's m.call.invite) sends no other: answer it.
+    const offer = incoming?.offer?.sdp ?? incoming?.sdp;
+    if (offer) direct.handle("webrtc-offer", { callId, from: peer, sdp: offer, type: "offer" });
     return callId;
   },
 
@@ -384,5 +432,5 @@ export async function start() {
     app.config = { devTokens: false };
   }
   const token = savedToken();
-  if (!(token && signIn(token))) showSignin(app.config.devTokens);
+  if (!(token && await signIn(token))) showSignin(app.config);
 }

@@ -1,6 +1,7 @@
 // @ts-check
-// A 1-to-1 call, peer to peer: the caller offers once the callee answers, SDP and ICE candidates
-// go through the server's relay (webrtc-offer/-answer, ice-candidate), TURN from /api/ice-servers.
+// A 1-to-1 call, peer to peer: the caller offers once the callee answers (or with the ring, as a
+// Matrix client expects), SDP and ICE candidates go through the server's relay
+// (webrtc-offer/-answer, ice-candidate), TURN from /api/ice-servers.
 
 import { APIError, api, session } from "./api.js";
 import { CallBase, getLocalMedia, liveTracks, localSdp, peerConfiguration } from "./call.js";
@@ -16,8 +17,10 @@ export class DirectCall extends CallBase {
    * @param {string} callId
    * @param {"caller" | "callee"} role
    * @param {string} peer the other user
+   * @param {{offerWithRing?: boolean}} [options] the caller offers at once, while it rings (the
+   *   offer travels in the callee's m.call.invite)
    */
-  constructor(host, callId, role, peer) {
+  constructor(host, callId, role, peer, options = {}) {
     super(host, callId);
     /** @type {"direct"} */
     this.kind = "direct";
@@ -32,6 +35,11 @@ export class DirectCall extends CallBase {
     this.status = role === "caller" ? "ringing" : "connecting";
     this.ready = this.prepare();
     this.ready.catch((error) => reportError(error, "Could not start the call"));
+    this.offered = false;
+    if (role === "caller" && options.offerWithRing) {
+      // First in the chain of this call's events: the answer it will get is to this offer.
+      this.chain = this.chain.then(() => this.offer()).catch((error) => reportError(error, "Could not offer the call"));
+    }
   }
 
   /** Local media and the peer connection with the server's ICE servers; `ready` once done. */
@@ -78,13 +86,10 @@ export class DirectCall extends CallBase {
         this.status = "connecting";
         showView("call");
         this.render();
-        await this.ready;
-        if (this.closed) return;
-        const pc = this.peerConnection;
-        await pc.setLocalDescription(await pc.createOffer());
-        this.host.send("webrtc-offer", { callId: this.callId, sdp: localSdp(pc), type: "offer" });
+        if (!this.offered) await this.offer();
         return;
       }
+
       case "webrtc-offer": {
         await this.ready;
         if (this.closed) return;
@@ -127,6 +132,15 @@ export class DirectCall extends CallBase {
         return;
       default:
     }
+  }
+
+  async offer() {
+    await this.ready;
+    if (this.closed) return;
+    const pc = this.peerConnection;
+    await pc.setLocalDescription(await pc.createOffer());
+    this.offered = true;
+    this.host.send("webrtc-offer", { callId: this.callId, sdp: localSdp(pc), type: "offer" });
   }
 
   async flushCandidates() {

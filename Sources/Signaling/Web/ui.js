@@ -142,10 +142,17 @@ export function showView(name) {
   for (const view of ["signin", "lobby", "ringing", "call"]) $(`view-${view}`).hidden = view !== name;
 }
 
-/** @param {boolean} devTokens whether the server mints tokens by name (its /api/config) */
-export function showSignin(devTokens) {
+/**
+ * The sign-in forms the server's /api/config allows: a token by name (a development server),
+ * Matrix (a homeserver is configured, prefilled), and a pasted token (always).
+ * @param {{devTokens: boolean, matrix?: {homeserver: string}}} config
+ */
+export function showSignin({ devTokens, matrix }) {
   showView("signin");
   $("dev-form").hidden = !devTokens;
+  $("matrix-form").hidden = !matrix;
+  const homeserver = /** @type {HTMLInputElement} */ ($("matrix-homeserver"));
+  if (matrix && !homeserver.value) homeserver.value = matrix.homeserver;
   $("conn").hidden = true;
   $("whoami").hidden = true;
   $("signout").hidden = true;
