@@ -18,6 +18,8 @@ private struct SyntheticDownlink {
     var linkFreeAtMs = 0.0
     var pending: [(sequence: UInt16, arrivalMs: Double?)] = []
     var feedbackCount: UInt8 = 0
+    /// Every n-th feedback is lost on the way back (0: none).
+    var feedbackLostEvery = 0
 
     init() {
         estimator = SendSideEstimator(now: start)
@@ -52,11 +54,26 @@ private struct SyntheticDownlink {
             senderSSRC: 1, mediaSSRC: 2, baseSequence: first.sequence, feedbackCount: feedbackCount, referenceTime: 0,
             arrivals: arrivals)
         feedbackCount &+= 1
+        if feedbackLostEvery > 0, Int(feedbackCount) % feedbackLostEvery == 0 { return }
         estimator.feedback(feedback, now: start + .microseconds(Int64(elapsedMs * 1000)))
     }
 }
 
 @Suite struct SendSideEstimatorTests {
+    @Test func lostFeedbackIsNeitherLossNorALowerThroughput() throws {
+        // Half the feedback lost on the subscriber's uplink (a publisher's media filling it):
+        // the downlink is as clear as ever, and the estimate must say so.
+        var clear = SyntheticDownlink()
+        let clearEstimate = clear.run(seconds: 8, capacity: 5_000_000)
+        let reference = try #require(clearEstimate)
+        var link = SyntheticDownlink()
+        link.feedbackLostEvery = 2
+        let lossyEstimate = link.run(seconds: 8, capacity: 5_000_000)
+        let estimate = try #require(lossyEstimate)
+        #expect(estimate >= 0.9 * reference, "\(estimate) with half the feedback lost, \(reference) with all of it")
+        #expect(link.estimator.lossFraction == 0)
+    }
+
     @Test func aClearPathClimbsAboveWhatIsSentButStaysNearIt() throws {
         var link = SyntheticDownlink()
         let estimateRun = link.run(seconds: 6, capacity: 10_000_000)

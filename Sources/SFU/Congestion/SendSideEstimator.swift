@@ -28,6 +28,9 @@ struct SendSideEstimator {
     private var sizes: [Int]
     private var unwrapper = SequenceNumberUnwrapper()
     private var newestSent: Int64 = 0
+    /// The newest sequence number a feedback reported (extended): a later feedback starting
+    /// beyond it means the ones between were lost on the way back.
+    private var newestReported: Int64?
     private var lossBound: Double?
     private var firstFeedback: ContinuousClock.Instant?
     private(set) var lossFraction = 0.0
@@ -74,6 +77,19 @@ struct SendSideEstimator {
             trend.packet(sendMs: (sendTimes[slot] - start).milliseconds, arrivalMs: Double(arrival) / 4)
         }
         guard received + lost > 0 else { return }
+        // Packets no feedback will ever report (the feedback covering them was lost on the
+        // subscriber's uplink, which a publisher sharing it may fill): unknown, so neither
+        // delay nor loss, but counted as carried. Otherwise a congested uplink would read as a
+        // downlink that carries little, and the subscriber's video would be taken away.
+        let base = extended(feedback.baseSequence)
+        if let newestReported, base > newestReported + 1 {
+            for sequence in max(newestReported + 1, base - Int64(Self.capacity))..<base {
+                let slot = Int(sequence & Int64(Self.capacity - 1))
+                if sequences[slot] == sequence { bytes += sizes[slot] }
+            }
+        }
+        let last = base + Int64(feedback.arrivals.count) - 1
+        newestReported = max(newestReported ?? last, last)
         acknowledged.add(bytes: bytes, at: now)
         lossFraction = Double(lost) / Double(received + lost)
         // The first second of feedback only measures: the estimate starts at what got through
@@ -97,11 +113,16 @@ struct SendSideEstimator {
 
     /// The ring slot of a sequence we sent and still remember.
     private func slot(of sequence: UInt16) -> Int? {
-        // Extend against the newest sent: feedback is about the last few hundred packets.
+        let extended = extended(sequence)
+        let slot = Int(extended & Int64(Self.capacity - 1))
+        return sequences[slot] == extended ? slot : nil
+    }
+
+    /// Extended against the newest sent: feedback is about the last few hundred packets.
+    private func extended(_ sequence: UInt16) -> Int64 {
         let newest = newestSent
         var extended = (newest & ~0xFFFF) | Int64(sequence)
         if extended > newest + 0x8000 { extended -= 0x1_0000 } else if extended < newest - 0x8000 { extended += 0x1_0000 }
-        let slot = Int(extended & Int64(Self.capacity - 1))
-        return sequences[slot] == extended ? slot : nil
+        return extended
     }
 }
