@@ -44,9 +44,11 @@ import SFUTesting
 
         /// One frame on each layer (the RID extension on every packet while `announce`, as
         /// libwebrtc does until the SSRC is acknowledged), then 33 ms pass.
-        func frame(keyframes: Set<Int> = [], announce: Bool = true, layers sending: [Int] = [0, 1, 2]) throws {
+        func frame(
+            keyframes: Set<Int> = [], announce: Bool = true, layers sending: [Int] = [0, 1, 2], packets: [Int] = [2, 2, 2]
+        ) throws {
             for layer in sending {
-                for packet in layers[layer].frame(keyframe: keyframes.contains(layer)) {
+                for packet in layers[layer].frame(keyframe: keyframes.contains(layer), packets: packets[layer]) {
                     var extensions: [(id: UInt8, data: [UInt8])] = [(id: 9, data: Array("1".utf8))]
                     if announce { extensions.append((id: SimulcastTests.ridExtensionID, data: Array(SimulcastTests.rids[layer].utf8))) }
                     try call.publisher.transport.sendRTP(

@@ -36,7 +36,9 @@ struct RateControl {
             // Queues drain: hold, the backlog is what gets through now.
             break
         case .normal:
-            estimate *= Glibc.pow(Self.increasePerSecond, elapsed)
+            // What got through without queues growing is proven: a probe's padding lifts the
+            // estimate to it at once rather than at 8 % a second.
+            estimate = max(estimate * Glibc.pow(Self.increasePerSecond, elapsed), throughput)
         }
         estimate = min(estimate, Self.headroom * throughput + 10_000)
         estimate = max(estimate, Self.minimumBitrate)

@@ -22,6 +22,8 @@ public final class MediaCore {
     /// When the rooms' speakers are next evaluated, and how many evaluations so far.
     private var nextSpeakerEvaluation: ContinuousClock.Instant?
     private var speakerEvaluations = 0
+    /// When subscribers' downlinks are next divided among their tracks.
+    private var nextAllocation: ContinuousClock.Instant?
     /// The transports one tick found due (kept to reuse its storage).
     private var dueTransports: [WebRTCTransport] = []
     private var owners: [ObjectIdentifier: Owner] = [:]
@@ -107,6 +109,10 @@ public final class MediaCore {
         if now >= speakersDue {
             nextSpeakerEvaluation = now + SpeakerDetector.interval
             evaluateSpeakers()
+        }
+        if now >= nextAllocation ?? now {
+            nextAllocation = now + Self.allocationInterval
+            allocateBandwidth(now: now)
         }
     }
 
@@ -408,6 +414,6 @@ public final class MediaCore {
             packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
             packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe,
             spatialLayer: consumer.currentLayer, targetSpatialLayer: consumer.targetLayer,
-            temporalLayer: consumer.preferredTemporalLayer)
+            temporalLayer: consumer.preferredTemporalLayer, pausedForBandwidth: consumer.pausedForBandwidth)
     }
 }

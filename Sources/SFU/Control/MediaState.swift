@@ -56,6 +56,9 @@ public struct ConsumerState: Sendable, Codable, Equatable {
     public var targetSpatialLayer: Int
     /// The temporal layer the subscriber asked for, if any (recorded; not applied yet).
     public var temporalLayer: Int?
+    /// Video the bandwidth allocator paused: the subscriber's downlink cannot take even its
+    /// lowest layer beside its audio and the videos that come first.
+    public var pausedForBandwidth: Bool
 }
 
 public struct ParticipantState: Sendable, Codable, Equatable {

@@ -15,6 +15,9 @@ public final class Consumer {
     /// after a (re)start nothing goes out: a decoder fed delta frames first shows garbage or
     /// nothing (aiortc, as measured, fails every frame until a keyframe).
     private var selector: LayerSelector
+    /// The bandwidth allocator paused this video for its subscriber: nothing goes out until it
+    /// resumes (on a keyframe, as after any restart).
+    public private(set) var pausedForBandwidth = false
     /// The subscriber's payload type for the producer's codec.
     let payloadType: UInt8
     let midExtensionID: UInt8?
@@ -143,7 +146,8 @@ public final class Consumer {
     /// counts). The bandwidth allocator will cap this further.
     func retarget(now: ContinuousClock.Instant, queue: SendQueue) {
         let count = producer.layers.count
-        let preferred = min(max(0, preferredSpatialLayer ?? count - 1), count - 1)
+        var preferred = min(max(0, preferredSpatialLayer ?? count - 1), count - 1)
+        if let bandwidthLayer { preferred = min(preferred, bandwidthLayer) }
         let active = producer.activeLayers
         var target = preferred
         if active != 0, active & (1 << UInt8(preferred)) == 0 {
@@ -152,6 +156,42 @@ public final class Consumer {
         }
         guard let needed = selector.setTarget(target) else { return }
         producer.requestKeyframe(layer: needed, now: now, queue: queue)
+    }
+
+    /// The highest layer the bandwidth allocator grants (nil: no estimate, no cap).
+    private var bandwidthLayer: Int?
+
+    /// The highest layer the subscriber wants, before the allocator's cap.
+    var maximumLayer: Int {
+        min(max(0, preferredSpatialLayer ?? producer.layers.count - 1), producer.layers.count - 1)
+    }
+
+    /// What the allocator forwards or waits for now (nil while paused): the layer it must not
+    /// count as a step up.
+    var allocatedLayer: Int? { pausedForBandwidth ? nil : (selector.current ?? selector.target) }
+
+    /// Applies the allocator's decision (nil: no estimate, so no cap). Returns whether the
+    /// consumer paused or resumed.
+    func allocate(_ decision: BandwidthAllocator.Decision?, now: ContinuousClock.Instant, queue: SendQueue) -> Bool {
+        switch decision {
+        case .paused:
+            guard !pausedForBandwidth else { return false }
+            pausedForBandwidth = true
+            return true
+        case .layer(let layer)?:
+            bandwidthLayer = layer
+        case nil:
+            bandwidthLayer = nil
+        }
+        let resumed = pausedForBandwidth
+        if resumed {
+            // As after a mute: the stream continues where it stopped, on the next keyframe.
+            pausedForBandwidth = false
+            selector.restart()
+        }
+        retarget(now: now, queue: queue)
+        if resumed { producer.requestKeyframe(layer: selector.keyframeLayer, now: now, queue: queue) }
+        return resumed
     }
 
     /// The layer this consumer forwards (nil before its first keyframe) and the one it wants.
@@ -171,6 +211,10 @@ public final class Consumer {
     func forward(_ packet: RTPPacket, layer: Int, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats) {
         guard let destination = transport.sendAddress else {
             stats.drop(.notConnected)
+            return
+        }
+        if pausedForBandwidth {
+            stats.drop(.pausedForBandwidth)
             return
         }
         let outSequence: SequenceNumber
@@ -258,7 +302,7 @@ public final class Consumer {
         _ lost: [SequenceNumber], roundTrip: Duration, now: ContinuousClock.Instant, queue: SendQueue, stats: WorkerStats
     ) -> Int {
         // Everything since the last anchor came from the current layer, whose history holds it.
-        guard let layer = selector.current, let history = producer.layers[layer].history,
+        guard !pausedForBandwidth, let layer = selector.current, let history = producer.layers[layer].history,
             let destination = transport.sendAddress
         else { return 0 }
         let sequenceOffset = selector.sequenceOffset
@@ -321,6 +365,36 @@ public final class Consumer {
         packetsRetransmitted += 1
         return true
     }
+
+    /// A padding-only packet on our RTX stream (RFC 3550 §5.1 padding; libwebrtc probes the same
+    /// way): bytes that carry nothing but let the subscriber's transport-cc feedback show
+    /// whether its downlink takes more. Needs RTX: padding on the media SSRC would take
+    /// sequence numbers from the stream. Returns the bytes sent (0 when it cannot).
+    func sendPadding(now: ContinuousClock.Instant, queue: SendQueue) -> Int {
+        guard let rtxPayloadType, let rtxSSRC = track.rtxSSRC, transportSequenceExtensionID != nil,
+            let destination = transport.sendAddress
+        else { return 0 }
+        let slot = queue.reserve()
+        var length = writeHeader(
+            marker: false, payloadType: rtxPayloadType, sequenceNumber: rtxSequence, timestamp: selector.lastOutTimestamp,
+            ssrc: rtxSSRC, into: slot)
+        let padding = Self.paddingBytes
+        guard length + padding + transport.srtpOverhead <= slot.count else { return 0 }
+        rtxSequence = rtxSequence &+ 1
+        slot[0] |= 0x20  // P: the last byte says how many bytes of padding end the packet
+        UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + padding - 1)]).initializeMemory(as: UInt8.self, repeating: 0)
+        slot[length + padding - 1] = UInt8(padding)
+        length += padding
+        guard let protected = transport.protectRTP(slot, length: length) else { return 0 }
+        queue.commit(length: protected, to: destination)
+        transport.sentWithTransportSequence(bytes: protected, now: now)
+        return protected
+    }
+
+    /// The most one byte can announce (RFC 3550 §5.1): a probe packet is ~290 bytes on the wire.
+    static let paddingBytes = 255
+
+    var canSendPadding: Bool { rtxPayloadType != nil && track.rtxSSRC != nil && transportSequenceExtensionID != nil }
 
     /// Maps a subscriber's lost sequence numbers back to the producer's numbering.
     func producerSequenceNumbers(for lost: [SequenceNumber]) -> [SequenceNumber] {

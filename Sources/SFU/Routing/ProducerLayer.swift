@@ -22,6 +22,11 @@ final class ProducerLayer {
     /// shrinks, and their consumers must move down rather than freeze.
     private(set) var lastArrival: ContinuousClock.Instant?
     internal(set) var keyframeRequests = 0
+    /// Bits per second arriving lately (smoothed over the allocator's samples); nil before the
+    /// first sample and while the layer is silent.
+    private(set) var bitrate: Double?
+    private var sampledBytes = 0
+    private var sampledAt: ContinuousClock.Instant?
     var receiveStatistics = ReceiveStatistics()
     /// The last sender report: how this layer's RTP clock maps to the sender's wall clock (a
     /// consumer switching layers carries its timestamps across with it).
@@ -87,6 +92,26 @@ final class ProducerLayer {
             arrival: now, epoch: transport.epoch)
         if nacks != nil { noteArrival(sequence, now: now, queue: queue, stats: stats) }
         return true
+    }
+
+    /// Measures the bitrate since the last sample (the bandwidth allocator calls this for every
+    /// layer before it divides a subscriber's downlink; a per-packet meter would cost every
+    /// forwarded packet for a figure read twice a second).
+    func sampleBitrate(now: ContinuousClock.Instant) {
+        defer {
+            sampledBytes = bytesIn
+            sampledAt = now
+        }
+        guard let sampledAt, now > sampledAt else { return }
+        guard let lastArrival, now - lastArrival < Producer.layerInactivity else {
+            bitrate = nil
+            return
+        }
+        let seconds = (now - sampledAt).milliseconds / 1000
+        let sample = Double(bytesIn &- sampledBytes) * 8 / seconds
+        // Keyframes come in bursts of tens of packets: smoothing keeps one from looking like a
+        // step up of the whole layer.
+        bitrate = bitrate.map { 0.6 * $0 + 0.4 * sample } ?? sample
     }
 
     func recordSenderReport(_ report: SenderReport, arrival: ContinuousClock.Instant) {

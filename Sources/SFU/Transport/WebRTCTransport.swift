@@ -75,6 +75,16 @@ public final class WebRTCTransport: TimerHeapElement {
     /// negotiated the transport-wide sequence number); unchecked like `feedbackRecorder`.
     @exclusivity(unchecked) private var sendEstimator: SendSideEstimator?
     private var estimatesDownlink = false
+    /// The peer's own REMB: its downlink when it sends no transport-cc feedback (and a cap on
+    /// the estimate when it does).
+    private var subscriberREMB: Double?
+    /// Padding toward a subscriber whose allocation is held down by the estimate (cold: read
+    /// on the timers only).
+    private var probe = ProbeController()
+    private var nextPadding: ContinuousClock.Instant?
+    /// Bytes of padding owed since the last timer run (the pacing's remainder).
+    private var paddingCredit = 0.0
+    public private(set) var paddingBytesSent = 0
     @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
@@ -183,7 +193,48 @@ public final class WebRTCTransport: TimerHeapElement {
 
     /// What the peer's downlink carries, from its transport-cc feedback (bits per second; nil
     /// before the first feedback, or when it negotiated no transport-cc with us).
-    public var availableOutgoingBitrate: Double? { sendEstimator?.estimate }
+    public var availableOutgoingBitrate: Double? {
+        guard let estimate = sendEstimator?.estimate else { return subscriberREMB }
+        return subscriberREMB.map { min($0, estimate) } ?? estimate
+    }
+
+    /// What the bandwidth allocator found: `wanted` (bit/s in total) for its next step, nil
+    /// when every video got what it wants; `allocated`, what it sends now. Starts or stops a
+    /// probe (padding paced on the timers).
+    func allocationUpdated(wanted: Double?, allocated: Double, now: ContinuousClock.Instant) {
+        let usable = consumers.contains { $0.canSendPadding }
+        probe.update(wanted: usable ? wanted : nil, allocated: allocated, estimate: sendEstimator?.estimate, now: now)
+        if probe.paddingRate > 0, nextPadding == nil {
+            nextPadding = now
+            wakeTimers(at: now)
+        } else if probe.paddingRate == 0 {
+            nextPadding = nil
+            paddingCredit = 0
+        }
+    }
+
+    /// Probes started and probes that found congestion (for tests and the room state).
+    public var probes: (started: Int, failed: Int) { (probe.probes, probe.failures) }
+
+    /// Sends the padding owed since the last run, in ~290-byte packets on an RTX stream.
+    private func sendPadding(now: ContinuousClock.Instant, queue: SendQueue) {
+        guard let due = nextPadding, now >= due else { return }
+        guard probe.paddingRate > 0, let carrier = consumers.first(where: { $0.canSendPadding && !$0.isClosed }) else {
+            nextPadding = nil
+            return
+        }
+        let elapsed = min((now - due + Self.paddingInterval).milliseconds / 1000, 0.1)
+        paddingCredit += probe.paddingRate / 8 * elapsed
+        while paddingCredit >= Double(Consumer.paddingBytes) {
+            let sent = carrier.sendPadding(now: now, queue: queue)
+            guard sent > 0 else { break }
+            paddingCredit -= Double(sent)
+            paddingBytesSent += sent
+        }
+        nextPadding = now + Self.paddingInterval
+    }
+
+    static let paddingInterval: Duration = .milliseconds(20)
 
     func removeConsumer(_ consumer: Consumer) {
         consumers.removeAll { $0 === consumer }
@@ -418,6 +469,8 @@ public final class WebRTCTransport: TimerHeapElement {
             case .transportFeedback(let feedback):
                 sendEstimator?.feedback(feedback, now: now)
             case .remb(let remb):
+                // Addressed to our streams, so it is about this peer's downlink.
+                subscriberREMB = Double(remb.bitrate)
                 sendEstimator?.remb(remb.bitrate)
             case .pictureLossIndication(let pli):
                 guard let consumer = consumersBySSRC[pli.mediaSSRC] else { continue }
@@ -563,6 +616,7 @@ public final class WebRTCTransport: TimerHeapElement {
             for producer in producers {
                 if let next = producer.nextDeadline { due = min(due, next) }
             }
+            if let nextPadding { due = min(due, nextPadding) }
         }
         return due
     }
@@ -594,6 +648,7 @@ public final class WebRTCTransport: TimerHeapElement {
             sendTransportFeedback(queue: queue, stats: stats)
         }
         for producer in producers { producer.handleTimeout(now: now, queue: queue, stats: stats) }
+        if nextPadding != nil { sendPadding(now: now, queue: queue) }
     }
 
     /// Transport-cc feedback on what arrived since the last (none when nothing did).

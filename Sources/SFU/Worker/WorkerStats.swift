@@ -14,6 +14,8 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case waitingForKeyframe
     case padding
     case sendFailed
+    /// Video the bandwidth allocator paused for one subscriber (its downlink cannot take it).
+    case pausedForBandwidth
 
     /// The Prometheus label value.
     public var label: String {
@@ -30,6 +32,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .waitingForKeyframe: "waiting_for_keyframe"
         case .padding: "padding_only"
         case .sendFailed: "send_failed"
+        case .pausedForBandwidth: "paused_for_bandwidth"
         }
     }
 }

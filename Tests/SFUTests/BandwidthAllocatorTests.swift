@@ -1,0 +1,142 @@
+// The allocator alone: audio first, video by priority one layer at a time, pauses when even
+// the lowest layer does not fit, hysteresis on the way up, and what a probe should aim for.
+
+import Testing
+@testable import SFU
+
+@Suite struct BandwidthAllocatorTests {
+    typealias Track = BandwidthAllocator.Track
+    /// A camera's three layers as Chromium sends them (q, h, f).
+    static let layers: [Double?] = [150_000, 500_000, 1_500_000]
+
+    static func audio() -> Track { Track(isAudio: true, priority: 0, layerBitrates: [40_000], maximumLayer: 0, current: 0) }
+    static func video(priority: Int = 0, maximum: Int = 2, current: Int? = 2, layers: [Double?] = layers) -> Track {
+        Track(isAudio: false, priority: priority, layerBitrates: layers, maximumLayer: maximum, current: current)
+    }
+
+    @Test func plentyGivesEveryVideoWhatItWants() {
+        let result = BandwidthAllocator.allocate(
+            budget: 10_000_000, tracks: [Self.audio(), Self.video(), Self.video(maximum: 0, current: 0)])
+        #expect(result.decisions == [.layer(0), .layer(2), .layer(0)])
+        #expect(result.wanted == nil)
+    }
+
+    @Test func audioIsNeverPausedEvenWhenNothingFits() {
+        let result = BandwidthAllocator.allocate(budget: 10_000, tracks: [Self.audio(), Self.video(current: nil)])
+        #expect(result.decisions == [.layer(0), .paused])
+        // The next step: audio plus the lowest layer, with the resume's headroom.
+        #expect(result.wanted == 40_000 + 150_000 * BandwidthAllocator.upgradeHeadroom)
+    }
+
+    @Test func theSpeakersVideoClimbsFirst() {
+        // 40 k audio + 150 k + 500 k fits (plus headroom for neither being above current).
+        let tracks = [Self.audio(), Self.video(priority: 0, current: 0), Self.video(priority: 1, current: 0)]
+        let result = BandwidthAllocator.allocate(budget: 40_000 + 150_000 + 500_000 * 1.15 + 10_000, tracks: tracks)
+        #expect(result.decisions == [.layer(0), .layer(0), .layer(1)])
+        #expect(result.wanted != nil)
+    }
+
+    @Test func layersAreSpreadOneStepAtATime() {
+        // Room for both at layer 1, or one at layer 2: equal priorities get 1 and 1.
+        let tracks = [Self.video(current: 1), Self.video(current: 1)]
+        let result = BandwidthAllocator.allocate(budget: 1_100_000, tracks: tracks)
+        #expect(result.decisions == [.layer(1), .layer(1)])
+    }
+
+    @Test func aLowerPriorityVideoIsPausedFirst() {
+        let tracks = [Self.audio(), Self.video(priority: 0, current: 0), Self.video(priority: 1, current: 0)]
+        let result = BandwidthAllocator.allocate(budget: 250_000, tracks: tracks)
+        #expect(result.decisions == [.layer(0), .paused, .layer(0)])
+    }
+
+    @Test func goingUpNeedsHeadroomButStayingDoesNot() {
+        // Exactly layer 2's cost: a consumer on 2 keeps it, one on 1 does not climb.
+        let staying = BandwidthAllocator.allocate(budget: 1_500_000, tracks: [Self.video(current: 2)])
+        #expect(staying.decisions == [.layer(2)])
+        let climbing = BandwidthAllocator.allocate(budget: 1_500_000, tracks: [Self.video(current: 1)])
+        #expect(climbing.decisions == [.layer(1)])
+        #expect(climbing.wanted == 1_500_000 * BandwidthAllocator.upgradeHeadroom)
+        // A paused video resumes only with headroom too.
+        let paused = BandwidthAllocator.allocate(budget: 160_000, tracks: [Self.video(current: nil)])
+        #expect(paused.decisions == [.paused])
+        let resumed = BandwidthAllocator.allocate(budget: 180_000, tracks: [Self.video(current: nil)])
+        #expect(resumed.decisions == [.layer(0)])
+    }
+
+    @Test func onlyLayersThatArriveAreGiven() {
+        // The publisher stopped its top layer; the subscriber wants at most layer 1.
+        let stopped = BandwidthAllocator.allocate(
+            budget: 10_000_000, tracks: [Self.video(current: 1, layers: [150_000, 500_000, nil])])
+        #expect(stopped.decisions == [.layer(1)])
+        let capped = BandwidthAllocator.allocate(budget: 10_000_000, tracks: [Self.video(maximum: 1, current: 1)])
+        #expect(capped.decisions == [.layer(1)])
+        // Nothing arrives yet: nothing to measure, nothing to pause.
+        let silent = BandwidthAllocator.allocate(budget: 1_000, tracks: [Self.video(current: nil, layers: [nil, nil, nil])])
+        #expect(silent.decisions == [.layer(2)])
+        // An arriving layer not measured yet is not free.
+        let unmeasured = BandwidthAllocator.allocate(budget: 100_000, tracks: [Self.video(current: nil, layers: [0])])
+        #expect(unmeasured.decisions == [.paused])
+    }
+
+    @Test func aSingleLayerVideoIsPausedAndResumedWhole() {
+        let single: [Double?] = [800_000]
+        let paused = BandwidthAllocator.allocate(budget: 500_000, tracks: [Self.audio(), Self.video(maximum: 0, current: 0, layers: single)])
+        #expect(paused.decisions == [.layer(0), .paused])
+        let resumed = BandwidthAllocator.allocate(budget: 1_000_000, tracks: [Self.audio(), Self.video(maximum: 0, current: nil, layers: single)])
+        #expect(resumed.decisions == [.layer(0), .layer(0)])
+    }
+}
+
+@Suite struct ProbeControllerTests {
+    let start = ContinuousClock.now
+
+    @Test func aProbeStartsWhenMoreIsWantedThanEstimated() {
+        var probe = ProbeController()
+        probe.update(wanted: nil, allocated: 200_000, estimate: 300_000, now: start)
+        #expect(!probe.isProbing)
+        probe.update(wanted: 250_000, allocated: 200_000, estimate: 300_000, now: start)
+        #expect(!probe.isProbing, "the estimate already covers it")
+        probe.update(wanted: 700_000, allocated: 200_000, estimate: 300_000, now: start)
+        #expect(probe.isProbing)
+        // Media plus padding a little above the step, at most doubling what is sent (200 k floor).
+        #expect(probe.paddingRate == 200_000)
+        probe.update(wanted: nil, allocated: 200_000, estimate: 300_000, now: start + .milliseconds(500))
+        #expect(!probe.isProbing && probe.paddingRate == 0, "nothing wanted any more")
+    }
+
+    @Test func aSuccessfulProbeMayBeFollowedSoon() {
+        var probe = ProbeController()
+        probe.update(wanted: 600_000, allocated: 400_000, estimate: 450_000, now: start)
+        #expect(probe.paddingRate == 600_000 * 1.1 - 400_000)
+        probe.update(wanted: 600_000, allocated: 400_000, estimate: 620_000, now: start + .milliseconds(1500))
+        #expect(!probe.isProbing && probe.failures == 0)
+        probe.update(wanted: 900_000, allocated: 600_000, estimate: 620_000, now: start + .milliseconds(2600))
+        #expect(probe.isProbing && probe.probes == 2)
+    }
+
+    @Test func congestionEndsAProbeAndBacksOffLongerEachTime() {
+        var probe = ProbeController()
+        var now = start
+        var gaps: [Duration] = []
+        var lastStart = now
+        for _ in 0..<6 {
+            probe.update(wanted: 1_000_000, allocated: 300_000, estimate: 400_000, now: now)
+            #expect(probe.isProbing)
+            // The feedback shows queues: the estimate falls, the probe stops at once.
+            now += .milliseconds(300)
+            probe.update(wanted: 1_000_000, allocated: 300_000, estimate: 300_000, now: now)
+            #expect(!probe.isProbing)
+            // The next one waits for its backoff.
+            while !probe.isProbing {
+                now += .milliseconds(500)
+                probe.update(wanted: 1_000_000, allocated: 300_000, estimate: 400_000, now: now)
+            }
+            gaps.append(now - lastStart)
+            lastStart = now
+        }
+        #expect(probe.failures == 6)
+        #expect(zip(gaps, gaps.dropFirst()).allSatisfy { $1 >= $0 }, "\(gaps)")
+        #expect(gaps.last! <= ProbeController.maximumBackoff + .seconds(1))
+        #expect(gaps.first! < .seconds(3) && gaps.last! > .seconds(25))
+    }
+}
