@@ -26,6 +26,10 @@ package struct GroupSection: Equatable, Sendable {
     package var extensions: [HeaderExtension]
     package var rtcpReducedSize: Bool
     package var role: Role
+    /// The RIDs (RFC 8851) of the layers the participant sends on a publishing section, lowest
+    /// first; empty for one stream. Every description Chorus writes repeats them as
+    /// `a=simulcast:recv`, since a browser drops the layers a remote description leaves out.
+    package var rids: [String] = []
 
     package var kind: MediaKind? { MediaKind(rawValue: kindText) }
 

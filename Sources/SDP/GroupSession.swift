@@ -64,7 +64,7 @@ package struct GroupSession {
         if pendingOffer != nil { return .ignored }
         let negotiated: NegotiatedOffer
         do {
-            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true, acceptSimulcast: false)
+            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true)
         } catch {
             throw .badSDP("\(error)")
         }
@@ -113,9 +113,15 @@ package struct GroupSession {
                     let sends = media.offerDirection.sends
                     if sends && section.role == .idle { changes.published.append(media) }
                     if !sends && section.role == .publishing { changes.unpublished.append(section.mid) }
+                    // A producer's layers are fixed when it is made: a re-offer keeps those of
+                    // its RIDs it still sends (the answerer may drop RIDs, RFC 8853 §5.3), and
+                    // a new RID waits for the track to be published again.
+                    let rids = section.role == .publishing && sends
+                        ? section.rids.filter((media.simulcast?.rids ?? []).contains) : Self.rids(of: media)
                     section.role = sends ? .publishing : .idle
                     section.codec = media.codec
-                    section.extensions = media.headerExtensions
+                    section.rids = sends ? rids : []
+                    section.extensions = Self.extensions(of: media, rids: section.rids)
                     section.rtcpReducedSize = media.rtcpReducedSize
                 }
                 next[index] = section
@@ -138,10 +144,24 @@ package struct GroupSession {
         }
         let sends = media.offerDirection.sends
         if sends { changes.published.append(media) }
+        let rids = sends ? Self.rids(of: media) : []
         return GroupSection(
             mid: media.mid, kindText: media.kind.rawValue, proto: description.proto, format: description.formats.first,
-            codec: media.codec, extensions: media.headerExtensions, rtcpReducedSize: media.rtcpReducedSize,
-            role: sends ? .publishing : .idle)
+            codec: media.codec, extensions: extensions(of: media, rids: rids), rtcpReducedSize: media.rtcpReducedSize,
+            role: sends ? .publishing : .idle, rids: rids)
+    }
+
+    /// The RID layers the negotiator accepted on a sending section (empty: one stream, or
+    /// `a=ssrc-group:SIM` simulcast, whose layers need no lines in Chorus's descriptions).
+    private static func rids(of media: NegotiatedMedia) -> [String] {
+        media.simulcast?.rids ?? []
+    }
+
+    /// The section's extensions; the RID ones only while RID layers are received (RFC 8852
+    /// names a layer's SSRC, and a section without layers has none to name).
+    private static func extensions(of media: NegotiatedMedia, rids: [String]) -> [HeaderExtension] {
+        guard rids.isEmpty, media.simulcast?.rids.isEmpty == false else { return media.headerExtensions }
+        return media.headerExtensions.filter { !SDPNegotiator.simulcastExtensions.contains($0.uri) }
     }
 
     // MARK: - Chorus offers
@@ -209,7 +229,7 @@ package struct GroupSession {
         guard var offered = pendingOffer else { throw .noOfferPending }
         let negotiated: NegotiatedOffer
         do {
-            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true, acceptSimulcast: false)
+            negotiated = try SDPNegotiator.negotiate(offer: text, policy: Self.policy, keepInactive: true)
         } catch .noUsableMedia {
             negotiated = NegotiatedOffer(
                 offer: (try? SessionDescription(parsing: text)) ?? SessionDescription(origin: SDPOrigin(sessionID: "0", sessionVersion: "0")),
@@ -277,10 +297,14 @@ package struct GroupSession {
             }
             bundle.append(section.mid)
             let direction = Self.direction(of: section.role, offered: directions.map { $0[section.mid] ?? .inactive })
-            description.media.append(SDPNegotiator.mediaSection(
+            var media = SDPNegotiator.mediaSection(
                 kind: kind, proto: section.proto, mid: section.mid, codec: codec, extensions: section.extensions,
                 rtcpReducedSize: section.rtcpReducedSize, local: local, setup: directions == nil ? "actpass" : "passive",
-                direction: direction, stream: direction.sends ? section.forwarded?.stream : nil))
+                direction: direction, stream: direction.sends ? section.forwarded?.stream : nil)
+            // In Chorus's own offers too: Chromium, answering an offer without `a=simulcast`
+            // on its sending m-line, stops all but its first encoding.
+            if section.role == .publishing && direction.receives { SDPNegotiator.addSimulcastReceive(section.rids, to: &media) }
+            description.media.append(media)
         }
         if !bundle.isEmpty {
             description.attributes.append(SDPAttribute(name: "group", value: (["BUNDLE"] + bundle).joined(separator: " ")))

@@ -70,14 +70,21 @@ extension SDPNegotiator {
         var section = mediaSection(
             kind: media.kind, proto: offered.proto, mid: media.mid, codec: media.codec, extensions: media.headerExtensions,
             rtcpReducedSize: media.rtcpReducedSize, local: local, setup: "passive", direction: direction, stream: stream)
-        if let rids = media.simulcast?.rids, !rids.isEmpty, direction.receives {
+        if let rids = media.simulcast?.rids, direction.receives {
             // RFC 8853 §5.3: the answerer receives what the offerer sends, same RIDs, same order.
-            let candidates = section.attributes.firstIndex { $0.name == "candidate" } ?? section.attributes.endIndex
-            let lines = rids.map { SDPAttribute(name: "rid", value: "\($0) recv") }
-                + [SDPAttribute(name: "simulcast", value: "recv " + rids.joined(separator: ";"))]
-            section.attributes.insert(contentsOf: lines, at: candidates)
+            addSimulcastReceive(rids, to: &section)
         }
         return section
+    }
+
+    /// `a=rid:<id> recv` per layer and `a=simulcast:recv` (RFC 8851 §4, RFC 8853 §5.1), before
+    /// the candidates; nothing for an empty list.
+    package static func addSimulcastReceive(_ rids: [String], to section: inout MediaDescription) {
+        guard !rids.isEmpty else { return }
+        let candidates = section.attributes.firstIndex { $0.name == "candidate" } ?? section.attributes.endIndex
+        let lines = rids.map { SDPAttribute(name: "rid", value: "\($0) recv") }
+            + [SDPAttribute(name: "simulcast", value: "recv " + rids.joined(separator: ";"))]
+        section.attributes.insert(contentsOf: lines, at: candidates)
     }
 
     /// One m= section on Chorus's BUNDLE transport with one codec: what an answer accepts, and

@@ -32,11 +32,10 @@ public enum SDPNegotiator {
     /// without mid or rtcp-mux, several accepted sections without BUNDLE, missing or bad ICE
     /// credentials or fingerprints, `a=setup:passive`; `.noUsableMedia` when nothing is accepted.
     /// `keepInactive`: accept inactive sections too (a group call's session keeps a paused
-    /// transceiver's m-line; WHIP/WHEP have no use for one). `acceptSimulcast`: answer a sending
-    /// section's simulcast (off for group calls, whose sessions do not route layers yet); when
-    /// off, the offerer sends its first layer only.
+    /// transceiver's m-line; WHIP/WHEP have no use for one). A sending video section's
+    /// simulcast is accepted: RID layers when the RID extension is offered, else SSRC groups.
     public static func negotiate(
-        offer text: String, policy: CodecPolicy = .default, keepInactive: Bool = false, acceptSimulcast: Bool = true
+        offer text: String, policy: CodecPolicy = .default, keepInactive: Bool = false
     ) throws(SDPError) -> NegotiatedOffer {
         let (offer, lines) = try SDPParser.parse(text)
 
@@ -96,7 +95,7 @@ public enum SDPNegotiator {
                 feedback: keptFeedback.filter(chosen.feedback.contains),
                 rtxPayloadType: rtxPayloadType(for: chosen, in: offered.codecs))
             // Simulcast is something a sender does; RID simulcast needs the RID extension to work.
-            var simulcast = acceptSimulcast && kind == .video && direction.sends ? offered.simulcast : nil
+            var simulcast = kind == .video && direction.sends ? offered.simulcast : nil
             let ridExtension = offered.extensions.contains { $0.uri == HeaderExtension.rtpStreamID }
             if simulcast?.rids.isEmpty == false && !ridExtension { simulcast = nil }
             let extensions = simulcast?.rids.isEmpty == false

@@ -53,12 +53,6 @@ struct SimulcastSDPTests {
         #expect(!answer.media[1].values(of: "extmap").contains { $0.contains("rtp-stream-id") })
     }
 
-    @Test func groupCallsDoNotAcceptSimulcastYet() throws {
-        let negotiated = try SDPNegotiator.negotiate(offer: SDPFixtures.chromiumSimulcast, acceptSimulcast: false)
-        #expect(negotiated.media[1].simulcast == nil)
-        #expect(negotiated.media[1].headerExtensionID(HeaderExtension.rtpStreamID) == nil)
-    }
-
     @Test func simulcastAttributeForms() throws {
         func layers(_ simulcast: String, rids: [String] = ["a", "b", "c"]) throws -> SimulcastLayers? {
             let ridLines = rids.map { "a=rid:\($0) send" }.joined(separator: "\n")

@@ -45,14 +45,19 @@ private final class GatedClient: RealtimeClient {
     }
 }
 
+/// A started SFU on a free port and the group calls' media over it; shut the server down after.
+func startedGroupMedia() throws -> (MediaServer, GroupCallMedia) {
+    let media = try MediaServer(
+        configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, announcedIP: "127.0.0.1"),
+        logger: quietLogger("test.media"))
+    media.start()
+    return (media, GroupCallMedia(media: media, logger: quietLogger("test.group")))
+}
+
 @Suite struct GroupCallMediaTests {
     @Test(.timeLimit(.minutes(1))) func oneCallsSlowAnswerDoesNotHoldUpAnother() async throws {
-        let media = try MediaServer(
-            configuration: MediaServerConfiguration(host: "127.0.0.1", udpPort: 0, announcedIP: "127.0.0.1"),
-            logger: quietLogger("test.media"))
-        media.start()
+        let (media, group) = try startedGroupMedia()
         defer { media.shutdown() }
-        let group = GroupCallMedia(media: media, logger: quietLogger("test.group"))
 
         let alice = GatedClient("alice")
         let slow = Task { try await group.offer(callId: "call-a", user: "alice", client: alice, sdp: SDPFixtures.chromium) }

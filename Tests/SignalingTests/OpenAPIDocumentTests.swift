@@ -154,8 +154,8 @@ private func document() throws -> String {
             "PATCH /whep/{room}/{participant}/{subscription}", "GET /socket.io", "POST /socket.io",
             "PUT /socket.io", "DELETE /socket.io", "PATCH /socket.io",
             "GET /", "GET /index.html", "GET /app.js", "GET /client.js", "GET /api.js", "GET /realtime.js", "GET /call.js",
-            "GET /group-call.js", "GET /direct-call.js", "GET /ui.js", "GET /matrix.js", "GET /style.css", "GET /api/config",
-            "POST /api/dev/token",
+            "GET /group-call.js", "GET /simulcast.js", "GET /direct-call.js", "GET /ui.js", "GET /matrix.js", "GET /style.css",
+            "GET /api/config", "POST /api/dev/token",
         ])
     }
 

@@ -25,6 +25,7 @@ struct WebClientRoutes: Sendable {
         ("/realtime.js", "realtime.js", "text/javascript; charset=utf-8"),
         ("/call.js", "call.js", "text/javascript; charset=utf-8"),
         ("/group-call.js", "group-call.js", "text/javascript; charset=utf-8"),
+        ("/simulcast.js", "simulcast.js", "text/javascript; charset=utf-8"),
         ("/direct-call.js", "direct-call.js", "text/javascript; charset=utf-8"),
         ("/ui.js", "ui.js", "text/javascript; charset=utf-8"),
         ("/matrix.js", "matrix.js", "text/javascript; charset=utf-8"),

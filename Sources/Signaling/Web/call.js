@@ -34,6 +34,17 @@ import { toast } from "./ui.js";
  * @property {number} packetsLost
  * @property {number | null} frameWidth
  * @property {number | null} frameHeight
+ * @property {number | null} freezeCount video: freezes the receiver counted (webrtc-stats §8.3)
+ * @property {number | null} totalFreezesDuration seconds
+ */
+
+/**
+ * @typedef {object} OutboundStat one outbound-rtp stream: a simulcast layer (rid), or the only one
+ * @property {string} kind
+ * @property {string | null} rid
+ * @property {number | null} frameWidth
+ * @property {number} packetsSent
+ * @property {boolean | null} active
  */
 
 /**
@@ -47,7 +58,7 @@ import { toast } from "./ui.js";
  * @property {string | null} protocol the local candidate's transport: udp, or tcp (ICE-TCP, or TCP to a TURN server)
  */
 
-/** @typedef {{inbound: InboundStat[], pair: SelectedPair | null, connectionState: RTCPeerConnectionState | null}} CallStats */
+/** @typedef {{inbound: InboundStat[], outbound: OutboundStat[], pair: SelectedPair | null, connectionState: RTCPeerConnectionState | null}} CallStats */
 
 /** Small video so that three browsers and the SFU fit on a two-core machine. */
 const VIDEO_CONSTRAINTS = {
@@ -75,12 +86,15 @@ export async function peerConfiguration() {
   return { iceServers, iceTransportPolicy: RELAY_ONLY ? "relay" : "all" };
 }
 
-/** Camera and microphone, else whichever of them there is, else nothing (watch and listen). */
-export async function getLocalMedia() {
+/**
+ * Camera and microphone, else whichever of them there is, else nothing (watch and listen).
+ * @param {MediaTrackConstraints} [video] the camera's size and rate
+ */
+export async function getLocalMedia(video = VIDEO_CONSTRAINTS) {
   const attempts = [
-    { audio: true, video: VIDEO_CONSTRAINTS },
+    { audio: true, video },
     { audio: true, video: false },
-    { audio: false, video: VIDEO_CONSTRAINTS },
+    { audio: false, video },
   ];
   for (const constraints of attempts) {
     try {
@@ -255,12 +269,14 @@ export class CallBase {
    */
   async stats() {
     const pc = this.pc;
-    if (!pc) return { inbound: [], pair: null, connectionState: null };
+    if (!pc) return { inbound: [], outbound: [], pair: null, connectionState: null };
     const report = await pc.getStats();
     /** @type {Map<string | null, RTCRtpTransceiver & {stopped?: boolean}>} */
     const byMid = new Map(pc.getTransceivers().filter((t) => t.mid !== null).map((t) => [t.mid, t]));
     /** @type {InboundStat[]} */
     const inbound = [];
+    /** @type {OutboundStat[]} */
+    const outbound = [];
     let pair = null;
     for (const stat of report.values()) {
       if (stat.type === "inbound-rtp") {
@@ -275,6 +291,12 @@ export class CallBase {
           totalSamplesReceived: stat.totalSamplesReceived ?? null, concealedSamples: stat.concealedSamples ?? null,
           packetsReceived: stat.packetsReceived ?? 0, bytesReceived: stat.bytesReceived ?? 0,
           packetsLost: stat.packetsLost ?? 0, frameWidth: stat.frameWidth ?? null, frameHeight: stat.frameHeight ?? null,
+          freezeCount: stat.freezeCount ?? null, totalFreezesDuration: stat.totalFreezesDuration ?? null,
+        });
+      } else if (stat.type === "outbound-rtp") {
+        outbound.push({
+          kind: stat.kind, rid: stat.rid ?? null, frameWidth: stat.frameWidth ?? null,
+          packetsSent: stat.packetsSent ?? 0, active: stat.active ?? null,
         });
       } else if (stat.type === "transport" && stat.selectedCandidatePairId) {
         pair = report.get(stat.selectedCandidatePairId) || pair;
@@ -298,6 +320,6 @@ export class CallBase {
         protocol: local?.protocol ?? null,
       };
     }
-    return { inbound, pair: selected, connectionState: pc.connectionState };
+    return { inbound, outbound, pair: selected, connectionState: pc.connectionState };
   }
 }

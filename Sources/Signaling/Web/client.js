@@ -262,13 +262,16 @@ export const chorus = {
         userId: t.userId, self: Boolean(t.self), hasVideo: Boolean(t.hasVideo),
         audioMuted: Boolean(t.audioMuted), videoMuted: Boolean(t.videoMuted),
         audioLocked: Boolean(t.audioLocked), videoLocked: Boolean(t.videoLocked),
+        videoPaused: Boolean(t.videoPaused),
       })) : [],
+      // Group calls: the spatial layer asked of the SFU for each tile's video (`sfu-layers`).
+      layers: call && "layerRequests" in call ? Object.fromEntries(call.layerRequests) : {},
     };
   },
 
   /** @returns {Promise<CallStats>} */
   async stats() {
-    return app.call ? app.call.stats() : { inbound: [], pair: null, connectionState: null };
+    return app.call ? app.call.stats() : { inbound: [], outbound: [], pair: null, connectionState: null };
   },
 
   signIn,

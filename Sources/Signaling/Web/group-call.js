@@ -4,6 +4,7 @@
 
 import { api, session } from "./api.js";
 import { CallBase, getLocalMedia, liveTracks, localSdp, peerConfiguration } from "./call.js";
+import { GROUP_VIDEO_CONSTRAINTS, layerForWidth, simulcastEncodings } from "./simulcast.js";
 import { displayName, grid, renderControls, showCallHeading, showView, toast } from "./ui.js";
 
 /** @typedef {import("./call.js").CallHost} CallHost */
@@ -44,6 +45,12 @@ export class GroupCall extends CallBase {
     this.left = new Set();
     /** @type {string | null} the active speaker Chorus named last (`active-speaker`) */
     this.activeSpeaker = null;
+    /** @type {Map<string, number>} userId → the spatial layer last asked for their video (`sfu-layers`) */
+    this.layerRequests = new Map();
+    /** @type {Map<string, string>} userId → the msid stream the layer was asked for (a rejoin asks again) */
+    this.layerStreams = new Map();
+    /** @type {Set<string>} users whose video the SFU paused for my downlink (`stream-paused`) */
+    this.pausedVideo = new Set();
     this.makingOffer = false;
     /** @type {RTCConfiguration} ICE servers for the SFU connection (peerConfiguration) */
     this.configuration = {};
@@ -58,7 +65,7 @@ export class GroupCall extends CallBase {
     showView("call");
     showCallHeading({ title: "Group call", sub: "joining…", speakerView: true });
     this.render();
-    this.local = await getLocalMedia();
+    this.local = await getLocalMedia(GROUP_VIDEO_CONSTRAINTS);
     this.configuration = await peerConfiguration();
     if (this.closed) { this.stopLocal(); return; }
     // The initiator is joined from the start; join-call is then a harmless re-announcement.
@@ -133,9 +140,12 @@ export class GroupCall extends CallBase {
     };
     pc.onconnectionstatechange = () => this.render();
     // The SFU learns our address from connectivity checks (ICE-lite); candidates are not sent.
+    // The camera goes out in several sizes when it is large enough (simulcast.js); the SFU
+    // forwards each receiver the one its tile needs.
     for (const kind of ["audio", "video"]) {
       const track = this.localTrack(kind);
-      if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [/** @type {MediaStream} */ (this.local)] });
+      const sendEncodings = track && kind === "video" ? simulcastEncodings(track) : undefined;
+      if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [/** @type {MediaStream} */ (this.local)], sendEncodings });
       else pc.addTransceiver(kind, { direction: "recvonly" });
     }
   }
@@ -193,10 +203,20 @@ export class GroupCall extends CallBase {
       case "audio-levels":
         // The tiles show only who speaks; the levels are for clients that draw meters.
         return;
+      case "stream-paused":
+      case "stream-resumed":
+        // The SFU stopped (or restarted) forwarding someone's video to me because my downlink
+        // cannot carry it; their last frame would look frozen without the overlay.
+        if (data.kind !== "video" || typeof data.userId !== "string") return;
+        if (event === "stream-paused") this.pausedVideo.add(data.userId);
+        else this.pausedVideo.delete(data.userId);
+        this.render();
+        return;
       case "sfu-closed":
         // The SFU dropped our transport (ICE consent lost): start media again on a new pc.
         toast("Media connection lost, reconnecting…", { kind: "error" });
         this.closePeer();
+        this.pausedVideo.clear();
         this.createPeer();
         this.render();
         return;
@@ -211,6 +231,9 @@ export class GroupCall extends CallBase {
         if (data.userId && data.userId !== session.user) {
           this.participants.delete(data.userId);
           this.left.add(data.userId);
+          this.pausedVideo.delete(data.userId);
+          this.layerRequests.delete(data.userId);
+          this.layerStreams.delete(data.userId);
           toast(`${displayName(data.userId)} left`, { timeout: 3000 });
         }
         this.render();
@@ -306,6 +329,7 @@ export class GroupCall extends CallBase {
         audioMuted: p.audioMuted, videoMuted: p.videoMuted, audioLocked: p.audioLocked, videoLocked: p.videoLocked,
         status: stream ? "" : "connecting…",
         speaking: p.userId === this.activeSpeaker,
+        videoPaused: this.pausedVideo.has(p.userId),
       });
     }
     return descs;
@@ -316,11 +340,32 @@ export class GroupCall extends CallBase {
     grid.update(this.tiles(), {
       onModerate: session.admin ? (userId, kind, muted) => this.muteParticipant(userId, kind, muted) : undefined,
       onFirstFrame: (userId) => this.firstFrame(userId),
+      onLayout: () => this.requestLayers(),
     });
+    this.requestLayers();
     renderControls(this);
     const n = this.participants.size + 1;
     const state = this.pc?.connectionState || "new";
     showCallHeading({ sub: `${n} ${n === 1 ? "person" : "people"} · ${state === "connected" ? "connected" : state}`, speakerView: true });
+  }
+
+  /**
+   * Asks the SFU for each received video in the size its tile shows (`sfu-layers`), when that
+   * changed: after a render, and whenever a tile is resized (speaker view, the window). Asked
+   * again for a new stream of the same user (a rejoin makes a new publisher at the SFU).
+   */
+  requestLayers() {
+    if (this.closed || !this.host.isCurrent(this)) return;
+    for (const p of this.participants.values()) {
+      const stream = this.streamOf(p.userId);
+      const width = grid.width(p.userId);
+      if (!stream || liveTracks(stream, "video").length === 0 || width === 0) continue;
+      const spatial = layerForWidth(width);
+      if (this.layerRequests.get(p.userId) === spatial && this.layerStreams.get(p.userId) === stream.id) continue;
+      this.layerRequests.set(p.userId, spatial);
+      this.layerStreams.set(p.userId, stream.id);
+      this.host.send("sfu-layers", { callId: this.callId, userId: p.userId, spatial });
+    }
   }
 
   closePeer() {
@@ -329,6 +374,9 @@ export class GroupCall extends CallBase {
     if (pc) { pc.onnegotiationneeded = null; pc.ontrack = null; pc.onconnectionstatechange = null; pc.close(); }
     this.remoteStreams.clear();
     this.trackStreams.clear();
+    // A new connection has new consumers: its tiles ask again.
+    this.layerRequests.clear();
+    this.layerStreams.clear();
   }
 
   leave() {

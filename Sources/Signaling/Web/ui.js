@@ -241,6 +241,7 @@ export function renderControls(me) {
  * @property {boolean} [videoLocked]
  * @property {string} [status] over the tile while there is no media, e.g. "connecting…"
  * @property {boolean} [speaking] the call's active speaker (highlighted; large in speaker view)
+ * @property {boolean} [videoPaused] the SFU stopped sending me this video: my downlink cannot carry it
  */
 
 /**
@@ -257,29 +258,45 @@ class TileGrid {
     this.element = element;
     /** @type {Map<string, Tile>} */
     this.tiles = new Map();
+    /** @type {(() => void) | undefined} called when a tile's size changed (`update`'s onLayout) */
+    this.onLayout = undefined;
+    // Tiles change size without a render: the window, speaker view, someone joining elsewhere
+    // in the grid. Whoever picks video sizes by tile size needs to hear of each.
+    this.resizes = new ResizeObserver(() => this.onLayout?.());
+  }
+
+  /**
+   * A tile's width in CSS pixels (0 when there is no such tile).
+   * @param {string} key
+   */
+  width(key) {
+    return this.tiles.get(key)?.element.clientWidth ?? 0;
   }
 
   clear() {
-    for (const tile of this.tiles.values()) tile.element.remove();
+    for (const tile of this.tiles.values()) { this.resizes.unobserve(tile.element); tile.element.remove(); }
     this.tiles.clear();
     this.element.dataset.count = "0";
+    this.onLayout = undefined;
   }
 
   /**
    * @param {TileDesc[]} descs in the order to show
-   * @param {{onModerate?: Moderate, onFirstFrame?: (userId: string) => void}} options
-   *   with onModerate, others' tiles have the admin's mute buttons
+   * @param {{onModerate?: Moderate, onFirstFrame?: (userId: string) => void, onLayout?: () => void}} options
+   *   with onModerate, others' tiles have the admin's mute buttons; onLayout hears of tile resizes
    */
-  update(descs, { onModerate, onFirstFrame } = {}) {
+  update(descs, { onModerate, onFirstFrame, onLayout } = {}) {
+    this.onLayout = onLayout;
     const keys = new Set(descs.map((d) => d.key));
     for (const [key, tile] of this.tiles) {
-      if (!keys.has(key)) { tile.element.remove(); this.tiles.delete(key); }
+      if (!keys.has(key)) { this.resizes.unobserve(tile.element); tile.element.remove(); this.tiles.delete(key); }
     }
     for (const desc of descs) {
       let tile = this.tiles.get(desc.key);
       if (!tile) {
         tile = this.create(desc);
         this.tiles.set(desc.key, tile);
+        this.resizes.observe(tile.element);
       }
       this.element.append(tile.element); // keeps the order of descs
       this.fill(tile, desc, onModerate, onFirstFrame);
@@ -299,6 +316,7 @@ class TileGrid {
       <video autoplay playsinline ${desc.self ? "muted" : ""}></video>
       <div class="avatar"><span></span></div>
       <div class="state" hidden></div>
+      <div class="paused" hidden>Video paused (bandwidth)</div>
       <div class="tile-actions"></div>
       <div class="label"><span class="icons"></span><span class="name"></span></div>`;
     const avatar = /** @type {HTMLElement} */ (element.querySelector(".avatar span"));
@@ -330,6 +348,10 @@ class TileGrid {
     const state = /** @type {HTMLElement} */ (tile.element.querySelector(".state"));
     state.hidden = !desc.status;
     state.textContent = desc.status || "";
+    // Over the last frame, which would otherwise look like a frozen picture.
+    const paused = /** @type {HTMLElement} */ (tile.element.querySelector(".paused"));
+    paused.hidden = !desc.videoPaused;
+    tile.element.classList.toggle("video-paused", Boolean(desc.videoPaused));
     const icons = [];
     if (desc.audioMuted) icons.push(desc.audioLocked ? icon("lock", "locked") + icon("micOff", "off") : icon("micOff", "off"));
     else icons.push(icon("mic"));
