@@ -87,6 +87,27 @@ export async function peerConfiguration() {
 }
 
 /**
+ * The settings for the connection to the SFU: the same, less the STUN servers. The STUN server
+ * Chorus names is its own media port, and libwebrtc's UDP port takes every STUN packet from a
+ * STUN server's address for a reply to its own gathering: the SFU's answers to the page's
+ * connectivity checks never reached the checks, the UDP pairs never succeeded, and media went
+ * over ICE-TCP (measured with Chromium 156: 0 of 5 responses counted per UDP pair). An ICE-lite
+ * SFU learns the page's address from its checks, so STUN adds nothing here; TURN stays.
+ * @param {RTCConfiguration} configuration
+ * @returns {RTCConfiguration}
+ */
+export function sfuConfiguration(configuration) {
+  const isSTUN = (/** @type {string} */ url) => /^stuns?:/i.test(url);
+  const iceServers = (configuration.iceServers || [])
+    .map((server) => {
+      const urls = (Array.isArray(server.urls) ? server.urls : [server.urls]).filter((url) => !isSTUN(url));
+      return { ...server, urls };
+    })
+    .filter((server) => server.urls.length > 0);
+  return { ...configuration, iceServers };
+}
+
+/**
  * Camera and microphone, else whichever of them there is, else nothing (watch and listen).
  * @param {MediaTrackConstraints} [video] the camera's size and rate
  */

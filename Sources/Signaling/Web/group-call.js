@@ -3,7 +3,7 @@
 // perfect negotiation over sfu-offer/sfu-answer (docs/API.md), the others' tiles, moderation.
 
 import { api, session } from "./api.js";
-import { CallBase, getLocalMedia, liveTracks, localSdp, peerConfiguration } from "./call.js";
+import { CallBase, getLocalMedia, liveTracks, localSdp, peerConfiguration, sfuConfiguration } from "./call.js";
 import { GROUP_VIDEO_CONSTRAINTS, layerForWidth, simulcastEncodings } from "./simulcast.js";
 import { displayName, grid, renderControls, showCallHeading, showView, toast } from "./ui.js";
 
@@ -110,7 +110,7 @@ export class GroupCall extends CallBase {
       candidates in its SDP (UDP, and ICE-TCP for when UDP is blocked); the ICE servers add a
       TURN relay for when neither path is open. */
   createPeer() {
-    const pc = new RTCPeerConnection({ ...this.configuration, bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({ ...sfuConfiguration(this.configuration), bundlePolicy: "max-bundle" });
     this.pc = pc;
     this.makingOffer = false;
     pc.onnegotiationneeded = async () => {
