@@ -1,24 +1,25 @@
 // When to send a subscriber padding to find out whether its downlink takes more. The estimate
 // stays within 1.5x of what gets through (RateControl), so a subscriber held on a low layer, or
 // paused, would never see it grow enough to climb back: only traffic proves a link. When the
-// allocator wants more than the estimate (`wanted`), a probe adds padding for a while so that
-// media plus padding reach what the next step needs; the transport-cc feedback on it either
-// shows an uncongested path (the estimate rises to what got through, the allocator steps up)
-// or delay growth (the estimate falls, the probe stops). A failed probe waits twice as long
-// before the next one, up to `maximumBackoff`: a link that is full is not hammered.
-// Sans-IO: the allocator's figures and the time in, a padding rate out.
+// allocator wants more than the estimate (`wanted`), a probe adds padding for a while, at most
+// half as much again as the media (and at least 100 kbit/s), so that the transport-cc feedback
+// on it shows either an uncongested path (the estimate rises to what got through, and the next
+// probe may follow a second later, from there) or congestion (`congestion`: the probe stops at
+// once). A failed probe waits twice as long before the next one, up to `maximumBackoff`, and
+// no probe starts within the current backoff of any congestion: a link that is full, whatever
+// filled it, is not hammered, and the audio that still flows on it keeps its packets.
+// Sans-IO: the allocator's figures, congestion and the time in, a padding rate out.
 
 struct ProbeController {
     /// How long one probe lasts: the feedback of a whole throughput window (1 s) plus a margin.
     static let duration: Duration = .milliseconds(1500)
-    static let initialBackoff: Duration = .seconds(2)
+    static let initialBackoff: Duration = .seconds(4)
     static let maximumBackoff: Duration = .seconds(30)
-    /// Padding at most doubles what is sent (and at least this much can be tried).
-    static let minimumCeiling = 200_000.0
+    /// Padding adds at most this share of what the media sends, and at least `minimumPadding`.
+    static let paddingShare = 0.5
+    static let minimumPadding = 100_000.0
 
     private var probeEnd: ContinuousClock.Instant?
-    private var estimateAtStart = 0.0
-    private var target = 0.0
     private var nextProbe: ContinuousClock.Instant?
     private var backoff = initialBackoff
     /// Bits per second of padding to send now.
@@ -30,31 +31,31 @@ struct ProbeController {
     /// `allocated`: what the media allocated now sends; `estimate`: the subscriber's estimate.
     mutating func update(wanted: Double?, allocated: Double, estimate: Double?, now: ContinuousClock.Instant) {
         if let end = probeEnd {
-            let congested = estimate.map { $0 < estimateAtStart * 0.9 } ?? true
-            guard now >= end || congested || wanted == nil else { return }
-            finish(succeeded: !congested && (estimate ?? 0) >= target * 0.95, now: now)
+            guard now >= end || wanted == nil else { return }
+            // Over without congestion: the path took it.
+            probeEnd = nil
+            paddingRate = 0
+            backoff = Self.initialBackoff
+            nextProbe = now + .seconds(1)
         }
         guard let wanted, let estimate, wanted > estimate, now >= nextProbe ?? now else { return }
         probeEnd = now + Self.duration
-        estimateAtStart = estimate
-        target = wanted
         probes += 1
-        // Media plus padding a little above the step, so that the estimate can reach it.
-        let ceiling = max(allocated, Self.minimumCeiling)
-        paddingRate = min(max(0, wanted * 1.1 - allocated), ceiling)
+        // Media plus padding a little above the step (the estimate then can reach it), within
+        // the share: a large step is climbed in several probes.
+        paddingRate = min(max(0, wanted * 1.1 - allocated), max(allocated * Self.paddingShare, Self.minimumPadding))
     }
 
-    private mutating func finish(succeeded: Bool, now: ContinuousClock.Instant) {
-        probeEnd = nil
-        paddingRate = 0
-        if succeeded {
-            backoff = Self.initialBackoff
-            nextProbe = now + .seconds(1)
-        } else {
+    /// The subscriber's feedback showed congestion: a probe under way failed.
+    mutating func congestion(now: ContinuousClock.Instant) {
+        if probeEnd != nil {
+            probeEnd = nil
+            paddingRate = 0
             failures += 1
-            nextProbe = now + backoff
             backoff = min(backoff * 2, Self.maximumBackoff)
         }
+        let quietUntil = now + backoff
+        nextProbe = max(nextProbe ?? quietUntil, quietUntil)
     }
 
     var isProbing: Bool { probeEnd != nil }

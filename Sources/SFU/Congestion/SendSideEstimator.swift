@@ -32,12 +32,21 @@ struct SendSideEstimator {
     /// beyond it means the ones between were lost on the way back.
     private var newestReported: Int64?
     private var lossBound: Double?
+    private var lastLossDecrease: ContinuousClock.Instant?
+    static let lossHoldoff: Duration = .milliseconds(300)
+    /// Packets reported lost, and reported at all, over the last second (the meter counts units).
+    private var lossWindow: ThroughputMeter
+    private var reportedWindow: ThroughputMeter
     private var firstFeedback: ContinuousClock.Instant?
     private(set) var lossFraction = 0.0
+    /// The last feedback showed congestion: queues growing on the path, or loss above 10 %.
+    private(set) var congested = false
 
     init(now: ContinuousClock.Instant) {
         start = now
         acknowledged = ThroughputMeter(now: now)
+        lossWindow = ThroughputMeter(now: now)
+        reportedWindow = ThroughputMeter(now: now)
         sequences = Array(repeating: -1, count: Self.capacity)
         sendTimes = Array(repeating: now, count: Self.capacity)
         sizes = Array(repeating: 0, count: Self.capacity)
@@ -46,8 +55,16 @@ struct SendSideEstimator {
     /// Bits per second the subscriber can take; nil before its first feedback.
     var estimate: Double? {
         guard let delayBased = rate.estimate else { return nil }
-        return lossBound.map { min($0, delayBased) } ?? delayBased
+        var estimate = lossBound.map { min($0, delayBased) } ?? delayBased
+        // Losing more than a little (GoogCC's hold zone, 2-10 %): what was sent did not all get
+        // through, so no more than what did. (Random loss on a link that is not full costs a
+        // little of the estimate; the allocator only listens to it after congestion.)
+        if lossFraction > Self.lowLoss, delivered > 0 { estimate = min(estimate, delivered) }
+        return estimate
     }
+
+    /// Bits per second acknowledged over the last second, as of the last feedback.
+    private(set) var delivered = 0.0
 
     @inline(__always)
     mutating func sent(sequence: UInt16, bytes: Int, at now: ContinuousClock.Instant) {
@@ -91,16 +108,28 @@ struct SendSideEstimator {
         let last = base + Int64(feedback.arrivals.count) - 1
         newestReported = max(newestReported ?? last, last)
         acknowledged.add(bytes: bytes, at: now)
-        lossFraction = Double(lost) / Double(received + lost)
+        // Loss over the last second, not per feedback: drops come in bursts, and one 100 ms
+        // report without any must not undo a second of heavy loss.
+        lossWindow.add(bytes: lost, at: now)
+        reportedWindow.add(bytes: received + lost, at: now)
+        let reported = reportedWindow.bitrate(now: now)
+        lossFraction = reported > 0 ? lossWindow.bitrate(now: now) / reported : 0
+        congested = trend.signal == .overusing || lossFraction > Self.highLoss
         // The first second of feedback only measures: the estimate starts at what got through
         // in a whole second, not at the first 100 ms' share of it.
         let first = firstFeedback ?? now
         firstFeedback = first
         let throughput = acknowledged.bitrate(now: now)
+        delivered = throughput
         guard now - first >= .seconds(1), throughput > 0 else { return }
         let delayBased = rate.update(signal: trend.signal, throughput: throughput, now: now)
         if lossFraction > Self.highLoss {
-            lossBound = (lossBound ?? delayBased) * (1 - 0.5 * lossFraction)
+            // GoogCC §6 backs off by half the loss, here at most once per `lossHoldoff` (ten
+            // feedbacks a second would compound it tenfold), from what got through.
+            if lastLossDecrease.map({ now - $0 >= Self.lossHoldoff }) ?? true {
+                lossBound = min(lossBound ?? delayBased, throughput) * (1 - 0.5 * lossFraction)
+                lastLossDecrease = now
+            }
         } else if lossFraction < Self.lowLoss {
             lossBound = nil
         }

@@ -40,9 +40,10 @@ extension MediaCore {
     ) {
         let consumers = consumers.filter { !$0.isClosed && !$0.producer.paused }
         guard transport.isConnected, consumers.contains(where: { $0.producer.kind == .video }) else { return }
-        guard let budget = transport.allocationBudget() else {
-            // No estimate (no transport-cc and no REMB from this subscriber): preferences only.
+        guard let budget = transport.allocationBudget(now: now) else {
+            // No estimate, or no congestion seen: preferences only.
             for consumer in consumers { report(consumer, consumer.allocate(nil, now: now, queue: queue), subscriber, room, publishers) }
+            transport.allocationUpdated(wanted: nil, allocated: 0, now: now)
             return
         }
         let tracks = consumers.map { consumer in

@@ -213,12 +213,17 @@ public final class WebRTCTransport: TimerHeapElement {
         }
     }
 
-    /// The allocator's budget: the highest estimate of the last `allocationMemory` passes. One
-    /// overuse episode (a keyframe burst, a scheduling hiccup on the subscriber's machine) drops
-    /// the estimate to 85 % of what got through; a layer is given up only when the estimate
-    /// stays down for a couple of seconds, as congestion does.
-    func allocationBudget() -> Double? {
-        guard let estimate = availableOutgoingBitrate else {
+    /// The allocator's budget, nil for none. The estimate binds only once the subscriber's
+    /// feedback has shown congestion, and for a while after (`congestionMemory`): an estimate
+    /// is tied to what got through, so a young one, or one beside keyframe bursts, says little
+    /// about a link that was never full, and would take layers or video away for nothing.
+    /// A subscriber with only REMB is held to it always (its own estimate). Within that, the
+    /// highest estimate of the last `allocationMemory` passes: one overuse episode (a scheduling
+    /// hiccup on the subscriber's machine) drops the estimate to 85 % of what got through, and a
+    /// layer is given up only when it stays down for a couple of seconds, as congestion does.
+    func allocationBudget(now: ContinuousClock.Instant) -> Double? {
+        let binding = sendEstimator == nil ? subscriberREMB != nil : (congestedUntil.map { now < $0 } ?? false)
+        guard binding, let estimate = availableOutgoingBitrate else {
             recentEstimates.removeAll()
             return nil
         }
@@ -229,6 +234,28 @@ public final class WebRTCTransport: TimerHeapElement {
 
     private var recentEstimates: [Double] = []
     static let allocationMemory = 4
+
+    /// Until when the estimate binds the allocator, and for how long one congestion binds it.
+    private var congestedUntil: ContinuousClock.Instant?
+    private var congestionMemory = initialCongestionMemory
+    static let initialCongestionMemory: Duration = .seconds(10)
+    static let maximumCongestionMemory: Duration = .seconds(120)
+
+    /// Feedback showed congestion. Congestion back soon after the estimate stopped binding (the
+    /// link is still too small for what was sent then) binds it twice as long, so a subscriber
+    /// on a small link is not tried on the high layer every ten seconds.
+    private func noteCongestion(now: ContinuousClock.Instant) {
+        probe.congestion(now: now)
+        if !probe.isProbing {
+            nextPadding = nil
+            paddingCredit = 0
+        }
+        if let until = congestedUntil, now >= until {
+            congestionMemory = now - until < .seconds(30)
+                ? min(congestionMemory * 2, Self.maximumCongestionMemory) : Self.initialCongestionMemory
+        }
+        congestedUntil = now + congestionMemory
+    }
 
     /// Probes started and probes that found congestion (for tests and the room state).
     public var probes: (started: Int, failed: Int) { (probe.probes, probe.failures) }
@@ -485,6 +512,7 @@ public final class WebRTCTransport: TimerHeapElement {
                 }
             case .transportFeedback(let feedback):
                 sendEstimator?.feedback(feedback, now: now)
+                if sendEstimator?.congested == true { noteCongestion(now: now) }
             case .remb(let remb):
                 // Addressed to our streams, so it is about this peer's downlink.
                 subscriberREMB = Double(remb.bitrate)
