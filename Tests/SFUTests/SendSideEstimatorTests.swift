@@ -104,6 +104,21 @@ private struct SyntheticDownlink {
         #expect(recovered > lossy, "loss ended: from \(lossy) back to \(recovered)")
     }
 
+    @Test func someLossHoldsTheEstimateAtWhatGotThroughAndFlagsNoCongestion() throws {
+        // 5 % lost (GoogCC's hold zone): no back-off and no congestion, but no more than what
+        // was acknowledged either.
+        var link = SyntheticDownlink()
+        let lossyRun = link.run(seconds: 4, capacity: 10_000_000, lossEvery: 20)
+        let estimate = try #require(lossyRun)
+        #expect(link.estimator.lossFraction > 0.02 && link.estimator.lossFraction < 0.1)
+        #expect(!link.estimator.congested)
+        #expect(estimate <= link.estimator.delivered)
+        #expect(estimate > 0.8 * link.estimator.delivered, "held, not backed off: \(estimate) of \(link.estimator.delivered)")
+        // 20 % is congestion.
+        _ = link.run(seconds: 1, capacity: 10_000_000, lossEvery: 5)
+        #expect(link.estimator.congested)
+    }
+
     @Test func theSubscribersRembCapsTheEstimate() throws {
         var link = SyntheticDownlink()
         _ = link.run(seconds: 3, capacity: 10_000_000)
