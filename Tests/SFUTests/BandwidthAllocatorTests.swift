@@ -78,6 +78,17 @@ import Testing
         #expect(unmeasured.decisions == [.paused])
     }
 
+    @Test func whatFlowsIsKeptWhenTheEstimateSitsJustUnderIt() {
+        // A lossy link's estimate, held at what got through: 5 % under what is sent.
+        let single: [Double?] = [400_000]
+        let budget = 0.95 * 440_000
+        let kept = BandwidthAllocator.allocate(budget: budget, tracks: [Self.audio(), Self.video(maximum: 0, current: 0, layers: single)])
+        #expect(kept.decisions == [.layer(0), .layer(0)])
+        // Not when it is well under.
+        let paused = BandwidthAllocator.allocate(budget: 0.75 * 440_000, tracks: [Self.audio(), Self.video(maximum: 0, current: 0, layers: single)])
+        #expect(paused.decisions == [.layer(0), .paused])
+    }
+
     @Test func aSingleLayerVideoIsPausedAndResumedWhole() {
         let single: [Double?] = [800_000]
         let paused = BandwidthAllocator.allocate(budget: 500_000, tracks: [Self.audio(), Self.video(maximum: 0, current: 0, layers: single)])

@@ -114,8 +114,8 @@ private struct SyntheticDownlink {
         #expect(!link.estimator.congested)
         #expect(estimate <= link.estimator.delivered)
         #expect(estimate > 0.8 * link.estimator.delivered, "held, not backed off: \(estimate) of \(link.estimator.delivered)")
-        // 20 % is congestion.
-        _ = link.run(seconds: 1, capacity: 10_000_000, lossEvery: 5)
+        // 20 % for a couple of seconds is congestion.
+        _ = link.run(seconds: 2.5, capacity: 10_000_000, lossEvery: 5)
         #expect(link.estimator.congested)
     }
 

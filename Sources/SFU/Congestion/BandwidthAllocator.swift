@@ -14,6 +14,10 @@
 struct BandwidthAllocator {
     /// A step up must fit this many times its cost (15 % spare).
     static let upgradeHeadroom = 1.15
+    /// What a video forwards now is kept while its cost is within this share above what is
+    /// left: an estimate held at what got through on a slightly lossy link sits a few percent
+    /// under what is sent, and that must not cost the only layer there is.
+    static let keepTolerance = 1.15
     /// A layer that arrives but has not been measured yet counts as this much (a camera's
     /// lowest simulcast layer is ~100-150 kbit/s), so an unknown layer is not free.
     static let unmeasuredLayerBitrate = 150_000.0
@@ -77,7 +81,7 @@ struct BandwidthAllocator {
             }
             ladders[index] = ladder
             let cost = bitrate(track, ladder[0])
-            let required = track.current == nil ? cost * upgradeHeadroom : cost
+            let required = track.current == nil ? cost * upgradeHeadroom : track.current == ladder[0] ? cost / keepTolerance : cost
             if required <= remaining {
                 remaining -= cost
                 steps[index] = 0
@@ -95,7 +99,8 @@ struct BandwidthAllocator {
                 let track = tracks[index]
                 let from = bitrate(track, ladder[step]), to = bitrate(track, ladder[step + 1])
                 let isUpgrade = track.current.map { ladder[step + 1] > $0 } ?? true
-                let required = isUpgrade ? to * upgradeHeadroom - from : to - from
+                let isKept = track.current == ladder[step + 1]
+                let required = isUpgrade ? to * upgradeHeadroom - from : isKept ? to / keepTolerance - from : to - from
                 if required <= remaining {
                     remaining -= to - from
                     steps[index] = step + 1

@@ -33,6 +33,9 @@ struct SendSideEstimator {
     private var newestReported: Int64?
     private var lossBound: Double?
     private var lastLossDecrease: ContinuousClock.Instant?
+    private var lastFeedback: ContinuousClock.Instant?
+    /// Loss over the last second alone (`lossFraction` is it smoothed).
+    private var recentLoss = 0.0
     static let lossHoldoff: Duration = .milliseconds(300)
     /// Packets reported lost, and reported at all, over the last second (the meter counts units).
     private var lossWindow: ThroughputMeter
@@ -59,7 +62,7 @@ struct SendSideEstimator {
         // Losing more than a little (GoogCC's hold zone, 2-10 %): what was sent did not all get
         // through, so no more than what did. (Random loss on a link that is not full costs a
         // little of the estimate; the allocator only listens to it after congestion.)
-        if lossFraction > Self.lowLoss, delivered > 0 { estimate = min(estimate, delivered) }
+        if lossFraction > Self.lowLoss, recentLoss > Self.lowLoss, delivered > 0 { estimate = min(estimate, delivered) }
         return estimate
     }
 
@@ -113,8 +116,16 @@ struct SendSideEstimator {
         lossWindow.add(bytes: lost, at: now)
         reportedWindow.add(bytes: received + lost, at: now)
         let reported = reportedWindow.bitrate(now: now)
-        lossFraction = reported > 0 ? lossWindow.bitrate(now: now) / reported : 0
-        congested = trend.signal == .overusing || lossFraction > Self.highLoss
+        let windowLoss = reported > 0 ? lossWindow.bitrate(now: now) / reported : 0
+        // Smoothed over ~2 s on top: 5 % random loss (Wi-Fi) puts one second in fifty above
+        // 10 %, which must not read as congestion; a full link's 15-30 % gets there in a second.
+        let elapsed = lastFeedback.map { min(1, (now - $0).milliseconds / 2000) } ?? 1
+        lastFeedback = now
+        lossFraction += (windowLoss - lossFraction) * elapsed
+        recentLoss = windowLoss
+        // Heavy loss is congestion when it lasts (smoothed) and still goes on (this second).
+        let heavyLoss = lossFraction > Self.highLoss && windowLoss > Self.highLoss
+        congested = trend.signal == .overusing || heavyLoss
         // The first second of feedback only measures: the estimate starts at what got through
         // in a whole second, not at the first 100 ms' share of it.
         let first = firstFeedback ?? now
@@ -123,14 +134,15 @@ struct SendSideEstimator {
         delivered = throughput
         guard now - first >= .seconds(1), throughput > 0 else { return }
         let delayBased = rate.update(signal: trend.signal, throughput: throughput, now: now)
-        if lossFraction > Self.highLoss {
+        if heavyLoss {
             // GoogCC §6 backs off by half the loss, here at most once per `lossHoldoff` (ten
             // feedbacks a second would compound it tenfold), from what got through.
             if lastLossDecrease.map({ now - $0 >= Self.lossHoldoff }) ?? true {
                 lossBound = min(lossBound ?? delayBased, throughput) * (1 - 0.5 * lossFraction)
                 lastLossDecrease = now
             }
-        } else if lossFraction < Self.lowLoss {
+        } else if windowLoss < Self.lowLoss {
+            // A clean second ends it at once: recovery is not held back by the smoothing.
             lossBound = nil
         }
     }
