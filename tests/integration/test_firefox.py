@@ -136,3 +136,60 @@ def test_firefox_publishes_over_whip_and_subscribes_over_whep(split_network, fir
     published = next(s for s in sessions if s["kind"] == "publish")
     assert published["connectionState"] == "connected", sessions
     assert (published["outbound"].get("video") or {}).get("packetsSent", 0) > 0, sessions
+
+
+def test_firefox_publishes_simulcast_over_whip(split_network, firefoxes) -> None:
+    """Issue 14: RID simulcast from Firefox too. Firefox offers its three encodings (rid q/h/f,
+    `a=simulcast:send`); Chorus answers them, learns each layer's SSRC from the RID extension on
+    its first packets, and a WHEP subscriber (Firefox again) forced to layer 0 and then layer 2
+    decodes the two sizes."""
+    chorus, clients, origin = split_network
+    identity = user("fiona")
+    room = f"ffsim-{uuid.uuid4().hex[:8]}"
+    token = chorus.token(identity, room, publish=True, subscribe=True)
+    f = firefoxes("ff-simulcast", clients)
+    f.open(page_url(chorus, token, origin=origin))
+    f.wait_ready()
+    install_whip_client(f)
+    participant = f.js(
+        "return await window.whip.publish(arguments[0], arguments[1], null, {simulcast: true, video: {width: 640, height: 480}})",
+        room, token)
+    remote = f.js("return window.whip.descriptions()")[0]["remote"]
+    assert "a=simulcast:recv q;h;f" in remote, remote
+
+    def layers() -> list[dict]:
+        state = requests.get(f"{chorus.base_url}/api/rooms/{room}", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10).json()
+        return next(t for t in state["participants"][0]["tracks"] if t["kind"] == "video")["layers"]
+    wait_until(lambda: all(layer.get("ssrc") and layer["packetsIn"] > 0 for layer in layers()) and len(layers()) == 3,
+               40, lambda: f"Firefox's layers at Chorus: {layers()}")
+    assert [layer.get("rid") for layer in layers()] == ["q", "h", "f"], layers()
+    assert len({layer["ssrc"] for layer in layers()}) == 3, layers()
+
+    def forwarded_layer(subscription: str) -> int | None:
+        state = requests.get(f"{chorus.base_url}/api/rooms/{room}", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10).json()
+        subscriptions = [sub for p in state["participants"] for sub in p["subscriptions"] if sub["id"] == subscription]
+        return next(t for t in subscriptions[0]["tracks"] if t["kind"] == "video").get("spatialLayer") if subscriptions else None
+
+    location = f.js("return await window.whip.subscribe(arguments[0], arguments[1], arguments[2])", room, participant, token)
+    subscription = location.rsplit("/", 1)[1]
+    wait_whip_flowing(f, "video", timeout=40)
+
+    def width() -> int | None:
+        sessions = [s for s in whip_stats(f) if s["kind"] == "subscribe"]
+        return (sessions[0]["inbound"].get("video") or {}).get("frameWidth") if sessions else None
+    widths = {}
+    for spatial in (0, 2):
+        response = requests.post(f"{chorus.base_url}/api/rooms/{room}/subscriptions/{subscription}/layers",
+                                 json={"spatial": spatial}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert response.status_code == 200, response.text
+        state = response.json()
+        target = next(t for t in state["tracks"] if t["kind"] == "video")["targetSpatialLayer"]
+        assert target == spatial, state
+        wait_until(lambda: forwarded_layer(subscription) == spatial, 30, f"Chorus never switched to layer {spatial}")
+        wait_whip_flowing(f, "video", timeout=30)
+        wait_until(lambda: width() is not None, 10, "no decoded width")
+        widths[spatial] = width()
+    print(f"\nFirefox simulcast: subscriber widths by layer {widths}")
+    assert widths[0] < widths[2], f"layer 0 decodes smaller than layer 2: {widths}"
