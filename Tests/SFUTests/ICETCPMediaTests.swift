@@ -92,10 +92,13 @@ struct ICETCPMediaTests {
             remote: ClientTransport.offer(localICE: publisherICE, dtlsContext: context), tracks: CallFixture.publishedTracks)
         #expect(published.tcpCandidate?.transport == .tcp)
         #expect(published.tcpCandidate?.ip == published.candidate.ip)
-        let publisher = try SocketPeer(ice: publisherICE, context: context, answer: published, overTCP: publisherOverTCP)
         let (subscribed, tracks) = try await media.subscribe(
             room: "tcp-room", participantID: "alice", subscriptionID: "bob-sub", identity: "bob",
             remote: ClientTransport.offer(localICE: subscriberICE, dtlsContext: context), slots: CallFixture.subscriberSlots)
+        // Connected only now, and checked at once (the first pump runs before any suspension):
+        // a TCP connection without a valid check for 10 s is closed by the server, and under
+        // TSan a suspended test task waited 16 s for its thread between publish and subscribe.
+        let publisher = try SocketPeer(ice: publisherICE, context: context, answer: published, overTCP: publisherOverTCP)
         let subscriber = try SocketPeer(ice: subscriberICE, context: context, answer: subscribed, overTCP: subscriberOverTCP)
 
         // Bounded by time, not by rounds: on a loaded machine the worker thread may not run for
