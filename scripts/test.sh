@@ -12,8 +12,8 @@
 #                         PID when this script exits, however it exits
 #   unit                  swift test (the CallStore suite on SQLite and on that PostgreSQL)
 #   asan                  the core package's tests under AddressSanitizer (own build, .build-asan)
-#   tsan                  opt-in, not in the default list: the SFU and load-generator tests under
-#                         ThreadSanitizer (own build, .build-tsan)
+#   tsan                  the SFU and load-generator tests under ThreadSanitizer (own build,
+#                         .build-tsan): the worker threads, their control queue, the port hand-off
 #   tsan-server           opt-in: SignalingTests under ThreadSanitizer,
 #                         a whole-package build of its own (.build-tsan-server; not measured,
 #                         expect 15 minutes or more)
@@ -27,8 +27,8 @@
 # status is non-zero if any stage failed. Logs and reports go to artifacts/ (gitignored).
 #
 # Environment:
-#   CHORUS_TEST_STAGES   stages to run (default "deps build unit asan fuzz integration
-#                        integration-postgres soak"; tsan and tsan-server only when named;
+#   CHORUS_TEST_STAGES   stages to run (default "deps build unit asan tsan fuzz integration
+#                        integration-postgres soak"; tsan-server only when named;
 #                        "postgres" alone just starts the server and leaves it running)
 #   CHORUS_SCRATCH_PATH  SwiftPM build directory (default .build)
 #   CHORUS_BIN           chorus binary for the integration stages (default: the debug build)
@@ -42,10 +42,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# tsan and tsan-server are opt-in: CI's budget for the new stages is ~18 minutes from a cold
-# scratch path, and measured cold (docs/BENCHMARKS.md, "Robustness runs") asan + fuzz + soak take
-# ~17 of them; tsan's own build would add ~7 more for 40 s of tests.
-STAGES="${CHORUS_TEST_STAGES:-deps build unit asan fuzz integration integration-postgres soak}"
+# tsan-server is opt-in: instrumenting Hummingbird, NIO and PostgresNIO again costs ~15 minutes
+# cold, which CI's hour cannot spare; its subjects (the call service, the realtime hub, the
+# group-call actor) are actors checked by Swift 6's data-race safety at compile time. tsan (the
+# core package: the threads Swift cannot check, the worker's own pthread and its queues) costs
+# ~3 minutes of build cold for ~40 s of tests, and runs by default.
+STAGES="${CHORUS_TEST_STAGES:-deps build unit asan tsan fuzz integration integration-postgres soak}"
 ARTIFACTS="$PWD/artifacts"
 mkdir -p "$ARTIFACTS"
 
