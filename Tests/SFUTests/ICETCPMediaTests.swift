@@ -102,16 +102,19 @@ struct ICETCPMediaTests {
         let subscriber = try SocketPeer(ice: subscriberICE, context: context, answer: subscribed, overTCP: subscriberOverTCP)
 
         // Bounded by time, not by rounds: on a loaded machine the worker thread may not run for
-        // seconds, and a fixed number of 5 ms rounds then gives up before it did.
-        func pump(until done: () -> Bool) async throws {
+        // seconds, and a fixed number of 5 ms rounds then gives up before it did. And blocking,
+        // not `Task.sleep`: a suspended test task waits for a thread of the cooperative pool,
+        // which the sanitizer runs' synchronous suites held for 30 s and more, so the peers
+        // were pumped a few times in the whole deadline and never connected.
+        func pump(until done: () -> Bool) {
             let deadline = ContinuousClock.now + .seconds(30)
             while !done(), ContinuousClock.now < deadline {
                 publisher.pump()
                 subscriber.pump()
-                try await Task.sleep(for: .milliseconds(5))
+                usleep(5_000)
             }
         }
-        try await pump { publisher.transport.isConnected && subscriber.transport.isConnected }
+        pump { publisher.transport.isConnected && subscriber.transport.isConnected }
         try #require(publisher.transport.isConnected && subscriber.transport.isConnected)
 
         var video = VP8Stream(ssrc: CallFixture.videoSSRC), audio = OpusStream(ssrc: CallFixture.audioSSRC)
@@ -127,11 +130,11 @@ struct ICETCPMediaTests {
                 ssrc: audio.ssrc, payload: packet.payload, extensions: [(id: 9, data: Array("0".utf8))])
             publisher.pump()
             subscriber.pump()
-            try await Task.sleep(for: .milliseconds(2))
+            usleep(2_000)
         }
         let videoSSRC = try #require(tracks.first { $0.kind == .video }?.ssrc)
         let audioSSRC = try #require(tracks.first { $0.kind == .audio }?.ssrc)
-        try await pump { subscriber.rtp.filter { $0.ssrc == audioSSRC }.count >= 40 }
+        pump { subscriber.rtp.filter { $0.ssrc == audioSSRC }.count >= 40 }
         #expect(subscriber.rtp.filter { $0.ssrc == audioSSRC }.count == 40)
         #expect(subscriber.rtp.filter { $0.ssrc == videoSSRC }.count >= 90, "from the first keyframe on")
 
