@@ -29,6 +29,9 @@ public struct LoadTestOptions: Sendable {
     public var floorPackets: Int = 50_000
     /// `--churn`: publishers join, leave and mute for `duration` seconds instead of a fixed load.
     public var churn: ChurnSettings?
+    /// `--transport-cc`: subscribers negotiate transport-cc and send its feedback every 100 ms,
+    /// so that Chorus's per-subscriber estimate runs (it gets no input otherwise).
+    public var transportCC = false
 
     public init(
         server: LoopbackServer, jwtSecret: String, scenario: Scenario, duration: Int, ramp: RampGrowth? = nil,
@@ -76,6 +79,7 @@ public struct LoadTestOptions: Sendable {
             throw .badArgument("--video-size must be even, 16x16 to 3840x2160")
         }
         guard (50...20_000).contains(clip.videoKilobitsPerSecond) else { throw .badArgument("--video-kbps must be 50...20000") }
+        if transportCC, sfu != .chorus { throw .badArgument("--transport-cc goes with --sfu chorus") }
         if clip.simulcast {
             guard sfu == .chorus else { throw .badArgument("--simulcast goes with --sfu chorus (the layer API is Chorus's)") }
             let lowest = SimulcastLayout.layers.map { SimulcastLayout.size(of: $0, width: clip.width, height: clip.height) }
@@ -131,7 +135,9 @@ public final class LoadRunner {
         clock_gettime(CLOCK_REALTIME, &now)
         let tokenExpiry = Int64(now.tv_sec) + Int64(LoadLimits.maxSeconds) + 3600
         switch options.sfu {
-        case .chorus: signaling = ChorusSignaling(server: options.server, jwtSecret: options.jwtSecret, tokenExpiry: tokenExpiry)
+        case .chorus:
+            signaling = ChorusSignaling(
+                server: options.server, jwtSecret: options.jwtSecret, tokenExpiry: tokenExpiry, transportCC: options.transportCC)
         case .janus: signaling = JanusSignaling(server: options.server)
         }
     }
@@ -314,7 +320,7 @@ public final class LoadRunner {
                 sources: publisher.videoLogs.enumerated().map { layer, log in
                     .init(streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: true, layer: layer), log: log)
                 }),
-        ])
+        ], transportCC: options.transportCC)
         try start(label: "\(identity)<-\(publisher.identity)", socket: socket, ice: ice, answer: subscription.remote, media: .subscriber(media))
     }
 

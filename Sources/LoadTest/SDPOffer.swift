@@ -20,6 +20,10 @@ public enum OfferFormat {
     public static let ridExtensionURI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
     public static let repairedRIDExtensionID: UInt8 = 11
     public static let repairedRIDExtensionURI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+    /// The transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01),
+    /// Chromium's id.
+    public static let transportSequenceExtensionID: UInt8 = 3
+    public static let transportSequenceExtensionURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 }
 
 public struct SDPOffer: Sendable {
@@ -64,9 +68,11 @@ public struct SDPOffer: Sendable {
     }
 
     /// A WHEP offer: recvonly Opus and VP8; the answer names the SSRCs the SFU will send.
-    public func subscribe() -> String {
-        session(stream: nil) + section(kind: "audio", direction: "recvonly", source: nil)
-            + section(kind: "video", direction: "recvonly", source: nil)
+    /// `transportCC`: also the transport-wide sequence number and `transport-cc` feedback, as a
+    /// browser offers them, so that Chorus estimates this subscriber's downlink.
+    public func subscribe(transportCC: Bool = false) -> String {
+        session(stream: nil) + section(kind: "audio", direction: "recvonly", source: nil, transportCC: transportCC)
+            + section(kind: "video", direction: "recvonly", source: nil, transportCC: transportCC)
     }
 
     private func session(stream: String?) -> String {
@@ -83,7 +89,7 @@ public struct SDPOffer: Sendable {
 
     private func section(
         kind: String, direction: String, source: (ssrc: UInt32, cname: String, stream: String, track: String)?,
-        msid: (stream: String, track: String)? = nil, rids: [String] = []
+        msid: (stream: String, track: String)? = nil, rids: [String] = [], transportCC: Bool = false
     ) -> String {
         let audio = kind == "audio"
         let pt = audio ? OfferFormat.audioPayloadType : OfferFormat.videoPayloadType
@@ -97,6 +103,9 @@ public struct SDPOffer: Sendable {
             "a=mid:\(audio ? OfferFormat.audioMID : OfferFormat.videoMID)",
             "a=extmap:\(OfferFormat.midExtensionID) \(OfferFormat.midExtensionURI)",
         ]
+        if transportCC {
+            lines.append("a=extmap:\(OfferFormat.transportSequenceExtensionID) \(OfferFormat.transportSequenceExtensionURI)")
+        }
         if !rids.isEmpty {
             lines += [
                 "a=extmap:\(OfferFormat.ridExtensionID) \(OfferFormat.ridExtensionURI)",
@@ -111,6 +120,7 @@ public struct SDPOffer: Sendable {
         } else {
             lines += ["a=rtpmap:\(pt) VP8/90000", "a=rtcp-fb:\(pt) nack", "a=rtcp-fb:\(pt) nack pli", "a=rtcp-fb:\(pt) ccm fir"]
         }
+        if transportCC { lines.append("a=rtcp-fb:\(pt) transport-cc") }
         if let source {
             lines += [
                 "a=ssrc:\(source.ssrc) cname:\(source.cname)",

@@ -66,9 +66,12 @@ final class ChorusSignaling: SignalingAPI {
     private var locations: [(location: String, token: String)] = []
     /// Each identity's token: a publisher subscribes with its own (meetings).
     private var tokens: [String: String] = [:]
+    /// `--transport-cc`: subscribers offer transport-cc (SDPOffer.subscribe).
+    private let transportCC: Bool
 
-    init(server: LoopbackServer, jwtSecret: String, tokenExpiry: Int64) {
+    init(server: LoopbackServer, jwtSecret: String, tokenExpiry: Int64, transportCC: Bool = false) {
         whip = WHIPClient(server: server)
+        self.transportCC = transportCC
         authority = TokenAuthority(secret: jwtSecret)
         self.tokenExpiry = tokenExpiry
     }
@@ -107,7 +110,7 @@ final class ChorusSignaling: SignalingAPI {
             token = try self.token(identity: identity, room: room, publish: false)
         }
         tokens[identity] = token
-        let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port).subscribe()
+        let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port).subscribe(transportCC: transportCC)
         let session = try whip.subscribe(room: room, participant: publisherID, offer: offer, token: token)
         let answer = try SDPAnswer(parsing: session.answer)
         guard let audioSSRC = answer.section(mid: OfferFormat.audioMID)?.ssrc, let videoSSRC = answer.section(mid: OfferFormat.videoMID)?.ssrc else {

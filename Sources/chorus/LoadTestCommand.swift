@@ -29,6 +29,8 @@ struct LoadTestCommand: ParsableCommand {
             --simulcast makes every publisher send RID simulcast as Chromium does (q, h, f: the clip at \
             a quarter, half and full width) and every subscription ask for a layer, 0, 1, 2 in turn \
             (POST /api/rooms/{room}/subscriptions/{id}/layers): a third of them receive each layer.
+            --transport-cc makes subscribers negotiate transport-cc and send its feedback, so that \
+            the server estimates each one's downlink (without it the estimator gets no input).
             Only 127.0.0.1 is accepted; at most 2000 peer connections and 600 s.
             """)
 
@@ -68,6 +70,8 @@ struct LoadTestCommand: ParsableCommand {
     var videoKbps = 1500
     @Flag(help: "Publishers send three simulcast layers (1/4, 1/2 and full --video-size); subscriptions ask for layers 0, 1, 2 in turn.")
     var simulcast = false
+    @Flag(help: "Subscribers negotiate transport-cc and send its feedback every 100 ms, so that the server's bandwidth estimate runs.")
+    var transportCc = false
     @Option(help: "Write the result as JSON to this file.")
     var output: String?
     @Option(help: "Write an SVG plot (forwarded pps and p99 latency against offered load) to this file.")
@@ -164,6 +168,7 @@ struct LoadTestCommand: ParsableCommand {
         guard floorPackets >= 0 else { throw LoadTestError.badArgument("--floor-packets must be 0 or more") }
         options.floorPackets = floorPackets
         options.sfu = sfu
+        options.transportCC = transportCc
         if churn { options.churn = ChurnSettings(operationsPerSecond: churnRate) }
         return options
     }
