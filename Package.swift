@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP", "ChorusTestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "SocketIOTests", dependencies: ["SocketIO", "ChorusTestSupport"]),
-        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "COpus", "CVPX", "ChorusTestSupport"]),
+        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "RTP", "ICE", "SFU", "SDP", "COpus", "CVPX", "ChorusTestSupport"]),
         .testTarget(
             name: "SFUTests", dependencies: ["SFU", "SFUTesting", "RTP", "ICE", "COpenSSL", "ChorusTestSupport"]),
         // The Signaling tests' shared harness: the whole HTTP surface over a temporary SQLite

@@ -27,7 +27,9 @@ final class JanusSignaling: SignalingAPI {
 
     deinit { keepalive.stop() }
 
-    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, videoSSRC: UInt32) throws(LoadTestError) -> Publication {
+    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, video: OfferedVideo) throws(LoadTestError) -> Publication {
+        // The load test asks Janus for one stream per publisher (options refuse --simulcast).
+        guard case .ssrc(let videoSSRC) = video else { throw .badArgument("--simulcast goes with --sfu chorus") }
         let session = try session(for: identity)
         let handle = try client.attachVideoRoom(session: session)
         let number = try roomNumber(room, session: session, handle: handle)

@@ -131,6 +131,16 @@ public struct ClipSummary: Equatable, Sendable, Codable {
     public var audioKilobitsPerSecond: Double
     public var audioPacketsPerSecond: Double
     public var encodeSeconds: Double
+    /// `--simulcast`: each layer as encoded, lowest first (nil without simulcast).
+    public var simulcastLayers: [Layer]?
+
+    public struct Layer: Equatable, Sendable, Codable {
+        public var rid: String
+        public var width: Int
+        public var height: Int
+        public var videoKilobitsPerSecond: Double
+        public var videoPacketsPerSecond: Double
+    }
 
     public init(_ clip: MediaClip) {
         width = clip.settings.width
@@ -143,6 +153,14 @@ public struct ClipSummary: Equatable, Sendable, Codable {
         audioKilobitsPerSecond = clip.audioBitsPerSecond / 1000
         audioPacketsPerSecond = clip.audioPacketsPerSecond
         encodeSeconds = clip.encodeSeconds
+        if !clip.layers.isEmpty {
+            simulcastLayers = clip.layers.enumerated().map { i, layer in
+                Layer(
+                    rid: layer.rid, width: layer.width, height: layer.height,
+                    videoKilobitsPerSecond: clip.videoBitsPerSecond(layer: i) / 1000,
+                    videoPacketsPerSecond: clip.videoPacketsPerSecond(layer: i))
+            }
+        }
     }
 }
 

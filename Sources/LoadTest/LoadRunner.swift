@@ -29,6 +29,9 @@ public struct LoadTestOptions: Sendable {
     public var floorPackets: Int = 50_000
     /// `--churn`: publishers join, leave and mute for `duration` seconds instead of a fixed load.
     public var churn: ChurnSettings?
+    /// `--transport-cc`: subscribers negotiate transport-cc and send its feedback every 100 ms,
+    /// so that Chorus's per-subscriber estimate runs (it gets no input otherwise).
+    public var transportCC = false
 
     public init(
         server: LoopbackServer, jwtSecret: String, scenario: Scenario, duration: Int, ramp: RampGrowth? = nil,
@@ -76,6 +79,14 @@ public struct LoadTestOptions: Sendable {
             throw .badArgument("--video-size must be even, 16x16 to 3840x2160")
         }
         guard (50...20_000).contains(clip.videoKilobitsPerSecond) else { throw .badArgument("--video-kbps must be 50...20000") }
+        if transportCC, sfu != .chorus { throw .badArgument("--transport-cc goes with --sfu chorus") }
+        if clip.simulcast {
+            guard sfu == .chorus else { throw .badArgument("--simulcast goes with --sfu chorus (the layer API is Chorus's)") }
+            let lowest = SimulcastLayout.layers.map { SimulcastLayout.size(of: $0, width: clip.width, height: clip.height) }
+            guard lowest.allSatisfy({ $0.width >= 16 && $0.height >= 16 }) else {
+                throw .badArgument("--simulcast needs a --video-size whose quarter is at least 16x16")
+            }
+        }
         try scenario.validate()
     }
 }
@@ -87,7 +98,8 @@ public final class LoadRunner {
         /// How subscriptions name this publisher to the SFU.
         let publisherID: String
         let audioLog: SendLog
-        let videoLog: SendLog
+        /// One per video stream: the only one, or each simulcast layer (lowest first).
+        let videoLogs: [SendLog]
     }
 
     struct RoomState {
@@ -107,6 +119,8 @@ public final class LoadRunner {
     var rooms: [RoomState] = []
     private var publisherCount = 0
     private var sessionCount = 0
+    /// Subscriptions made so far: with simulcast, which layer the next one asks for.
+    private var subscriptionCount = 0
     var failures: [String] = []
     var serverPID: Int32?
     private var floor: ForwardingFloorResult?
@@ -121,7 +135,9 @@ public final class LoadRunner {
         clock_gettime(CLOCK_REALTIME, &now)
         let tokenExpiry = Int64(now.tv_sec) + Int64(LoadLimits.maxSeconds) + 3600
         switch options.sfu {
-        case .chorus: signaling = ChorusSignaling(server: options.server, jwtSecret: options.jwtSecret, tokenExpiry: tokenExpiry)
+        case .chorus:
+            signaling = ChorusSignaling(
+                server: options.server, jwtSecret: options.jwtSecret, tokenExpiry: tokenExpiry, transportCC: options.transportCC)
         case .janus: signaling = JanusSignaling(server: options.server)
         }
     }
@@ -204,11 +220,14 @@ public final class LoadRunner {
     /// The caller tears the threads down (`tearDown`).
     func prepare(peak: Int) throws(LoadTestError) -> ClipSummary {
         try options.validate()
-        log("encoding \(options.clip.seconds) s of \(options.clip.width)x\(options.clip.height) VP8 at \(options.clip.videoKilobitsPerSecond) kbit/s and Opus ...")
+        log("encoding \(options.clip.seconds) s of \(options.clip.width)x\(options.clip.height) VP8 at \(options.clip.videoKilobitsPerSecond) kbit/s\(options.clip.simulcast ? " (and its lower simulcast layers)" : "") and Opus ...")
         let clip = try MediaClip.encode(options.clip)
         self.clip = clip
         let summary = ClipSummary(clip)
         log("clip: video \(Self.f(summary.videoKilobitsPerSecond, 0)) kbit/s, \(Self.f(summary.videoPacketsPerSecond, 0)) pkt/s, keyframe \(summary.keyframeBytes) B; audio \(Self.f(summary.audioKilobitsPerSecond, 1)) kbit/s, \(Self.f(summary.audioPacketsPerSecond, 0)) pkt/s (encoded in \(Self.f(summary.encodeSeconds, 2)) s)")
+        for layer in summary.simulcastLayers ?? [] {
+            log("simulcast layer \(layer.rid): \(layer.width)x\(layer.height), \(Self.f(layer.videoKilobitsPerSecond, 0)) kbit/s, \(Self.f(layer.videoPacketsPerSecond, 0)) pkt/s")
+        }
 
         serverPID = options.serverPID ?? ServerProcessStats.findListeningProcess(port: options.server.port)
         if let serverPID {
@@ -261,35 +280,47 @@ public final class LoadRunner {
         let socket = try UDPEndpoint()
         let ice = ICECredentials.random()
         let audioSSRC = UInt32.random(in: 1...UInt32.max)
-        let videoSSRC = UInt32.random(in: 1...UInt32.max)
+        let videoSSRCs = (0..<max(1, clip.layers.count)).map { _ in UInt32.random(in: 1...UInt32.max) }
         let local = LocalPeer(ice: ice, fingerprint: dtlsContext.certificate.fingerprint, port: socket.localAddress.port)
-        let publication = try signaling.publish(room: room, identity: identity, local: local, audioSSRC: audioSSRC, videoSSRC: videoSSRC)
+        let video: OfferedVideo = clip.layers.isEmpty ? .ssrc(videoSSRCs[0]) : .simulcast(rids: clip.layers.map(\.rid))
+        let publication = try signaling.publish(room: room, identity: identity, local: local, audioSSRC: audioSSRC, video: video)
         let answer = publication.remote
         let index = publisherCount
         publisherCount += 1
         let record = PublisherRecord(
-            index: index, identity: identity, publisherID: publication.publisherID, audioLog: SendLog(), videoLog: SendLog())
+            index: index, identity: identity, publisherID: publication.publisherID, audioLog: SendLog(),
+            videoLogs: videoSSRCs.map { _ in SendLog() })
         let media = PublisherMedia(
-            clip: clip, publisherIndex: index, audioSSRC: audioSSRC, videoSSRC: videoSSRC, audioLog: record.audioLog,
-            videoLog: record.videoLog)
+            clip: clip, publisherIndex: index, audioSSRC: audioSSRC, videoSSRCs: videoSSRCs, audioLog: record.audioLog,
+            videoLogs: record.videoLogs)
         try start(label: identity, socket: socket, ice: ice, answer: answer, media: .publisher(media))
         return record
     }
 
     func addSubscription(room: String, to publisher: PublisherRecord, identity: String) throws(LoadTestError) {
-        guard let dtlsContext else { throw .setup("not started") }
+        guard let dtlsContext, let clip else { throw .setup("not started") }
         let socket = try UDPEndpoint()
         let ice = ICECredentials.random()
         let local = LocalPeer(ice: ice, fingerprint: dtlsContext.certificate.fingerprint, port: socket.localAddress.port)
         let subscription = try signaling.subscribe(room: room, publisherID: publisher.publisherID, identity: identity, local: local)
+        if !clip.layers.isEmpty {
+            // Before the transport connects, so that the consumer starts on this layer's first
+            // keyframe and never forwards another (the SFU's default is the highest).
+            guard let chorus = signaling as? ChorusSignaling else { throw .badArgument("--simulcast needs --sfu chorus") }
+            let layer = LayerMix.layer(forSubscription: subscriptionCount, layers: clip.layers.count)
+            try chorus.setLayer(room: room, subscriptionID: subscription.subscriptionID, identity: identity, spatial: layer)
+        }
+        subscriptionCount += 1
         let media = SubscriberMedia(streams: [
             .init(
                 ssrc: subscription.audioSSRC, isVideo: false, streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: false),
                 log: publisher.audioLog),
             .init(
-                ssrc: subscription.videoSSRC, isVideo: true, streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: true),
-                log: publisher.videoLog),
-        ])
+                ssrc: subscription.videoSSRC, isVideo: true,
+                sources: publisher.videoLogs.enumerated().map { layer, log in
+                    .init(streamID: SendTimeTrailer.streamID(publisher: publisher.index, video: true, layer: layer), log: log)
+                }),
+        ], transportCC: options.transportCC)
         try start(label: "\(identity)<-\(publisher.identity)", socket: socket, ice: ice, answer: subscription.remote, media: .subscriber(media))
     }
 
@@ -395,7 +426,8 @@ public final class LoadRunner {
         let (connected, failed) = tally()
         return StepResult(
             step: step, scenario: scenario, connected: connected, failed: failed, seconds: MonotonicTime.seconds(end - start),
-            offeredPacketsPerSecond: Double(scenario.subscriptions) * (clip?.packetsPerSecond ?? 0), counters: counters,
+            offeredPacketsPerSecond: clip.map { LayerMix.offeredPacketsPerSecond(subscriptions: scenario.subscriptions, clip: $0) } ?? 0,
+            counters: counters,
             serverCPUPercent: server.flatMap { s in serverEnd.map { ProcessSample.cpuPercent(from: s, to: $0) } },
             serverRSSMegabytes: serverEnd.map { Double($0.residentBytes) / 1_048_576 },
             generatorCPUPercent: generator.flatMap { g in generatorEnd.map { ProcessSample.cpuPercent(from: g, to: $0) } })

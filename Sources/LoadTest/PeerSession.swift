@@ -59,7 +59,12 @@ final class PeerSession {
                 isConnected = true
                 publisher?.start(now: now)
             case .rtp(let packet):
-                if case .subscriber(let subscriber) = media { subscriber.handle(packet, now: now, counters: &counters) }
+                if case .subscriber(let subscriber) = media {
+                    subscriber.handle(packet, now: now, counters: &counters)
+                    let feedback = subscriber.dueFeedback(now: now)
+                    // Only fails once the transport is gone; the session notices that event.
+                    if !feedback.isEmpty { try? transport.sendRTCP(feedback) }
+                }
             case .rtcp(let packets):
                 publisher?.handle(rtcp: packets, counters: &counters)
             case .failed(let reason):

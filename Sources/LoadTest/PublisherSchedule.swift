@@ -1,6 +1,7 @@
 // When a publisher sends what: Opus every 20 ms, a VP8 frame every 1/fps whose packets a pacer
 // spreads at 2.5x the video bitrate (libwebrtc's pacing factor), fresh RTP numbering, and a
-// jump back to the clip's keyframe when the SFU asks for one. Sans-IO: time comes in.
+// jump back to the clip's keyframe when the SFU asks for one. Sans-IO: time comes in. A
+// simulcast publisher runs one per layer, audio in only one of them.
 
 import RTP
 
@@ -29,6 +30,7 @@ public struct PublisherSchedule: Sendable {
     static let audioTicksPerPacket: UInt32 = 960
 
     private let audioCount: Int
+    private let sendsAudio: Bool
     /// Per clip frame: its packets' payload sizes.
     private let framePacketSizes: [[Int]]
     private let frameInterval: UInt64
@@ -55,17 +57,30 @@ public struct PublisherSchedule: Sendable {
     public private(set) var keyframesForced = 0
 
     public init(clip: MediaClip, start: UInt64, seed: UInt64 = .random(in: 0...UInt64.max)) {
+        self.init(clip: clip, videoLayer: nil, sendsAudio: true, start: start, seed: seed)
+    }
+
+    /// The schedule of simulcast layer `videoLayer` (an index into `clip.layers`; nil: the
+    /// clip's only video), with or without the audio. A publisher's layers share `seed`, so
+    /// their frames start in the same instant, as one encoder's layers of one camera frame do;
+    /// their numbering differs (one SSRC each, RFC 3550 §5.1).
+    public init(clip: MediaClip, videoLayer: Int?, sendsAudio: Bool, start: UInt64, seed: UInt64 = .random(in: 0...UInt64.max)) {
         var generator = SplitMix64(seed: seed)
         audioCount = clip.audio.count
-        framePacketSizes = clip.video.map { $0.packets.map(\.payload.count) }
+        self.sendsAudio = sendsAudio
+        let frames = videoLayer.map { clip.layers[$0].frames } ?? clip.video
+        let kilobits = videoLayer.map { clip.layers[$0].kilobitsPerSecond } ?? clip.settings.videoKilobitsPerSecond
+        framePacketSizes = frames.map { $0.packets.map(\.payload.count) }
         frameInterval = 1_000_000_000 / UInt64(clip.settings.framesPerSecond)
         videoTicksPerFrame = UInt32(90_000 / clip.settings.framesPerSecond)
-        nanosecondsPerByte = 8e9 / (Double(clip.settings.videoKilobitsPerSecond) * 1000 * Self.pacingFactor)
+        // Each layer is paced at 2.5x its own bitrate (libwebrtc paces the sum of its layers).
+        nanosecondsPerByte = 8e9 / (Double(kilobits) * 1000 * Self.pacingFactor)
         // Random starting points (RFC 3550 §5.1) and a random phase, so publishers do not all
         // send in the same millisecond.
         audioStart = start + generator.next() % Self.audioInterval
         videoStart = start + generator.next() % frameInterval
         pacerFree = videoStart
+        if let videoLayer { generator = SplitMix64(seed: seed &+ UInt64(videoLayer + 1) &* 0x9E37_79B9_7F4A_7C15) }
         audioSequence = SequenceNumber(UInt16(truncatingIfNeeded: generator.next()))
         videoSequence = SequenceNumber(UInt16(truncatingIfNeeded: generator.next()))
         audioTimestampBase = RTPTimestamp(UInt32(truncatingIfNeeded: generator.next()))
@@ -73,7 +88,7 @@ public struct PublisherSchedule: Sendable {
         pictureIDBase = UInt16(truncatingIfNeeded: generator.next()) & 0x7FFF
     }
 
-    private var nextAudio: UInt64 { audioStart + audioNumber * Self.audioInterval }
+    private var nextAudio: UInt64 { sendsAudio ? audioStart + audioNumber * Self.audioInterval : .max }
     private var nextVideo: UInt64 {
         packetIndex == 0 ? Swift.max(videoStart + frameNumber * frameInterval, pacerFree) : pacerFree
     }
@@ -127,7 +142,7 @@ public struct PublisherSchedule: Sendable {
     }
 
     private mutating func skipAheadIfFarBehind(now: UInt64) {
-        if now > nextAudio + Self.maxLag {
+        if sendsAudio, now > nextAudio + Self.maxLag {
             audioNumber = (now - audioStart) / Self.audioInterval
             lagResets += 1
         }

@@ -20,7 +20,7 @@ public struct SendTimeTrailer: Equatable, Sendable {
     public static let length = 20
     static let magic: UInt32 = 0x434C_5431  // "CLT1"
 
-    /// Publisher index × 2, + 1 for video.
+    /// Publisher index × 2, + 1 for video, + a simulcast layer's index × 2^28 (`streamID(...)`).
     public var streamID: UInt32
     public var sequenceNumber: UInt16
     public var sendTime: UInt64
@@ -54,8 +54,10 @@ public struct SendTimeTrailer: Equatable, Sendable {
         sendTime = UInt64(bigEndian: payload.loadUnaligned(fromByteOffset: at + 12, as: UInt64.self))
     }
 
-    public static func streamID(publisher: Int, video: Bool) -> UInt32 {
-        UInt32(truncatingIfNeeded: publisher) << 1 | (video ? 1 : 0)
+    /// Each simulcast layer is a stream of its own numbering; layer 0 (and a stream without
+    /// layers) keeps the plain number, so single-layer runs are unchanged.
+    public static func streamID(publisher: Int, video: Bool, layer: Int = 0) -> UInt32 {
+        UInt32(truncatingIfNeeded: layer) << 28 | UInt32(truncatingIfNeeded: publisher) << 1 | (video ? 1 : 0)
     }
 }
 

@@ -28,17 +28,27 @@ struct Publication {
     var publisherID: String
 }
 
+/// A publisher's video as its offer describes it.
+enum OfferedVideo {
+    /// One stream with this SSRC (RFC 5576).
+    case ssrc(UInt32)
+    /// RID simulcast, lowest layer first; the SSRCs are learnt from the packets.
+    case simulcast(rids: [String])
+}
+
 /// A subscription the SFU set up: the SFU's side of the transport and the SSRCs it sends
 /// one publisher's audio and video with.
 struct Subscription {
     var remote: SDPAnswer
     var audioSSRC: UInt32
     var videoSSRC: UInt32
+    /// How the SFU names the subscription (Chorus: the last segment of the WHEP Location).
+    var subscriptionID = ""
 }
 
 protocol SignalingAPI: AnyObject {
-    /// Publishes Opus and VP8 with these SSRCs (the offer names them, RFC 5576).
-    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, videoSSRC: UInt32) throws(LoadTestError) -> Publication
+    /// Publishes Opus with this SSRC (the offer names it, RFC 5576) and VP8 as `video` says.
+    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, video: OfferedVideo) throws(LoadTestError) -> Publication
     /// Subscribes `identity` to one publisher's audio and video.
     func subscribe(room: String, publisherID: String, identity: String, local: LocalPeer) throws(LoadTestError) -> Subscription
     /// Frees what the run created on the server (best effort: the transports are closed already).
@@ -56,9 +66,12 @@ final class ChorusSignaling: SignalingAPI {
     private var locations: [(location: String, token: String)] = []
     /// Each identity's token: a publisher subscribes with its own (meetings).
     private var tokens: [String: String] = [:]
+    /// `--transport-cc`: subscribers offer transport-cc (SDPOffer.subscribe).
+    private let transportCC: Bool
 
-    init(server: LoopbackServer, jwtSecret: String, tokenExpiry: Int64) {
+    init(server: LoopbackServer, jwtSecret: String, tokenExpiry: Int64, transportCC: Bool = false) {
         whip = WHIPClient(server: server)
+        self.transportCC = transportCC
         authority = TokenAuthority(secret: jwtSecret)
         self.tokenExpiry = tokenExpiry
     }
@@ -72,11 +85,14 @@ final class ChorusSignaling: SignalingAPI {
         }
     }
 
-    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, videoSSRC: UInt32) throws(LoadTestError) -> Publication {
+    func publish(room: String, identity: String, local: LocalPeer, audioSSRC: UInt32, video: OfferedVideo) throws(LoadTestError) -> Publication {
         let token = try token(identity: identity, room: room, publish: true)
         tokens[identity] = token
-        let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port)
-            .publish(audioSSRC: audioSSRC, videoSSRC: videoSSRC, cname: identity)
+        let sdp = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port)
+        let offer = switch video {
+        case .ssrc(let videoSSRC): sdp.publish(audioSSRC: audioSSRC, videoSSRC: videoSSRC, cname: identity)
+        case .simulcast(let rids): sdp.publish(audioSSRC: audioSSRC, simulcastRIDs: rids, cname: identity)
+        }
         let session = try whip.publish(room: room, offer: offer, token: token)
         let answer = try SDPAnswer(parsing: session.answer)
         guard answer.section(mid: OfferFormat.audioMID) != nil, answer.section(mid: OfferFormat.videoMID) != nil else {
@@ -94,13 +110,27 @@ final class ChorusSignaling: SignalingAPI {
             token = try self.token(identity: identity, room: room, publish: false)
         }
         tokens[identity] = token
-        let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port).subscribe()
+        let offer = SDPOffer(ice: local.ice, fingerprint: local.fingerprint, localPort: local.port).subscribe(transportCC: transportCC)
         let session = try whip.subscribe(room: room, participant: publisherID, offer: offer, token: token)
         let answer = try SDPAnswer(parsing: session.answer)
         guard let audioSSRC = answer.section(mid: OfferFormat.audioMID)?.ssrc, let videoSSRC = answer.section(mid: OfferFormat.videoMID)?.ssrc else {
             throw .badAnswer("WHEP answer for \(identity) names no a=ssrc for both audio and video")
         }
-        return Subscription(remote: answer, audioSSRC: audioSSRC, videoSSRC: videoSSRC)
+        return Subscription(remote: answer, audioSSRC: audioSSRC, videoSSRC: videoSSRC, subscriptionID: session.resourceID)
+    }
+
+    /// `--simulcast`: the spatial layer one subscription receives (docs/API.md, the layer API),
+    /// asked with the subscriber's own token.
+    func setLayer(room: String, subscriptionID: String, identity: String, spatial: Int) throws(LoadTestError) {
+        guard let token = tokens[identity] else { throw .setup("no token for \(identity)") }
+        let path = "/api/rooms/\(room)/subscriptions/\(subscriptionID)/layers"
+        let response = try HTTPClient.send(
+            method: "POST", port: whip.server.port, path: path,
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")],
+            body: "{\"spatial\":\(spatial)}")
+        guard response.status == 200 else {
+            throw .rejected(request: "POST \(path)", status: response.status, body: response.body)
+        }
     }
 
     /// `--churn`: one publisher leaves. Deleting its WHIP resource frees the subscriptions to it.

@@ -26,6 +26,11 @@ struct LoadTestCommand: ParsableCommand {
             --churn holds the scenario's rooms for --duration seconds (up to 3600) while publishers \
             join, leave and mute themselves, --churn-rate operations per second: a soak of the \
             server's create and free paths (Benchmarks/soak.sh). It exits 1 if an operation failed.
+            --simulcast makes every publisher send RID simulcast as Chromium does (q, h, f: the clip at \
+            a quarter, half and full width) and every subscription ask for a layer, 0, 1, 2 in turn \
+            (POST /api/rooms/{room}/subscriptions/{id}/layers): a third of them receive each layer.
+            --transport-cc makes subscribers negotiate transport-cc and send its feedback, so that \
+            the server estimates each one's downlink (without it the estimator gets no input).
             Only 127.0.0.1 is accepted; at most 2000 peer connections and 600 s.
             """)
 
@@ -63,6 +68,10 @@ struct LoadTestCommand: ParsableCommand {
     var videoSize = "640x360"
     @Option(help: "Video clip bitrate in kbit/s.")
     var videoKbps = 1500
+    @Flag(help: "Publishers send three simulcast layers (1/4, 1/2 and full --video-size); subscriptions ask for layers 0, 1, 2 in turn.")
+    var simulcast = false
+    @Flag(help: "Subscribers negotiate transport-cc and send its feedback every 100 ms, so that the server's bandwidth estimate runs.")
+    var transportCc = false
     @Option(help: "Write the result as JSON to this file.")
     var output: String?
     @Option(help: "Write an SVG plot (forwarded pps and p99 latency against offered load) to this file.")
@@ -149,6 +158,7 @@ struct LoadTestCommand: ParsableCommand {
         clip.width = size[0]
         clip.height = size[1]
         clip.videoKilobitsPerSecond = videoKbps
+        clip.simulcast = simulcast
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var options = LoadTestOptions(
             server: server, jwtSecret: secret, scenario: scenario, duration: duration ?? (rate ? 5 : churn ? 60 : 10),
@@ -158,6 +168,7 @@ struct LoadTestCommand: ParsableCommand {
         guard floorPackets >= 0 else { throw LoadTestError.badArgument("--floor-packets must be 0 or more") }
         options.floorPackets = floorPackets
         options.sfu = sfu
+        options.transportCC = transportCc
         if churn { options.churn = ChurnSettings(operationsPerSecond: churnRate) }
         return options
     }

@@ -94,3 +94,35 @@ def test_loadtest_refuses_other_hosts(tmp_path: Path) -> None:
     done = run_loadtest(["--server", "http://192.0.2.1:8080", "--jwt-secret", "x", "--duration", "1"])
     assert done.returncode != 0, done.stdout
     assert "127.0.0.1" in done.stderr, done.stderr
+
+
+def test_loadtest_simulcast_smoke(chorus: ChorusServer, tmp_path: Path) -> None:
+    """`--simulcast`: one publisher sends three layers, three subscribers ask for layers 0, 1
+    and 2. The SFU learns each layer from its RID and forwards each subscriber exactly the one
+    it asked for, so together they receive every video packet sent, once: any layer forwarded
+    twice, lost, or not forwarded breaks the equality."""
+    result_path = tmp_path / "result.json"
+    done = run_loadtest([
+        "--server", chorus.base_url, "--jwt-secret", chorus.secret,
+        "--rooms", "1", "--publishers", "1", "--subscribers", "3", "--duration", "3",
+        "--server-pid", str(chorus.process.pid), "--threads", "1", "--simulcast",
+        "--video-size", "320x180", "--video-kbps", "500", "--floor-packets", "0",
+        "--output", str(result_path),
+    ])
+    output = f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"loadtest exited {done.returncode}\n{output}"
+    assert "simulcast layer q: 80x44" in done.stdout and "simulcast layer f: 320x180" in done.stdout, output
+
+    result = json.loads(result_path.read_text())
+    layers = result["clip"]["simulcastLayers"]
+    assert [(l["rid"], l["width"], l["height"]) for l in layers] == [("q", 80, 44), ("h", 160, 90), ("f", 320, 180)], layers
+    step = result["steps"][0]
+    assert step["transports"] == 4 and step["connected"] == 4 and step["failed"] == 0, step
+    # Audio to all three; of the video, each layer to the one subscriber that asked for it.
+    assert abs(step["audioPacketsReceived"] - 3 * step["audioPacketsSent"]) <= 6, step
+    assert abs(step["videoPacketsReceived"] - step["videoPacketsSent"]) <= 6, step
+    assert step["lost"] == 0 and step["duplicates"] == 0 and step["unknownSSRC"] == 0, step
+    # The offered rate follows the layers asked for (audio 3x, each layer once), not 3x the top.
+    offered = 3 * result["clip"]["audioPacketsPerSecond"] + sum(l["videoPacketsPerSecond"] for l in layers)
+    assert abs(step["offeredPacketsPerSecond"] - offered) < 0.01, (step, offered)
+    assert step["latency"]["samples"] >= 0.99 * step["expected"], step["latency"]

@@ -4,14 +4,15 @@
 // browser only learns of congestion from our loss reports, seconds late.
 //
 // Recording is per packet and allocation-free (a preallocated ring of arrival times); building
-// the feedback allocates, ten times a second.
+// the feedback allocates, ten times a second. `package`: the load generator's subscribers
+// send the same feedback to Chorus (`chorus loadtest --transport-cc`).
 
 import RTP
 
-struct TransportFeedbackRecorder {
+package struct TransportFeedbackRecorder {
     /// Feedback every 100 ms (libwebrtc's receiver sends every 50-250 ms depending on its
     /// bitrate); often enough for GoogCC's delay trend.
-    static let interval: Duration = .milliseconds(100)
+    package static let interval: Duration = .milliseconds(100)
     /// Arrivals remembered: more than 100 ms of packets at any rate a browser sends.
     static let capacity = 2048
     /// Statuses per feedback packet, so that one fits a datagram with two-byte deltas.
@@ -28,7 +29,7 @@ struct TransportFeedbackRecorder {
     private var feedbackCount: UInt8 = 0
     private let epoch: ContinuousClock.Instant
 
-    init(epoch: ContinuousClock.Instant) {
+    package init(epoch: ContinuousClock.Instant) {
         self.epoch = epoch
         sequences = Array(repeating: -1, count: Self.capacity)
         arrivals = Array(repeating: epoch, count: Self.capacity)
@@ -39,7 +40,7 @@ struct TransportFeedbackRecorder {
     /// Records an arrival; true when it is the first with nothing else waiting to be reported
     /// (the feedback timer must be put back in the worker's order then).
     @inline(__always) @discardableResult
-    mutating func record(_ sequence: UInt16, at now: ContinuousClock.Instant) -> Bool {
+    package mutating func record(_ sequence: UInt16, at now: ContinuousClock.Instant) -> Bool {
         let wasIdle = !hasUnreported
         let extended = unwrapper.unwrap(SequenceNumber(sequence))
         let slot = Int(extended & Int64(Self.capacity - 1))
@@ -54,7 +55,7 @@ struct TransportFeedbackRecorder {
 
     /// Feedback for everything not reported yet (none when nothing arrived since): several
     /// packets when a delta does not fit two bytes or there are more statuses than one holds.
-    mutating func feedback(senderSSRC: UInt32, mediaSSRC: UInt32) -> [TransportFeedback] {
+    package mutating func feedback(senderSSRC: UInt32, mediaSSRC: UInt32) -> [TransportFeedback] {
         guard var base = nextToReport, base <= highest else { return [] }
         // What fell out of the ring cannot be told.
         base = max(base, highest - Int64(Self.capacity) + 1)
