@@ -84,7 +84,6 @@ public final class WebRTCTransport: TimerHeapElement {
     private var nextPadding: ContinuousClock.Instant?
     /// Bytes of padding owed since the last timer run (the pacing's remainder).
     private var paddingCredit = 0.0
-    public private(set) var paddingBytesSent = 0
     @exclusivity(unchecked) private var transportSequence = UInt16.random(in: 0...UInt16.max)
 
     private var nextReport: ContinuousClock.Instant
@@ -257,9 +256,6 @@ public final class WebRTCTransport: TimerHeapElement {
         congestedUntil = now + congestionMemory
     }
 
-    /// Probes started and probes that found congestion (for tests and the room state).
-    public var probes: (started: Int, failed: Int) { (probe.probes, probe.failures) }
-
     /// Sends the padding owed since the last run, in ~290-byte packets on an RTX stream.
     private func sendPadding(now: ContinuousClock.Instant, queue: SendQueue) {
         guard let due = nextPadding, now >= due else { return }
@@ -273,7 +269,6 @@ public final class WebRTCTransport: TimerHeapElement {
             let sent = carrier.sendPadding(now: now, queue: queue)
             guard sent > 0 else { break }
             paddingCredit -= Double(sent)
-            paddingBytesSent += sent
         }
         nextPadding = now + Self.paddingInterval
     }
