@@ -179,8 +179,12 @@ public final class Consumer {
             pausedForBandwidth = true
             return true
         case .layer(let layer)?:
+            // Unchanged: nothing to re-target (that would repeat a waiting switch's keyframe
+            // request every pass).
+            if !pausedForBandwidth, bandwidthLayer == layer { return false }
             bandwidthLayer = layer
         case nil:
+            if !pausedForBandwidth, bandwidthLayer == nil { return false }
             bandwidthLayer = nil
         }
         let resumed = pausedForBandwidth
