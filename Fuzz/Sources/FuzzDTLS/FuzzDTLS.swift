@@ -53,6 +53,7 @@ public func fuzzDTLS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     while endpoint.pollTransmit(into: transmit) != nil {}
     _ = endpoint.srtpKeys
     endpoint.close()
+    OPENSSL_thread_stop()
     return 0
 }
 
