@@ -26,9 +26,7 @@ package enum SDPParser {
         var media: [MediaDescription] = []
         var numbers = SDPLineNumbers()
 
-        // RFC 8866 §5: lines end in CRLF, but parsers should also accept a bare LF. Swift sees
-        // "\r\n" as one Character, hence the three separators.
-        let rawLines = text.split(omittingEmptySubsequences: false) { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }
+        let rawLines = lines(of: text)
         for (offset, raw) in rawLines.enumerated() {
             let line = offset + 1
             if raw.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
@@ -105,6 +103,33 @@ package enum SDPParser {
             connection: connection, bandwidths: bandwidths, timing: timing, otherLines: otherLines,
             attributes: attributes, media: media)
         return (description, numbers)
+    }
+
+    /// RFC 8866 §5: lines end in CRLF, but parsers should also accept a bare LF (and a bare CR is
+    /// taken as one too). Found on the UTF-8 bytes: CR and LF are ASCII and always Character
+    /// boundaries (Unicode's rules break around controls; CR LF is one Character, one break), so
+    /// the lines are those a split on Characters gives, without the grapheme breaking that made
+    /// the split most of a parse.
+    static func lines(of text: String) -> [Substring] {
+        var lines: [Substring] = []
+        let bytes = text.utf8
+        var start = bytes.startIndex
+        var index = start
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") else {
+                bytes.formIndex(after: &index)
+                continue
+            }
+            lines.append(text[start..<index])
+            bytes.formIndex(after: &index)
+            if byte == UInt8(ascii: "\r"), index != bytes.endIndex, bytes[index] == UInt8(ascii: "\n") {
+                bytes.formIndex(after: &index)
+            }
+            start = index
+        }
+        lines.append(text[start..<bytes.endIndex])
+        return lines
     }
 
     /// `<type>=<value>` where type is one lowercase letter (RFC 8866 §5).

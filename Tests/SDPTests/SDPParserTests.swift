@@ -67,6 +67,18 @@ struct SDPParserTests {
         #expect(MediaDirection.inactive.reversed == .inactive)
     }
 
+    /// The byte-level line split gives the lines a split on Characters gives: CR LF is one
+    /// break, a bare CR or LF another, and a combining mark after a break starts the next line
+    /// rather than joining the break.
+    @Test(arguments: [
+        "", "\n", "\r", "\r\n", "\r\r\n\n", "\n\r", "v=0", "v=0\r\n", "v=0\ns=-\r\nt=0 0\rm=x\n",
+        "a=x\r", "\u{301}v=0\n\u{301}s=\u{1F600}\r\u{301}\r\n\u{200D}", "a\r\u{301}\nb", "é\r\n\r\ne\u{301}",
+    ])
+    func linesMatchACharacterSplit(text: String) {
+        let characterSplit = text.split(omittingEmptySubsequences: false) { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }
+        #expect(SDPParser.lines(of: text) == characterSplit)
+    }
+
     @Test func acceptsLFAndCRLFAlike() throws {
         let lf = try SessionDescription(parsing: SDPFixtures.aiortc)
         let crlf = try SessionDescription(parsing: SDPFixtures.crlf(SDPFixtures.aiortc))
