@@ -1,6 +1,6 @@
 // Divides one subscriber's downlink estimate among the tracks it receives. Audio is never
-// throttled: its bitrate comes off the top. Video then goes by priority (the room's active
-// speaker before the others): first every video gets its lowest layer that arrives, in priority
+// throttled: its bitrate comes off the top. Video then goes by priority (a screen share, then
+// the room's active speaker's video, then the others: `priority(source:isSpeaker:)`): first every video gets its lowest layer that arrives, in priority
 // order, while the budget lasts (a video that does not fit is paused); then, round after round,
 // each video in priority order climbs one layer if the step fits, until no step does. So a
 // higher-priority video is never worse off than a lower one, and the budget is spread one
@@ -24,7 +24,7 @@ struct BandwidthAllocator {
 
     struct Track: Equatable {
         var isAudio: Bool
-        /// Higher goes first (the active speaker's video above the others).
+        /// Higher goes first (`priority(source:isSpeaker:)`).
         var priority: Int
         /// Bits per second of each spatial layer as the publisher sends it now, lowest first;
         /// nil for a layer that does not arrive.
@@ -46,6 +46,13 @@ struct BandwidthAllocator {
         /// beside what is allocated): the target of a bandwidth probe. Nil when every video got
         /// what it wants.
         var wanted: Double?
+    }
+
+    /// Issue 14's order: a screen share first (text that drops to a thumbnail or freezes is
+    /// unreadable, while a face at its lowest layer still tells who speaks), then the active
+    /// speaker's video, then the others.
+    static func priority(source: TrackSource, isSpeaker: Bool) -> Int {
+        source == .screen ? 2 : isSpeaker ? 1 : 0
     }
 
     /// `budget`: the subscriber's estimated downlink in bits per second.

@@ -49,7 +49,8 @@ extension MediaCore {
         let tracks = consumers.map { consumer in
             BandwidthAllocator.Track(
                 isAudio: consumer.producer.kind == .audio,
-                priority: publishers[ObjectIdentifier(consumer.producer)] == speaker ? 1 : 0,
+                priority: BandwidthAllocator.priority(
+                    source: consumer.producer.source, isSpeaker: publishers[ObjectIdentifier(consumer.producer)] == speaker),
                 layerBitrates: consumer.producer.layers.map(\.bitrate),
                 maximumLayer: consumer.maximumLayer, current: consumer.allocatedLayer)
         }
