@@ -29,8 +29,9 @@ extension CallService {
         switch event.event {
         case "sfu-offer":
             let sdp = try fields.sdp()
+            let screenShare = try fields.screenShareMids()
             let (_, group) = try await joinedGroupCall(callId, user: client.user)
-            try await group.offer(callId: callId, user: client.user, client: client, sdp: sdp)
+            try await group.offer(callId: callId, user: client.user, client: client, sdp: sdp, screenShare: screenShare)
         case "sfu-answer":
             let sdp = try fields.sdp()
             let (_, group) = try await joinedGroupCall(callId, user: client.user)
