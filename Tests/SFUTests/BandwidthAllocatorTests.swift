@@ -122,6 +122,20 @@ import Testing
         #expect(none.decisions == [.layer(0), .paused, .paused, .paused])
     }
 
+    @Test func nothingOfLowerPriorityFlowsWhileAScreenShareIsPaused() {
+        // A single-layer screen share of 400 k does not fit; the cameras' 150 k lowest layers
+        // would. They wait: the probe aims at the screen share's resume, not at a camera's.
+        let screen = Self.video(
+            priority: BandwidthAllocator.priority(source: .screen, isSpeaker: false), maximum: 0, current: nil, layers: [400_000])
+        let tracks = [Self.audio(), Self.video(current: 0), screen, Self.video(priority: 1, current: 0)]
+        let result = BandwidthAllocator.allocate(budget: 40_000 + 300_000, tracks: tracks)
+        #expect(result.decisions == [.layer(0), .paused, .paused, .paused])
+        #expect(result.wanted == 40_000 + 400_000 * BandwidthAllocator.upgradeHeadroom)
+        // Videos of one priority still go each by itself: a cheaper one fits beside a paused one.
+        let peers = [Self.video(current: nil, layers: [400_000]), Self.video(current: 0)]
+        #expect(BandwidthAllocator.allocate(budget: 300_000, tracks: peers).decisions == [.paused, .layer(0)])
+    }
+
     @Test func aPausedScreenShareResumesBeforeACameraThatFlows() {
         // The screen share was paused, the speaker's camera flows: a budget for one lowest
         // layer with resume headroom goes to the screen share.

@@ -65,6 +65,8 @@ extension MediaCore {
 
     private func report(_ consumer: Consumer, _ changed: Bool, _ subscriber: String, _ room: String, _ publishers: [ObjectIdentifier: String]) {
         guard changed, let publisher = publishers[ObjectIdentifier(consumer.producer)] else { return }
-        onEvent?(.videoPaused(room: room, subscriberID: subscriber, publisherID: publisher, paused: consumer.pausedForBandwidth))
+        onEvent?(.videoPaused(
+            room: room, subscriberID: subscriber, publisherID: publisher, trackID: consumer.producer.id,
+            source: consumer.producer.source, paused: consumer.pausedForBandwidth))
     }
 }

@@ -114,8 +114,9 @@ extension CallService {
                 await group.speakerChanged(room: room, participantID: participantID)
             case .audioLevels(let room, let levels):
                 await group.audioLevels(room: room, levels: levels)
-            case .videoPaused(let room, let subscriberID, let publisherID, let paused):
-                await group.videoPaused(room: room, subscriberID: subscriberID, publisherID: publisherID, paused: paused)
+            case .videoPaused(let room, let subscriberID, let publisherID, let trackID, let source, let paused):
+                await group.videoPaused(
+                    room: room, subscriberID: subscriberID, publisherID: publisherID, trackID: trackID, source: source, paused: paused)
             }
         }
     }

@@ -228,14 +228,18 @@ actor GroupCallMedia {
 
     /// Tells one member that another's video is paused for it (`stream-paused`) or flows again
     /// (`stream-resumed`): its downlink cannot carry that video now. Only that member learns it;
-    /// the publisher still sends, and everybody else still receives.
-    func videoPaused(room: String, subscriberID: String, publisherID: String, paused: Bool) async {
+    /// the publisher still sends, and everybody else still receives. `trackId` and `source` say
+    /// which of the publisher's videos (its camera and its screen share pause apart).
+    func videoPaused(
+        room: String, subscriberID: String, publisherID: String, trackID: String, source: TrackSource, paused: Bool
+    ) async {
         guard let present = members[room],
             let subscriber = present.values.first(where: { $0.participantID == subscriberID }),
             let publisher = present.first(where: { $0.value.participantID == publisherID })?.key
         else { return }
         await subscriber.client.deliver(RealtimeEvent(paused ? "stream-paused" : "stream-resumed", .object([
             "callId": .string(room), "userId": .string(publisher), "kind": .string("video"), "reason": .string("bandwidth"),
+            "trackId": .string(trackID), "source": .string(source.rawValue),
         ])))
     }
 
