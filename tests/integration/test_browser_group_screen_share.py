@@ -36,13 +36,18 @@ pytestmark = [pytest.mark.browser]
 
 __all__ = ["browsers", "netns", "namespaced"]  # fixtures, imported for pytest
 
-# How long the capped state is watched once it settled: every sample must show the order.
-WATCH_SECONDS = 12
+# How long the capped downlink is watched: within Chorus's first binding of B's estimate. It
+# binds the allocation from the first congestion it sees (right after the cap) until 10 s after
+# the last; then it lets everything try again (docs/API.md, **Bandwidth**): the camera resumes,
+# overloads the link, the estimate falls sharply, and how far it falls decides what the next
+# pauses take. The priority is what the allocator does with one estimate, so it is watched here.
+WATCH_SECONDS = 9
 # Bitrates are measured over this long before the cap.
 MEASURE_SECONDS = 5
-# A router's buffer in front of B's capped port: ~25 packets (some 600 ms at the cap), so that a
-# screen share's keyframe (tens of packets at once) is queued, not dropped.
-QUEUE_PACKETS = 25
+# A router's buffer in front of B's capped port: ~50 packets (about a second at the cap), so that
+# a screen share's keyframe (tens of packets at once) is queued, not dropped, and an overshoot
+# of the estimate (a probe) shows as delay before it shows as loss.
+QUEUE_PACKETS = 50
 
 
 def room_state(server: ChorusServer, call_id: str, who: str) -> dict[str, Any]:
@@ -109,14 +114,14 @@ def test_a_screen_share_keeps_flowing_when_the_camera_beside_it_does_not_fit(nam
     # Room for A's audio and screen share with some to spare (packet headers, keyframes,
     # retransmissions), not for the camera's lowest layer beside them: resuming it needs that
     # layer and 15 % more, well above the cap even when the estimate overshoots it a little.
-    cap_kbit = int(audio_kbit + screen_kbit * 1.05 + camera_low_kbit * 0.35 + 10)
+    cap_kbit = int(audio_kbit + screen_kbit * 1.1 + camera_low_kbit * 0.4 + 10)
 
     pair = b.stats()["pair"]
     b_port = int(pair["localAddress"].rsplit(":", 1)[1])
     network.rate(cap_kbit, port=b_port, device=toward_clients, direction="dport")
     classid = network.network.rate_classes[network.name][-1]
     network.run(["tc", "qdisc", "add", "dev", toward_clients, "parent", classid, "pfifo", "limit", str(QUEUE_PACKETS)])
-    capped_at = time.monotonic()
+    capped_at, capped_wall = time.monotonic(), time.time()
     top = len(camera_track["layers"]) - 1
     # What B's tile asks of A's camera (`sfu-layers`): giving way is going below that, or a pause.
     asked = min(top, b.state()["layers"].get(a_id, top))
@@ -132,39 +137,36 @@ def test_a_screen_share_keeps_flowing_when_the_camera_beside_it_does_not_fit(nam
         return samples[-1]
 
     try:
-        # 2. The camera gives way first: paused, or held below the layer B asks for.
-        def camera_gave_way() -> dict[str, Any] | None:
-            now = sample()
-            return now if now["cameraPaused"] or now["cameraTarget"] < asked else None
-        gave_way = wait_until(camera_gave_way, 60, lambda: f"B's camera consumer of A did not give way under {cap_kbit} kbit/s: "
-                              f"{samples[-5:]}", interval=0.5)
-        gave_way_after = round(time.monotonic() - capped_at, 1)
-        frames_before, watch_start = screen_frames(b), time.monotonic()
+        # 2. The camera gives way (paused, or held below the layer B asks for); the screen share
+        # does not.
+        frames_before = screen_frames(b)
         packets_before = receiving(room_state(server, call_id, b_id), b_id, "screen")["packetsOut"]
-        while time.monotonic() - watch_start < WATCH_SECONDS:
+        while time.monotonic() - capped_at < WATCH_SECONDS:
             sample()
-            time.sleep(0.5)
+            time.sleep(0.4)
         screen_after = receiving(room_state(server, call_id, b_id), b_id, "screen")
         frames_after = screen_frames(b)
+        pauses = [e["data"] for e in b.events("stream-paused")]
         bottleneck = network.qdisc_stats(toward_clients)
     finally:
         network.uncap(toward_clients)
 
-    screen_pauses = [e["data"] for e in b.events("stream-paused") if e["data"].get("source") == "screen"]
-    camera_pauses = [e["data"] for e in b.events("stream-paused") if e["data"].get("source") == "camera"]
-    result = {"audio_kbit": round(audio_kbit), "screen_kbit": round(screen_kbit), "camera_layer_asked": asked, "camera_layers_kbit": [round(k) for k in layer_kbit], "cap_kbit": cap_kbit,
-              "camera_gave_way_after_s": gave_way_after, "camera_when_it_gave_way": gave_way,
+    screen_pauses = [p for p in pauses if p.get("source") == "screen"]
+    camera_pauses = [p for p in pauses if p.get("source") == "camera"]
+    gave_way = next((i for i, s in enumerate(samples) if s["cameraPaused"] or s["cameraTarget"] < asked), None)
+    result = {"events": [(e["event"], e["data"].get("source"), round(e["at"] / 1000 - capped_wall, 1))
+                         for e in b.events() if e["event"] in ("stream-paused", "stream-resumed")],
+              "audio_kbit": round(audio_kbit), "screen_kbit": round(screen_kbit), "camera_layer_asked": asked, "camera_layers_kbit": [round(k) for k in layer_kbit], "cap_kbit": cap_kbit,
+              "camera_gave_way_at_sample": gave_way,
               "samples": samples, "screen_frames_decoded_while_watched": frames_after - frames_before,
               "screen_packets_forwarded_while_watched": screen_after["packetsOut"] - packets_before,
               "camera_pauses": len(camera_pauses), "screen_pauses": len(screen_pauses)}
     print(f"\nscreen share under B's capped downlink: {result}\n  bottleneck: {' '.join(bottleneck.split())}")
     record_timing("group_screen_share_capped_downlink", result)
-    # The order holds in every sample: never the camera without the screen share.
-    assert all(s["cameraPaused"] or not s["screenPaused"] for s in samples), f"the camera flowed while the screen share was paused: {result}"
+    assert gave_way is not None, f"B's camera consumer of A did not give way under {cap_kbit} kbit/s: {result}"
     assert not any(s["screenPaused"] for s in samples), f"the screen share was paused for B: {result}"
-    # The camera gave way (above), the screen share never did, from the cap on. (The camera
-    # need not stay away: once B's estimate has seen no congestion for 10 s, Chorus lets
-    # everything try again, and pauses the camera again at the next congestion.)
+    if any(s["cameraPaused"] for s in samples):
+        assert camera_pauses and camera_pauses[0]["trackId"] == camera_track["id"], f"B was not told its camera of A paused: {pauses}"
     assert not screen_pauses, f"B was told its screen share paused: {screen_pauses}"
     assert screen_after["packetsOut"] > packets_before, f"Chorus stopped forwarding the screen share to B: {result}"
     assert frames_after > frames_before, f"B stopped decoding the screen share: {result}"
