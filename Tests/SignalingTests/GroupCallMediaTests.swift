@@ -118,4 +118,20 @@ func startedGroupMedia() throws -> (MediaServer, GroupCallMedia) {
         let negotiated = try SDPNegotiator.negotiate(offer: slides, policy: .default)
         #expect(negotiated.sendingTracks.map(\.source) == [.microphone, .screen])
     }
+
+    @Test func screenShareMidsAreCheckedFieldByField() throws {
+        func mids(_ value: JSONValue?) throws(CallError) -> Set<String> {
+            var object: [String: JSONValue] = ["callId": .string("c")]
+            object["screenShare"] = value
+            return try CallFields(.object(object)).screenShareMids()
+        }
+        #expect(try mids(nil) == [])
+        #expect(try mids(.null) == [])
+        #expect(try mids(.array([.string("2"), .string("2"), .string("v1")])) == ["2", "v1"])
+        for bad: JSONValue in [.string("2"), .array([.number(2)]), .array([.string("")]), .array([.string(String(repeating: "m", count: 33))]),
+                               .array(Array(repeating: .string("1"), count: 17))] {
+            #expect(throws: CallError.self) { try mids(bad) }
+        }
+    }
 }
+

@@ -5,7 +5,7 @@ video m-line that A's `sfu-offer` names in `screenShare`.
 
 1. Chorus knows the source: room state shows A's tracks as microphone, camera and screen, and
    what B receives of them with the same sources; B's page shows the screen share in a tile of
-   its own and decodes it.
+   its own and decodes it (and A's page shows A what it shares).
 2. Issue 14's priority: B's downlink capped (in a network namespace of the test's own, as in
    test_browser_group_simulcast.py) to about what A's audio and screen share need, which leaves
    no room for A's camera beside them. The allocator serves the screen share first: the camera
@@ -82,6 +82,7 @@ def test_a_screen_share_keeps_flowing_when_the_camera_beside_it_does_not_fit(nam
     # 1. A shares its screen with the page's button.
     a.driver.find_element("id", "btn-screen").click()
     wait_until(lambda: a.state()["screenSharing"] is True, 10, lambda: f"A does not share: {a.logs_text()}")
+    assert any(t["screen"] and t["self"] for t in a.state()["tiles"]), f"A does not show what it shares: {a.state()['tiles']}"
     wait_until(lambda: any(t["screen"] and t["userId"] == a_id for t in b.state()["tiles"]), 30,
                lambda: f"B shows no screen tile of A: {b.state()['tiles']}; {b.logs_text()}")
     first = screen_frames(b)
@@ -176,5 +177,6 @@ def test_a_screen_share_keeps_flowing_when_the_camera_beside_it_does_not_fit(nam
     wait_until(lambda: not any(t["source"] == "screen" for t in participant(room_state(server, call_id, a_id), a_id)["tracks"]), 20,
                lambda: f"A's screen track is still in the room: {participant(room_state(server, call_id, a_id), a_id)['tracks']}")
     wait_until(lambda: not any(t["screen"] for t in b.state()["tiles"]), 20, lambda: f"B still shows a screen tile: {b.state()['tiles']}")
+    assert a.state()["screenSharing"] is False and not any(t["screen"] for t in a.state()["tiles"]), a.state()["tiles"]
     for page in pages.values():
         page.hook("leave")

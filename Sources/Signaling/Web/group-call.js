@@ -61,7 +61,7 @@ export class GroupCall extends CallBase {
     /** @type {Set<string>} users whose screen share the SFU paused for my downlink */
     this.pausedScreens = new Set();
     this.sources = new TrackSources();
-    /** @type {{track: MediaStreamTrack, transceiver: RTCRtpTransceiver} | null} my shared screen, while I share it */
+    /** @type {{track: MediaStreamTrack, transceiver: RTCRtpTransceiver, view: MediaStream} | null} my shared screen, while I share it */
     this.screen = null;
     this.makingOffer = false;
     /** @type {RTCConfiguration} ICE servers for the SFU connection (peerConfiguration) */
@@ -212,7 +212,7 @@ export class GroupCall extends CallBase {
     const transceiver = pc.addTransceiver(track, {
       direction: "sendonly", streams: [display], sendEncodings: [{ maxBitrate: SCREEN_MAX_BITRATE }],
     });
-    this.screen = { track, transceiver };
+    this.screen = { track, transceiver, view: new MediaStream([track]) };
     // The browser's own "Stop sharing" ends the track.
     track.addEventListener("ended", () => { if (this.screen?.track === track) this.stopScreenShare(); });
     this.render();
@@ -384,6 +384,13 @@ export class GroupCall extends CallBase {
   tiles() {
     /** @type {TileDesc[]} */
     const descs = [{ ...this.selfTile(), speaking: this.activeSpeaker === session.user }];
+    if (this.screen) {
+      // What I share, as the others see it.
+      descs.push({
+        key: "self#screen", userId: /** @type {string} */ (session.user), self: true, stream: this.screen.view, screen: true,
+        hasVideo: true, audioMuted: false, videoMuted: false, status: "", speaking: false,
+      });
+    }
     const others = [...this.participants.values()].sort((a, b) => a.order - b.order);
     for (const p of others) {
       const remote = this.streamOf(p.userId);

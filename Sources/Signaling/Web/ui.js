@@ -332,7 +332,8 @@ class TileGrid {
     avatar.textContent = displayName(desc.userId).slice(0, 1).toUpperCase();
     avatar.style.setProperty("--avatar", avatarColor(desc.userId));
     const name = /** @type {HTMLElement} */ (element.querySelector(".name"));
-    name.textContent = (desc.self ? `${displayName(desc.userId)} (you)` : displayName(desc.userId)) + (desc.screen ? "'s screen" : "");
+    const who = displayName(desc.userId);
+    name.textContent = desc.screen ? (desc.self ? "Your screen" : `${who}'s screen`) : desc.self ? `${who} (you)` : who;
     name.title = desc.userId;
     return { element, video: /** @type {HTMLVideoElement} */ (element.querySelector("video")), stream: null, actionsKey: "" };
   }
