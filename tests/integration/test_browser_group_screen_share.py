@@ -87,6 +87,7 @@ def test_a_screen_share_keeps_flowing_when_the_camera_beside_it_does_not_fit(nam
                lambda: f"B shows no screen tile of A: {b.state()['tiles']}; {b.logs_text()}")
     first = screen_frames(b)
     wait_until(lambda: screen_frames(b) > first + 10, 30, lambda: f"B decodes no screen share: {b.stats()['inbound']}")
+    b.screenshot(artifacts_dir() / "group-screen-share-b.png")  # the layout, for a person to look at
     state = room_state(server, call_id, a_id)
     tracks = participant(state, a_id)["tracks"]
     assert sorted((t["kind"], t["source"]) for t in tracks) == [("audio", "microphone"), ("video", "camera"), ("video", "screen")], tracks

@@ -362,10 +362,12 @@ class TileGrid {
     const paused = /** @type {HTMLElement} */ (tile.element.querySelector(".paused"));
     paused.hidden = !desc.videoPaused;
     tile.element.classList.toggle("video-paused", Boolean(desc.videoPaused));
+    // A screen share's tile has no microphone or camera of its own: the sharer's tile shows them.
     const icons = [];
-    if (desc.audioMuted) icons.push(desc.audioLocked ? icon("lock", "locked") + icon("micOff", "off") : icon("micOff", "off"));
+    if (desc.screen) icons.push(icon("screen"));
+    else if (desc.audioMuted) icons.push(desc.audioLocked ? icon("lock", "locked") + icon("micOff", "off") : icon("micOff", "off"));
     else icons.push(icon("mic"));
-    if (desc.videoMuted) icons.push(desc.videoLocked ? icon("lock", "locked") + icon("camOff", "off") : icon("camOff", "off"));
+    if (desc.videoMuted && !desc.screen) icons.push(desc.videoLocked ? icon("lock", "locked") + icon("camOff", "off") : icon("camOff", "off"));
     const iconsHTML = icons.join("");
     const iconBox = /** @type {HTMLElement} */ (tile.element.querySelector(".icons"));
     if (iconBox.innerHTML !== iconsHTML) iconBox.innerHTML = iconsHTML;
@@ -374,7 +376,7 @@ class TileGrid {
 
     // Admin actions on others' tiles: force mute (or lift it).
     const actions = /** @type {HTMLElement} */ (tile.element.querySelector(".tile-actions"));
-    const actionsKey = onModerate && !desc.self ? `${desc.audioLocked}/${desc.videoLocked}` : "";
+    const actionsKey = onModerate && !desc.self && !desc.screen ? `${desc.audioLocked}/${desc.videoLocked}` : "";
     if (actionsKey !== tile.actionsKey) {
       tile.actionsKey = actionsKey;
       actions.innerHTML = "";
