@@ -149,12 +149,18 @@ public struct NegotiatedMedia: Equatable, Sendable {
     /// The layers of a simulcast sender (nil: one stream). RID simulcast is answered with
     /// `a=simulcast:recv` and one `a=rid:<id> recv` per layer.
     public var simulcast: SimulcastLayers?
+    /// RFC 4796 `a=content:` values of the section ("slides", "main", "speaker", "sl", "alt").
+    public var content: [String]
+
+    /// The section carries a shared screen: `a=content:slides` (RFC 4796 §5: "presentation slides").
+    public var isSlides: Bool { content.contains("slides") }
 
     public init(
         index: Int, mid: String, kind: MediaKind, offerDirection: MediaDirection, codec: NegotiatedCodec,
         headerExtensions: [HeaderExtension] = [], ssrc: UInt32? = nil, rtxSSRC: UInt32? = nil, cname: String? = nil,
-        msid: String? = nil, rtcpReducedSize: Bool = false, simulcast: SimulcastLayers? = nil
+        msid: String? = nil, rtcpReducedSize: Bool = false, simulcast: SimulcastLayers? = nil, content: [String] = []
     ) {
+        self.content = content
         self.rtxSSRC = rtxSSRC
         self.simulcast = simulcast
         self.index = index

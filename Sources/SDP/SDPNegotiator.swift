@@ -103,7 +103,8 @@ public enum SDPNegotiator {
             accepted.append(NegotiatedMedia(
                 index: index, mid: mid, kind: kind, offerDirection: direction, codec: codec,
                 headerExtensions: extensions, ssrc: offered.ssrc, rtxSSRC: codec.rtxPayloadType == nil ? nil : offered.rtxSSRC,
-                cname: offered.cname, msid: offered.msid, rtcpReducedSize: section.has("rtcp-rsize"), simulcast: simulcast))
+                cname: offered.cname, msid: offered.msid, rtcpReducedSize: section.has("rtcp-rsize"), simulcast: simulcast,
+                content: Self.content(of: section)))
         }
 
         guard !accepted.isEmpty else { throw .noUsableMedia }
@@ -139,6 +140,13 @@ public enum SDPNegotiator {
     }
 
     /// The offered RTX payload type whose `apt` is `codec` (RFC 4588 §8.6), at its clock rate.
+    /// RFC 4796 §5: `a=content:` names what a stream shows, a comma-separated list, values
+    /// case-insensitive (RFC 4796 §9 registers them in lower case).
+    private static func content(of section: MediaDescription) -> [String] {
+        section.values(of: "content").flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingSDPBlanks().lowercased() }.filter { !$0.isEmpty }
+    }
+
     package static func rtxPayloadType(for codec: OfferedCodec, in codecs: [OfferedCodec]) -> UInt8? {
         codecs.first {
             $0.name.lowercased() == "rtx" && $0.clockRate == codec.clockRate && $0.parameters["apt"] == "\(codec.payloadType)"

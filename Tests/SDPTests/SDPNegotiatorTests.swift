@@ -119,6 +119,18 @@ struct SDPNegotiatorTests {
 
     // MARK: - Codec choice
 
+    @Test func contentSlidesMarksAScreenShare() throws {
+        // RFC 4796: a comma-separated list, values case-insensitive.
+        let text = Self.offer(session: ["a=group:BUNDLE 0 1 2"], sections: [
+            Self.audio(),
+            Self.video(mid: "1", formats: "96", maps: ["a=rtpmap:96 VP8/90000"], extra: ["a=sendonly", "a=content:main"]),
+            Self.video(mid: "2", formats: "96", maps: ["a=rtpmap:96 VP8/90000"], extra: ["a=sendonly", "a=content:alt, Slides"]),
+        ])
+        let media = try SDPNegotiator.negotiate(offer: text, policy: CodecPolicy(maxAudioSections: 1, maxVideoSections: 2)).media
+        #expect(media.map(\.content) == [[], ["main"], ["alt", "slides"]])
+        #expect(media.map(\.isSlides) == [false, false, true])
+    }
+
     @Test func policyOrderDecides() throws {
         let h264 = try SDPNegotiator.negotiate(offer: SDPFixtures.chromium, policy: CodecPolicy(video: ["H264", "VP8"]))
         #expect(h264.media[1].codec.payloadType == 102, "first packetization-mode=1 baseline variant")

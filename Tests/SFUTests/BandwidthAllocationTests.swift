@@ -43,7 +43,7 @@ import RTP
         }
 
         var pauses: [Bool] {
-            events.compactMap { if case .videoPaused(_, _, _, let paused) = $0 { paused } else { nil } }
+            events.compactMap { if case .videoPaused(_, _, _, _, _, let paused) = $0 { paused } else { nil } }
         }
     }
 
@@ -67,7 +67,9 @@ import RTP
         try room.run(seconds: 2.5)
         #expect(room.pauses == [true])
         #expect(room.events.contains(.videoPaused(
-            room: CallFixture.room, subscriberID: CallFixture.subscriptionID, publisherID: CallFixture.publisherID, paused: true)))
+            room: CallFixture.room, subscriberID: CallFixture.subscriptionID, publisherID: CallFixture.publisherID,
+            trackID: room.call.core.routers[CallFixture.room]!.participants[CallFixture.publisherID]!.producers.first { $0.kind == .video }!.id,
+            source: .camera, paused: true)))
         #expect(room.simulcast.consumer?.pausedForBandwidth == true)
         let videoBefore = room.simulcast.received.count
         let audioBefore = room.call.subscriber.rtp(ssrc: room.call.audioTrack.ssrc).count

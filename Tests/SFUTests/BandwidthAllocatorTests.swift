@@ -1,5 +1,5 @@
-// The allocator alone: audio first, video by priority one layer at a time, pauses when even
-// the lowest layer does not fit, hysteresis on the way up, and what a probe should aim for.
+// The allocator alone: audio first, video by priority (screen share, speaker, others) one layer
+// at a time, pauses when even the lowest layer does not fit, hysteresis on the way up, and what a probe should aim for.
 
 import Testing
 @testable import SFU
@@ -87,6 +87,62 @@ import Testing
         // Not when it is well under.
         let paused = BandwidthAllocator.allocate(budget: 0.75 * 440_000, tracks: [Self.audio(), Self.video(maximum: 0, current: 0, layers: single)])
         #expect(paused.decisions == [.layer(0), .paused])
+    }
+
+    @Test func aScreenShareComesBeforeTheSpeakerWhoComesBeforeTheOthers() {
+        let screen = BandwidthAllocator.priority(source: .screen, isSpeaker: false)
+        let speaker = BandwidthAllocator.priority(source: .camera, isSpeaker: true)
+        let other = BandwidthAllocator.priority(source: .camera, isSpeaker: false)
+        #expect(screen > speaker && speaker > other)
+        // The speaker's own screen share is a screen share first.
+        #expect(BandwidthAllocator.priority(source: .screen, isSpeaker: true) == screen)
+    }
+
+    /// A subscriber's tracks in the order its m-lines came (the screen share last, as a share
+    /// started mid-call is), with issue 14's priorities.
+    static func sharedCall(current: Int? = 0) -> [Track] {
+        [Self.audio(),
+         Self.video(priority: BandwidthAllocator.priority(source: .camera, isSpeaker: false), current: current),
+         Self.video(priority: BandwidthAllocator.priority(source: .camera, isSpeaker: true), current: current),
+         Self.video(priority: BandwidthAllocator.priority(source: .screen, isSpeaker: false), current: current)]
+    }
+
+    @Test func underABudgetForSomeTheScreenShareKeepsItsVideoFirst() {
+        // Audio and one lowest layer (with room to keep it): only the screen share.
+        let one = BandwidthAllocator.allocate(budget: 40_000 + 150_000 + 50_000, tracks: Self.sharedCall())
+        #expect(one.decisions == [.layer(0), .paused, .paused, .layer(0)])
+        // Two lowest layers: the screen share and the speaker; the other camera is paused.
+        let two = BandwidthAllocator.allocate(budget: 40_000 + 2 * 150_000 + 50_000, tracks: Self.sharedCall())
+        #expect(two.decisions == [.layer(0), .paused, .layer(0), .layer(0)])
+        // All three lowest and one step more: the screen share climbs, the cameras stay low.
+        let step = BandwidthAllocator.allocate(budget: 40_000 + 3 * 150_000 + (500_000 * 1.15 - 150_000) + 10_000, tracks: Self.sharedCall())
+        #expect(step.decisions == [.layer(0), .layer(0), .layer(0), .layer(1)])
+        // Nothing but audio fits: video pauses, the screen share with it (never audio).
+        let none = BandwidthAllocator.allocate(budget: 100_000, tracks: Self.sharedCall())
+        #expect(none.decisions == [.layer(0), .paused, .paused, .paused])
+    }
+
+    @Test func nothingOfLowerPriorityFlowsWhileAScreenShareIsPaused() {
+        // A single-layer screen share of 400 k does not fit; the cameras' 150 k lowest layers
+        // would. They wait: the probe aims at the screen share's resume, not at a camera's.
+        let screen = Self.video(
+            priority: BandwidthAllocator.priority(source: .screen, isSpeaker: false), maximum: 0, current: nil, layers: [400_000])
+        let tracks = [Self.audio(), Self.video(current: 0), screen, Self.video(priority: 1, current: 0)]
+        let result = BandwidthAllocator.allocate(budget: 40_000 + 300_000, tracks: tracks)
+        #expect(result.decisions == [.layer(0), .paused, .paused, .paused])
+        #expect(result.wanted == 40_000 + 400_000 * BandwidthAllocator.upgradeHeadroom)
+        // Videos of one priority still go each by itself: a cheaper one fits beside a paused one.
+        let peers = [Self.video(current: nil, layers: [400_000]), Self.video(current: 0)]
+        #expect(BandwidthAllocator.allocate(budget: 300_000, tracks: peers).decisions == [.paused, .layer(0)])
+    }
+
+    @Test func aPausedScreenShareResumesBeforeACameraThatFlows() {
+        // The screen share was paused, the speaker's camera flows: a budget for one lowest
+        // layer with resume headroom goes to the screen share.
+        var tracks = Self.sharedCall(current: nil)
+        tracks[2].current = 0
+        let result = BandwidthAllocator.allocate(budget: 40_000 + 150_000 * 1.15 + 10_000, tracks: tracks)
+        #expect(result.decisions == [.layer(0), .paused, .paused, .layer(0)])
     }
 
     @Test func aSingleLayerVideoIsPausedAndResumedWhole() {

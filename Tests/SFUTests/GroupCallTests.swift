@@ -106,6 +106,23 @@ private final class GroupFixture {
         #expect(try call.core.addProducers(room: room, participantID: "alice", tracks: CallFixture.publishedTracks, now: call.net.now) == [])
     }
 
+    @Test func aScreenShareIsNamedInTheStateOfItsTrackAndOfWhoReceivesIt() throws {
+        let call = try GroupFixture()
+        let screen = TrackParameters(
+            mid: "2", kind: .video, codecName: "VP8", payloadType: 96, clockRate: 90000, ssrc: 0xA11C_0003,
+            midExtensionID: 9, source: .screen)
+        #expect(try call.core.addProducers(room: room, participantID: "alice", tracks: [screen], now: call.net.now) == ["alice-2"])
+        let bobScreen = OutgoingTrack(mid: "f3", kind: .video, ssrc: 0xB0B0_0003, cname: "c", streamID: "alice", trackID: "s")
+        try call.bobConsumes()
+        #expect(try call.core.consume(room: room, participantID: "bob", requests: [
+            GroupFixture.request(bobScreen, of: "2", payloadType: CallFixture.subscriberVideoPT),
+        ], now: call.net.now) == ["f3"])
+        let tracks = call.participant("alice")?.tracks.map { [$0.mid, $0.source.rawValue] }
+        #expect(tracks == [["0", "microphone"], ["1", "camera"], ["2", "screen"]])
+        let receiving = call.participant("bob")?.receiving.map { [$0.mid, $0.producerId, $0.source.rawValue] }
+        #expect(receiving == [["f1", "alice-0", "microphone"], ["f2", "alice-1", "camera"], ["f3", "alice-2", "screen"]])
+    }
+
     @Test func stopConsumingEndsOneMlineOnly() throws {
         let call = try GroupFixture()
         try call.bobConsumes()

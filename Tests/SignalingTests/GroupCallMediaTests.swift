@@ -1,8 +1,10 @@
 // GroupCallMedia serialises the operations of one call, not of every call: a call whose
-// participant's answer is slow to deliver must not hold up another call's renegotiation.
+// participant's answer is slow to deliver must not hold up another call's renegotiation. And
+// a screen share, marked in `sfu-offer` or with `a=content:slides`, is told to the others.
 
 import Foundation
 import Logging
+import SDP
 import SFU
 import Synchronization
 import ChorusTestSupport
@@ -78,4 +80,58 @@ func startedGroupMedia() throws -> (MediaServer, GroupCallMedia) {
         await group.end(callId: "call-a")
         await group.end(callId: "call-b")
     }
+
+    /// `streams[].tracks` as (trackId's mid, kind, source) of the one other member.
+    static func tracks(_ event: RealtimeEvent) -> [[String]] {
+        guard case .array(let streams)? = event.data["streams"], let first = streams.first,
+            case .array(let tracks)? = first["tracks"]
+        else { return [] }
+        return tracks.map { track in
+            [String(track["trackId"]?.stringValue?.split(separator: "-").last ?? ""),
+             track["kind"]?.stringValue ?? "", track["source"]?.stringValue ?? ""]
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aScreenShareNamedInTheOfferIsToldToTheOthersAndShownInRoomState() async throws {
+        let (media, group) = try startedGroupMedia()
+        defer { media.shutdown() }
+        // Alice's video m-line (mid 1) shares her screen.
+        let alice = RecordingClient("alice"), bob = RecordingClient("bob")
+        try await group.offer(callId: "call-s", user: "alice", client: alice, sdp: SDPFixtures.chromium, screenShare: ["1", "9"])
+        try await group.offer(callId: "call-s", user: "bob", client: bob, sdp: SDPFixtures.chromium)
+
+        let answer = try await bob.next("sfu-answer")
+        #expect(Self.tracks(answer) == [["0", "audio", "microphone"], ["1", "video", "screen"]])
+        // Alice hears of bob's camera, a camera.
+        let offer = try await alice.next("sfu-offer")
+        #expect(Self.tracks(offer) == [["0", "audio", "microphone"], ["1", "video", "camera"]])
+
+        let state = try #require(try await media.roomState("call-s"))
+        let sources = state.participants.sorted { $0.identity < $1.identity }.map { $0.tracks.map(\.source) }
+        #expect(sources == [[.microphone, .screen], [.microphone, .camera]])
+        await group.end(callId: "call-s")
+    }
+
+    @Test func anSDPPublisherMarksItsScreenShareWithContentSlides() throws {
+        let slides = SDPFixtures.chromium.replacingOccurrences(of: "a=mid:1\n", with: "a=mid:1\na=content:slides\n")
+        #expect(slides != SDPFixtures.chromium)
+        let negotiated = try SDPNegotiator.negotiate(offer: slides, policy: .default)
+        #expect(negotiated.sendingTracks.map(\.source) == [.microphone, .screen])
+    }
+
+    @Test func screenShareMidsAreCheckedFieldByField() throws {
+        func mids(_ value: JSONValue?) throws(CallError) -> Set<String> {
+            var object: [String: JSONValue] = ["callId": .string("c")]
+            object["screenShare"] = value
+            return try CallFields(.object(object)).screenShareMids()
+        }
+        #expect(try mids(nil) == [])
+        #expect(try mids(.null) == [])
+        #expect(try mids(.array([.string("2"), .string("2"), .string("v1")])) == ["2", "v1"])
+        for bad: JSONValue in [.string("2"), .array([.number(2)]), .array([.string("")]), .array([.string(String(repeating: "m", count: 33))]),
+                               .array(Array(repeating: .string("1"), count: 17))] {
+            #expect(throws: CallError.self) { try mids(bad) }
+        }
+    }
 }
+

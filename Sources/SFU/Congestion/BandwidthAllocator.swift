@@ -1,8 +1,11 @@
 // Divides one subscriber's downlink estimate among the tracks it receives. Audio is never
-// throttled: its bitrate comes off the top. Video then goes by priority (the room's active
-// speaker before the others): first every video gets its lowest layer that arrives, in priority
-// order, while the budget lasts (a video that does not fit is paused); then, round after round,
-// each video in priority order climbs one layer if the step fits, until no step does. So a
+// throttled: its bitrate comes off the top. Video then goes by priority (a screen share, then
+// the room's active speaker's video, then the others: `priority(source:isSpeaker:)`): first
+// every video gets its lowest layer that arrives, in priority order, while the budget lasts (a
+// video that does not fit is paused, and so is every video of lower priority: a camera's small
+// lowest layer that still fits beside a paused screen share would take what the screen share
+// needs to come back, and the probe would aim at the camera); then, round after round, each
+// video in priority order climbs one layer if the step fits, until no step does. So a
 // higher-priority video is never worse off than a lower one, and the budget is spread one
 // layer at a time rather than all to the first.
 //
@@ -24,7 +27,7 @@ struct BandwidthAllocator {
 
     struct Track: Equatable {
         var isAudio: Bool
-        /// Higher goes first (the active speaker's video above the others).
+        /// Higher goes first (`priority(source:isSpeaker:)`).
         var priority: Int
         /// Bits per second of each spatial layer as the publisher sends it now, lowest first;
         /// nil for a layer that does not arrive.
@@ -48,6 +51,13 @@ struct BandwidthAllocator {
         var wanted: Double?
     }
 
+    /// Issue 14's order: a screen share first (text that drops to a thumbnail or freezes is
+    /// unreadable, while a face at its lowest layer still tells who speaks), then the active
+    /// speaker's video, then the others.
+    static func priority(source: TrackSource, isSpeaker: Bool) -> Int {
+        source == .screen ? 2 : isSpeaker ? 1 : 0
+    }
+
     /// `budget`: the subscriber's estimated downlink in bits per second.
     static func allocate(budget: Double, tracks: [Track]) -> Result {
         var decisions = [Decision](repeating: .paused, count: tracks.count)
@@ -69,6 +79,8 @@ struct BandwidthAllocator {
         // that arrives, the lowest one above, as the consumer would pick itself).
         var ladders: [Int: [Int]] = [:]
         var steps: [Int: Int] = [:]
+        // The priority of the first video paused: everything below it waits.
+        var pausedPriority: Int?
         for index in videos {
             let track = tracks[index]
             let arriving = track.layerBitrates.indices.filter { track.layerBitrates[$0] != nil }
@@ -80,6 +92,7 @@ struct BandwidthAllocator {
                 continue
             }
             ladders[index] = ladder
+            if let pausedPriority, track.priority < pausedPriority { continue }
             let cost = bitrate(track, ladder[0])
             let required = track.current == nil ? cost * upgradeHeadroom : track.current == ladder[0] ? cost / keepTolerance : cost
             if required <= remaining {
@@ -88,6 +101,7 @@ struct BandwidthAllocator {
                 decisions[index] = .layer(ladder[0])
             } else {
                 want(required)
+                pausedPriority = pausedPriority ?? track.priority
             }
         }
 

@@ -49,7 +49,8 @@ extension MediaCore {
         let tracks = consumers.map { consumer in
             BandwidthAllocator.Track(
                 isAudio: consumer.producer.kind == .audio,
-                priority: publishers[ObjectIdentifier(consumer.producer)] == speaker ? 1 : 0,
+                priority: BandwidthAllocator.priority(
+                    source: consumer.producer.source, isSpeaker: publishers[ObjectIdentifier(consumer.producer)] == speaker),
                 layerBitrates: consumer.producer.layers.map(\.bitrate),
                 maximumLayer: consumer.maximumLayer, current: consumer.allocatedLayer)
         }
@@ -64,6 +65,8 @@ extension MediaCore {
 
     private func report(_ consumer: Consumer, _ changed: Bool, _ subscriber: String, _ room: String, _ publishers: [ObjectIdentifier: String]) {
         guard changed, let publisher = publishers[ObjectIdentifier(consumer.producer)] else { return }
-        onEvent?(.videoPaused(room: room, subscriberID: subscriber, publisherID: publisher, paused: consumer.pausedForBandwidth))
+        onEvent?(.videoPaused(
+            room: room, subscriberID: subscriber, publisherID: publisher, trackID: consumer.producer.id,
+            source: consumer.producer.source, paused: consumer.pausedForBandwidth))
     }
 }

@@ -382,7 +382,8 @@ public final class MediaCore {
     private func state(of participant: RoomParticipant) -> ParticipantState {
         let tracks = participant.producers.map { producer in
             TrackState(
-                id: producer.id, mid: producer.parameters.mid, kind: producer.kind, codec: producer.parameters.codecName,
+                id: producer.id, mid: producer.parameters.mid, kind: producer.kind, source: producer.source,
+                codec: producer.parameters.codecName,
                 ssrc: producer.ssrc, muted: producer.paused, packetsIn: producer.packetsIn, bytesIn: producer.bytesIn,
                 packetsDroppedMuted: producer.packetsDroppedWhilePaused,
                 packetsOut: producer.consumers.reduce(0) { $0 + $1.packetsOut },
@@ -410,8 +411,8 @@ public final class MediaCore {
 
     private static func state(of consumer: Consumer) -> ConsumerState {
         ConsumerState(
-            id: consumer.id, kind: consumer.track.kind, mid: consumer.track.mid, ssrc: consumer.track.ssrc,
-            packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
+            id: consumer.id, kind: consumer.track.kind, source: consumer.producer.source, producerId: consumer.producer.id,
+            mid: consumer.track.mid, ssrc: consumer.track.ssrc, packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
             packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe,
             spatialLayer: consumer.currentLayer, targetSpatialLayer: consumer.targetLayer,
             temporalLayer: consumer.preferredTemporalLayer, pausedForBandwidth: consumer.pausedForBandwidth)

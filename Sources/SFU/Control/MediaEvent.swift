@@ -11,8 +11,9 @@ public enum MediaEvent: Sendable, Equatable {
     case audioLevels(room: String, levels: [AudioLevel])
     /// The bandwidth allocator paused (or resumed) one publisher's video for one subscriber: its
     /// downlink estimate did not fit even the lowest layer beside its audio and the videos that
-    /// come first. `subscriberID` is the receiving group participant (or WHEP subscription).
-    case videoPaused(room: String, subscriberID: String, publisherID: String, paused: Bool)
+    /// come first. `subscriberID` is the receiving group participant (or WHEP subscription);
+    /// `trackID` the paused producer (a publisher's camera and screen share pause apart).
+    case videoPaused(room: String, subscriberID: String, publisherID: String, trackID: String, source: TrackSource, paused: Bool)
 }
 
 /// A participant's voice activity: the smoothed share of its audio packets that carried speech

@@ -4,6 +4,8 @@ public struct TrackState: Sendable, Codable, Equatable {
     public var id: String
     public var mid: String
     public var kind: TrackKind
+    /// Microphone, camera or screen share.
+    public var source: TrackSource
     public var codec: String
     public var ssrc: UInt32?
     public var muted: Bool
@@ -44,6 +46,10 @@ public struct SubscriptionState: Sendable, Codable, Equatable {
 public struct ConsumerState: Sendable, Codable, Equatable {
     public var id: String
     public var kind: TrackKind
+    /// What the forwarded track shows (its producer's source).
+    public var source: TrackSource
+    /// The track forwarded (the publisher's TrackState id).
+    public var producerId: String
     public var mid: String
     public var ssrc: UInt32
     public var packetsOut: Int

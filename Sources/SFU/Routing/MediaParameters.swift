@@ -31,14 +31,18 @@ public struct TrackParameters: Sendable, Equatable {
     /// Ids of the RID and repaired-RID extensions (RFC 8852) that name a layer's new SSRC.
     public var ridExtensionID: UInt8?
     public var repairedRIDExtensionID: UInt8?
+    /// Microphone, camera or screen share (the allocator serves a screen share first).
+    public var source: TrackSource
 
     public init(
         mid: String, kind: TrackKind, codecName: String, payloadType: UInt8, clockRate: UInt32,
         ssrc: UInt32? = nil, midExtensionID: UInt8? = nil, rtxPayloadType: UInt8? = nil, rtxSSRC: UInt32? = nil,
         feedback: RTCPFeedback = [.nack, .pli], transportSequenceExtensionID: UInt8? = nil,
         absSendTimeExtensionID: UInt8? = nil, audioLevelExtensionID: UInt8? = nil,
-        layers: [LayerParameters] = [], ridExtensionID: UInt8? = nil, repairedRIDExtensionID: UInt8? = nil
+        layers: [LayerParameters] = [], ridExtensionID: UInt8? = nil, repairedRIDExtensionID: UInt8? = nil,
+        source: TrackSource? = nil
     ) {
+        self.source = source ?? .default(for: kind)
         self.layers = layers
         self.ridExtensionID = ridExtensionID
         self.repairedRIDExtensionID = repairedRIDExtensionID

@@ -7,6 +7,7 @@ public final class Producer {
     public let id: String
     public let parameters: TrackParameters
     public var kind: TrackKind { parameters.kind }
+    public var source: TrackSource { parameters.source }
     unowned let transport: WebRTCTransport
 
     /// Consumers in forwarding order; a contiguous array so that the fan-out loop is a plain walk.

@@ -15,6 +15,8 @@ enum CallLimits {
     static let maximumIdentifierBytes = 255
     static let maximumInvitees = 100
     static let maximumReasonBytes = 500
+    /// A participant shares a screen or two, not dozens (`sfu-offer`'s `screenShare`).
+    static let maximumScreenShareMids = 16
 
     /// PostgreSQL's text cannot hold U+0000 ("invalid byte sequence for encoding UTF8: 0x00"),
     /// so a stored string with one would fail as a database error (503) instead of bad input;
@@ -233,6 +235,25 @@ struct CallFields {
             return Int(value)
         case nil, .null?: throw .missing("spatial")
         default: throw .invalid("spatial", "an integer \(LayerPreference.spatial.lowerBound)-\(LayerPreference.spatial.upperBound)")
+        }
+    }
+
+    /// `screenShare` of `sfu-offer`: the mids of the offer's m-lines that carry a shared screen
+    /// (absent: none). At most `maximumScreenShareMids`, each a mid as RFC 8843 allows it.
+    func screenShareMids() throws(CallError) -> Set<String> {
+        let expected = "an array of at most \(CallLimits.maximumScreenShareMids) mids (strings of 1-32 bytes)"
+        switch object["screenShare"] {
+        case nil, .null?: return []
+        case .array(let values)? where values.count <= CallLimits.maximumScreenShareMids:
+            var mids: Set<String> = []
+            for value in values {
+                guard case .string(let mid) = value, (1...32).contains(mid.utf8.count), !CallLimits.hasNUL(mid) else {
+                    throw .invalid("screenShare", expected)
+                }
+                mids.insert(mid)
+            }
+            return mids
+        default: throw .invalid("screenShare", expected)
         }
     }
 

@@ -29,8 +29,9 @@ extension CallService {
         switch event.event {
         case "sfu-offer":
             let sdp = try fields.sdp()
+            let screenShare = try fields.screenShareMids()
             let (_, group) = try await joinedGroupCall(callId, user: client.user)
-            try await group.offer(callId: callId, user: client.user, client: client, sdp: sdp)
+            try await group.offer(callId: callId, user: client.user, client: client, sdp: sdp, screenShare: screenShare)
         case "sfu-answer":
             let sdp = try fields.sdp()
             let (_, group) = try await joinedGroupCall(callId, user: client.user)
@@ -113,8 +114,9 @@ extension CallService {
                 await group.speakerChanged(room: room, participantID: participantID)
             case .audioLevels(let room, let levels):
                 await group.audioLevels(room: room, levels: levels)
-            case .videoPaused(let room, let subscriberID, let publisherID, let paused):
-                await group.videoPaused(room: room, subscriberID: subscriberID, publisherID: publisherID, paused: paused)
+            case .videoPaused(let room, let subscriberID, let publisherID, let trackID, let source, let paused):
+                await group.videoPaused(
+                    room: room, subscriberID: subscriberID, publisherID: publisherID, trackID: trackID, source: source, paused: paused)
             }
         }
     }

@@ -17,6 +17,9 @@ actor GroupCallMedia {
         let participantID: String
         var session: GroupSession
         var client: any RealtimeClient
+        /// Mids of its published tracks that share a screen, as their offer said (`screenShare`,
+        /// or `a=content:slides`): the others learn it in `streams`.
+        var screens: Set<String> = []
     }
 
     /// callId → user → their media session.
@@ -58,8 +61,11 @@ actor GroupCallMedia {
     // MARK: - Signaling from the participant
 
     /// `sfu-offer`: the participant's (re)offer. The first one makes its transport; one from a
-    /// new connection (a reloaded page) replaces the old transport.
-    func offer(callId: String, user: String, client: any RealtimeClient, sdp: String) async throws(CallError) {
+    /// new connection (a reloaded page) replaces the old transport. `screenShare`: mids of its
+    /// m-lines that share a screen (a track is a screen share or not from when it is published).
+    func offer(
+        callId: String, user: String, client: any RealtimeClient, sdp: String, screenShare: Set<String> = []
+    ) async throws(CallError) {
         try await serialized(callId) { () async throws(CallError) in
             if let existing = members[callId]?[user], existing.client.connectionID != client.connectionID {
                 members[callId]?[user] = nil
@@ -79,10 +85,16 @@ actor GroupCallMedia {
                 if members[callId]?[user] == nil { await closeTransport(callId: callId, participantID: member.participantID) }
                 throw Self.callError(error)
             }
-            guard case .answered(let answer, let changes) = outcome else {
+            guard case .answered(let answer, var changes) = outcome else {
                 logger.debug("group call \(callId): offer of \(user) collided with ours; ignored (Chorus is impolite)")
                 return
             }
+            member.screens.subtract(changes.unpublished)
+            for index in changes.published.indices where screenShare.contains(changes.published[index].mid) {
+                // The protocol's field says what a browser cannot put into its SDP.
+                changes.published[index].content.append("slides")
+            }
+            for media in changes.published where media.isSlides { member.screens.insert(media.mid) }
             let isNew = members[callId]?[user] == nil
             members[callId, default: [:]][user] = member
             do {
@@ -216,14 +228,18 @@ actor GroupCallMedia {
 
     /// Tells one member that another's video is paused for it (`stream-paused`) or flows again
     /// (`stream-resumed`): its downlink cannot carry that video now. Only that member learns it;
-    /// the publisher still sends, and everybody else still receives.
-    func videoPaused(room: String, subscriberID: String, publisherID: String, paused: Bool) async {
+    /// the publisher still sends, and everybody else still receives. `trackId` and `source` say
+    /// which of the publisher's videos (its camera and its screen share pause apart).
+    func videoPaused(
+        room: String, subscriberID: String, publisherID: String, trackID: String, source: TrackSource, paused: Bool
+    ) async {
         guard let present = members[room],
             let subscriber = present.values.first(where: { $0.participantID == subscriberID }),
             let publisher = present.first(where: { $0.value.participantID == publisherID })?.key
         else { return }
         await subscriber.client.deliver(RealtimeEvent(paused ? "stream-paused" : "stream-resumed", .object([
             "callId": .string(room), "userId": .string(publisher), "kind": .string("video"), "reason": .string("bandwidth"),
+            "trackId": .string(trackID), "source": .string(source.rawValue),
         ])))
     }
 
@@ -330,15 +346,24 @@ actor GroupCallMedia {
         }
     }
 
-    /// `[{streamId, userId, audioMuted, videoMuted}]` of everyone but `user`: how a client maps
-    /// the msid stream id of what it receives to a participant.
+    /// `[{streamId, userId, audioMuted, videoMuted, tracks}]` of everyone but `user`: how a client
+    /// maps the msid stream id of what it receives to a participant, and each msid track id
+    /// (`tracks[].trackId`) to what it shows (`source`: a screen share gets the large tile).
     private func streams(callId: String, for user: String) -> JSONValue {
         let others = (members[callId] ?? [:]).filter { $0.key != user }.sorted { $0.key < $1.key }
         return .array(others.map { other, member in
             let state = mutes[callId]?[other] ?? [:]
+            let tracks: [JSONValue] = member.session.publishedTracks.map { track in
+                let source = member.screens.contains(track.mid) ? TrackSource.screen : .default(for: TrackKind(track.kind))
+                return .object([
+                    "trackId": .string(MediaCore.producerID(participant: member.participantID, mid: track.mid)),
+                    "kind": .string(track.kind.rawValue), "source": .string(source.rawValue),
+                ])
+            }
             return .object([
                 "streamId": .string(member.participantID), "userId": .string(other),
                 "audioMuted": .bool(state[.audio]?.isMuted ?? false), "videoMuted": .bool(state[.video]?.isMuted ?? false),
+                "tracks": .array(tracks),
             ])
         })
     }

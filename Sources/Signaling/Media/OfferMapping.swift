@@ -42,7 +42,8 @@ extension NegotiatedMedia {
             absSendTimeExtensionID: headerExtensionID(HeaderExtension.absSendTime),
             audioLevelExtensionID: kind == .audio ? headerExtensionID(HeaderExtension.audioLevel) : nil,
             layers: simulcastLayers, ridExtensionID: headerExtensionID(HeaderExtension.rtpStreamID),
-            repairedRIDExtensionID: headerExtensionID(HeaderExtension.repairedRTPStreamID))
+            repairedRIDExtensionID: headerExtensionID(HeaderExtension.repairedRTPStreamID),
+            source: isSlides ? .screen : nil)
     }
 
     /// RID layers, or `a=ssrc-group:SIM` members (their RTX only when RTX was negotiated).

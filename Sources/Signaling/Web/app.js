@@ -66,6 +66,7 @@ function wire() {
   $("ringing-cancel").addEventListener("click", () => chorus.hangUp());
   $("btn-mic").addEventListener("click", () => chorus.toggleAudio());
   $("btn-cam").addEventListener("click", () => chorus.toggleVideo());
+  $("btn-screen").addEventListener("click", () => chorus.toggleScreenShare());
   $("btn-leave").addEventListener("click", () => chorus.hangUp());
   $("btn-speaker-view").addEventListener("click", () => toggleSpeakerView());
 }

@@ -21,6 +21,7 @@ import { toast } from "./ui.js";
  * @typedef {object} InboundStat one inbound-rtp stream, labelled with the user it comes from
  * @property {string} kind
  * @property {string | null} userId
+ * @property {string | null} source "microphone", "camera" or "screen" as the SFU named it (group calls)
  * @property {string} trackIdentifier
  * @property {string | null} mid
  * @property {number} ssrc
@@ -208,6 +209,15 @@ export class CallBase {
     return null;
   }
 
+  /**
+   * What a received track shows ("camera", "screen", ...), when the call knows.
+   * @param {MediaStreamTrack} _track
+   * @returns {string | null}
+   */
+  sourceOfTrack(_track) {
+    return null;
+  }
+
   /** @param {string} kind */
   localTrack(kind) {
     return this.local?.getTracks().find((t) => t.kind === kind) || null;
@@ -306,7 +316,8 @@ export class CallBase {
         const live = Boolean(transceiver && !transceiver.stopped && transceiver.currentDirection !== "stopped"
           && transceiver.currentDirection !== "inactive" && track?.readyState === "live");
         inbound.push({
-          kind: stat.kind, userId: this.userOfTrack(stat.trackIdentifier), trackIdentifier: stat.trackIdentifier,
+          kind: stat.kind, userId: this.userOfTrack(stat.trackIdentifier), source: track ? this.sourceOfTrack(track) : null,
+          trackIdentifier: stat.trackIdentifier,
           mid: stat.mid ?? null, ssrc: stat.ssrc, live,
           framesDecoded: stat.framesDecoded ?? null, keyFramesDecoded: stat.keyFramesDecoded ?? null,
           totalSamplesReceived: stat.totalSamplesReceived ?? null, concealedSamples: stat.concealedSamples ?? null,

@@ -262,8 +262,10 @@ export const chorus = {
         userId: t.userId, self: Boolean(t.self), hasVideo: Boolean(t.hasVideo),
         audioMuted: Boolean(t.audioMuted), videoMuted: Boolean(t.videoMuted),
         audioLocked: Boolean(t.audioLocked), videoLocked: Boolean(t.videoLocked),
-        videoPaused: Boolean(t.videoPaused),
+        videoPaused: Boolean(t.videoPaused), screen: Boolean(t.screen),
       })) : [],
+      // Group calls: whether I share my screen.
+      screenSharing: call && call.kind === "group" ? Boolean(call.screen) : null,
       // Group calls: the spatial layer asked of the SFU for each tile's video (`sfu-layers`).
       layers: call && "layerRequests" in call ? Object.fromEntries(call.layerRequests) : {},
     };
@@ -413,6 +415,12 @@ export const chorus = {
     const call = app.call;
     if (!call) return null;
     return call.toggle("video", enabled === undefined ? !call.videoEnabled : Boolean(enabled));
+  },
+
+  /** Group calls: shares the screen (getDisplayMedia), or stops sharing it. */
+  toggleScreenShare() {
+    if (app.call?.kind !== "group") return null;
+    return app.call.toggleScreenShare();
   },
 
   /**

@@ -1,11 +1,18 @@
 // @ts-check
 // A group call through the SFU: one RTCPeerConnection on which the page is the polite side of
-// perfect negotiation over sfu-offer/sfu-answer (docs/API.md), the others' tiles, moderation.
+// perfect negotiation over sfu-offer/sfu-answer (docs/API.md), the others' tiles, moderation,
+// and screen sharing (a second video m-line that the offer names in `screenShare`).
 
 import { api, session } from "./api.js";
 import { CallBase, getLocalMedia, liveTracks, localSdp, peerConfiguration, sfuConfiguration } from "./call.js";
 import { GROUP_VIDEO_CONSTRAINTS, layerForWidth, simulcastEncodings } from "./simulcast.js";
 import { displayName, grid, renderControls, showCallHeading, showView, toast } from "./ui.js";
+
+/**
+ * A shared screen is one stream (no simulcast: its text must stay sharp, and the SFU serves it
+ * before any camera). 15 fps of mostly still text stays well under this.
+ */
+const SCREEN_MAX_BITRATE = 800_000;
 
 /** @typedef {import("./call.js").CallHost} CallHost */
 /** @typedef {import("./call.js").EventData} EventData */
@@ -49,8 +56,13 @@ export class GroupCall extends CallBase {
     this.layerRequests = new Map();
     /** @type {Map<string, string>} userId → the msid stream the layer was asked for (a rejoin asks again) */
     this.layerStreams = new Map();
-    /** @type {Set<string>} users whose video the SFU paused for my downlink (`stream-paused`) */
+    /** @type {Set<string>} users whose camera the SFU paused for my downlink (`stream-paused`) */
     this.pausedVideo = new Set();
+    /** @type {Set<string>} users whose screen share the SFU paused for my downlink */
+    this.pausedScreens = new Set();
+    this.sources = new TrackSources();
+    /** @type {{track: MediaStreamTrack, transceiver: RTCRtpTransceiver, view: MediaStream} | null} my shared screen, while I share it */
+    this.screen = null;
     this.makingOffer = false;
     /** @type {RTCConfiguration} ICE servers for the SFU connection (peerConfiguration) */
     this.configuration = {};
@@ -119,7 +131,11 @@ export class GroupCall extends CallBase {
         this.makingOffer = true;
         await pc.setLocalDescription();
         const offer = pc.localDescription;
-        if (offer?.type === "offer") this.host.send("sfu-offer", { callId: this.callId, sdp: offer.sdp });
+        // The mid exists once the offer is set: the SFU learns which m-line shares a screen.
+        const screen = this.screen?.transceiver.mid;
+        if (offer?.type === "offer") {
+          this.host.send("sfu-offer", { callId: this.callId, sdp: offer.sdp, screenShare: screen ? [screen] : [] });
+        }
       } catch (error) {
         console.warn("negotiationneeded", error);
       } finally {
@@ -150,12 +166,13 @@ export class GroupCall extends CallBase {
     }
   }
 
-  /** @param {unknown} streams the `streams` of an sfu-offer or sfu-answer: whose is each msid */
+  /** @param {unknown} streams the `streams` of an sfu-offer or sfu-answer: whose is each msid, and what each track shows */
   learnStreams(streams) {
     if (!Array.isArray(streams)) return;
     for (const s of streams) {
       if (!s || !s.streamId || !s.userId) continue;
       this.streamOwners.set(s.streamId, s.userId);
+      this.sources.learn(s.tracks);
       if (s.userId === session.user || this.left.has(s.userId)) continue;
       const p = this.participant(s.userId);
       if (typeof s.audioMuted === "boolean") p.audioMuted = s.audioMuted;
@@ -167,6 +184,48 @@ export class GroupCall extends CallBase {
   userOfTrack(trackId) {
     const streamId = this.trackStreams.get(trackId);
     return streamId ? this.streamOwners.get(streamId) ?? null : null;
+  }
+
+  /** @param {MediaStreamTrack} track */
+  sourceOfTrack(track) {
+    return this.sources.of(track, this.pc);
+  }
+
+  /** Shares the screen, or stops sharing it. */
+  async toggleScreenShare() {
+    if (this.screen) { this.stopScreenShare(); return; }
+    const pc = this.pc;
+    if (!pc || this.closed) return;
+    /** @type {MediaStream} */
+    let display;
+    try {
+      // Text wants sharpness over motion: 15 fps at most, `detail` keeps the resolution.
+      display = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 15 } }, audio: false });
+    } catch (error) {
+      toast(`Screen share: ${error instanceof Error ? error.message : error}`, { kind: "error" });
+      return;
+    }
+    const track = display.getVideoTracks()[0];
+    if (!track || pc !== this.pc || this.closed) { display.getTracks().forEach((t) => t.stop()); return; }
+    track.contentHint = "detail";
+    // A second video m-line; negotiationneeded sends the offer with its mid in `screenShare`.
+    const transceiver = pc.addTransceiver(track, {
+      direction: "sendonly", streams: [display], sendEncodings: [{ maxBitrate: SCREEN_MAX_BITRATE }],
+    });
+    this.screen = { track, transceiver, view: new MediaStream([track]) };
+    // The browser's own "Stop sharing" ends the track.
+    track.addEventListener("ended", () => { if (this.screen?.track === track) this.stopScreenShare(); });
+    this.render();
+  }
+
+  /** Stops the shared screen: its transceiver stops, so the next offer disables its m-line. */
+  stopScreenShare() {
+    const screen = this.screen;
+    if (!screen) return;
+    this.screen = null;
+    screen.track.stop();
+    if (this.pc && this.pc.signalingState !== "closed") screen.transceiver.stop();
+    this.render();
   }
 
   /**
@@ -208,8 +267,11 @@ export class GroupCall extends CallBase {
         // The SFU stopped (or restarted) forwarding someone's video to me because my downlink
         // cannot carry it; their last frame would look frozen without the overlay.
         if (data.kind !== "video" || typeof data.userId !== "string") return;
-        if (event === "stream-paused") this.pausedVideo.add(data.userId);
-        else this.pausedVideo.delete(data.userId);
+        {
+          const paused = data.source === "screen" ? this.pausedScreens : this.pausedVideo;
+          if (event === "stream-paused") paused.add(data.userId);
+          else paused.delete(data.userId);
+        }
         this.render();
         return;
       case "sfu-closed":
@@ -217,6 +279,7 @@ export class GroupCall extends CallBase {
         toast("Media connection lost, reconnecting…", { kind: "error" });
         this.closePeer();
         this.pausedVideo.clear();
+        this.pausedScreens.clear();
         this.createPeer();
         this.render();
         return;
@@ -232,6 +295,7 @@ export class GroupCall extends CallBase {
           this.participants.delete(data.userId);
           this.left.add(data.userId);
           this.pausedVideo.delete(data.userId);
+          this.pausedScreens.delete(data.userId);
           this.layerRequests.delete(data.userId);
           this.layerStreams.delete(data.userId);
           toast(`${displayName(data.userId)} left`, { timeout: 3000 });
@@ -318,10 +382,27 @@ export class GroupCall extends CallBase {
 
   /** @returns {TileDesc[]} */
   tiles() {
+    /** @type {TileDesc[]} */
     const descs = [{ ...this.selfTile(), speaking: this.activeSpeaker === session.user }];
+    if (this.screen) {
+      // What I share, as the others see it.
+      descs.push({
+        key: "self#screen", userId: /** @type {string} */ (session.user), self: true, stream: this.screen.view, screen: true,
+        hasVideo: true, audioMuted: false, videoMuted: false, status: "", speaking: false,
+      });
+    }
     const others = [...this.participants.values()].sort((a, b) => a.order - b.order);
     for (const p of others) {
-      const stream = this.streamOf(p.userId);
+      const remote = this.streamOf(p.userId);
+      const screens = liveTracks(remote, "video").filter((t) => this.receiving(t) && this.sourceOfTrack(t) === "screen");
+      for (const track of screens) {
+        descs.push({
+          key: `${p.userId}#screen#${track.id}`, userId: p.userId, self: false, stream: this.sources.screenView(track), screen: true,
+          hasVideo: true, audioMuted: false, videoMuted: false, status: "", speaking: false,
+          videoPaused: this.pausedScreens.has(p.userId),
+        });
+      }
+      const stream = remote ? this.sources.cameraView(remote, this.pc) : null;
       const videoLive = liveTracks(stream, "video").filter((t) => this.receiving(t));
       descs.push({
         key: p.userId, userId: p.userId, self: false, stream,
@@ -343,7 +424,10 @@ export class GroupCall extends CallBase {
       onLayout: () => this.requestLayers(),
     });
     this.requestLayers();
-    renderControls(this);
+    renderControls({
+      audioEnabled: this.audioEnabled, videoEnabled: this.videoEnabled, audioLocked: this.audioLocked,
+      videoLocked: this.videoLocked, screenSharing: Boolean(this.screen),
+    });
     const n = this.participants.size + 1;
     const state = this.pc?.connectionState || "new";
     showCallHeading({ sub: `${n} ${n === 1 ? "person" : "people"} · ${state === "connected" ? "connected" : state}`, speakerView: true });
@@ -369,11 +453,14 @@ export class GroupCall extends CallBase {
   }
 
   closePeer() {
+    // A share lives on its connection: after a reconnect the user shares again.
+    this.stopScreenShare();
     const pc = this.pc;
     this.pc = null;
     if (pc) { pc.onnegotiationneeded = null; pc.ontrack = null; pc.onconnectionstatechange = null; pc.close(); }
     this.remoteStreams.clear();
     this.trackStreams.clear();
+    this.sources.reset();
     // A new connection has new consumers: its tiles ask again.
     this.layerRequests.clear();
     this.layerStreams.clear();
@@ -392,4 +479,87 @@ export class GroupCall extends CallBase {
     this.stopLocal();
     this.host.closed(this);
   }
+}
+
+/**
+ * What each received track shows (`streams[].tracks`: "microphone", "camera" or "screen"), and
+ * the streams the tiles show: a camera tile the user's stream without its screen shares (a video
+ * element plays one video track), a screen tile one screen share. Views are kept, so that a tile
+ * keeps its stream from render to render.
+ */
+class TrackSources {
+  constructor() {
+    /** @type {Map<string, string>} msid track id → source */
+    this.sources = new Map();
+    /** @type {Map<string, string>} receiver track id → its msid track id in the SFU's offer */
+    this.msids = new Map();
+    /** @type {Map<string, MediaStream>} msid stream id (camera) or receiver track id (screen) → view */
+    this.views = new Map();
+  }
+
+  /** @param {unknown} tracks a `streams` entry's `tracks` */
+  learn(tracks) {
+    for (const t of Array.isArray(tracks) ? tracks : []) {
+      if (t && typeof t.trackId === "string" && typeof t.source === "string") this.sources.set(t.trackId, t.source);
+    }
+  }
+
+  /**
+   * What a received track shows, by the msid track id the SFU's offer gave its m-line (a
+   * receiver's own track id need not be that id).
+   * @param {MediaStreamTrack} track
+   * @param {RTCPeerConnection | null} pc
+   */
+  of(track, pc) {
+    let msid = this.msids.get(track.id);
+    if (!msid) {
+      const mid = pc?.getTransceivers().find((t) => t.receiver.track === track)?.mid;
+      const sdp = pc?.remoteDescription?.sdp;
+      msid = mid && sdp ? msidTrackId(sdp, mid) ?? undefined : undefined;
+      if (!msid) return null;
+      this.msids.set(track.id, msid);
+    }
+    return this.sources.get(msid) ?? null;
+  }
+
+  /**
+   * @param {MediaStream} stream a user's remote stream
+   * @param {RTCPeerConnection | null} pc
+   */
+  cameraView(stream, pc) {
+    let view = this.views.get(stream.id);
+    if (!view) { view = new MediaStream(); this.views.set(stream.id, view); }
+    const wanted = stream.getTracks().filter((t) => this.of(t, pc) !== "screen");
+    for (const t of view.getTracks()) if (!wanted.includes(t)) view.removeTrack(t);
+    for (const t of wanted) if (!view.getTrackById(t.id)) view.addTrack(t);
+    return view;
+  }
+
+  /** @param {MediaStreamTrack} track a received screen share */
+  screenView(track) {
+    let view = this.views.get(track.id);
+    if (!view) { view = new MediaStream([track]); this.views.set(track.id, view); }
+    return view;
+  }
+
+  /** A new connection: its tracks are new (what the SFU said of each msid still holds). */
+  reset() {
+    this.msids.clear();
+    this.views.clear();
+  }
+}
+
+/**
+ * The msid track id (`a=msid:<stream> <track>`, RFC 8830) of the m-line with this mid.
+ * @param {string} sdp
+ * @param {string} mid
+ */
+function msidTrackId(sdp, mid) {
+  for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+    const lines = section.split(/\r?\n/);
+    if (!lines.includes(`a=mid:${mid}`)) continue;
+    const msid = lines.find((l) => l.startsWith("a=msid:"));
+    return msid ? msid.slice("a=msid:".length).split(" ")[1] ?? null : null;
+  }
+  return null;
 }

@@ -25,6 +25,7 @@ const PATHS = {
   cam: '<polygon points="23 7 16 12 23 17 23 7"/><rect x="1" y="5" width="15" height="14" rx="2" ry="2"/>',
   camOff: '<path d="M16 16v1a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2h2m5.66 0H14a2 2 0 0 1 2 2v3.34l1 1L23 7v10"/><line x1="1" y1="1" x2="23" y2="23"/>',
   hangUp: '<path d="M10.68 13.31a16 16 0 0 0 3.41 2.6l1.27-1.27a2 2 0 0 1 2.11-.45 12.84 12.84 0 0 0 2.81.7 2 2 0 0 1 1.72 2v3a2 2 0 0 1-2.18 2 19.79 19.79 0 0 1-8.63-3.07 19.42 19.42 0 0 1-3.33-2.67m-2.67-3.34a19.79 19.79 0 0 1-3.07-8.63A2 2 0 0 1 4.11 2h3a2 2 0 0 1 2 1.72 12.84 12.84 0 0 0 .7 2.81 2 2 0 0 1-.45 2.11L8.09 9.91"/><line x1="23" y1="1" x2="1" y2="23"/>',
+  screen: '<rect x="2" y="3" width="20" height="14" rx="2" ry="2"/><line x1="8" y1="21" x2="16" y2="21"/><line x1="12" y1="17" x2="12" y2="21"/>',
   lock: '<rect x="3" y="11" width="18" height="11" rx="2" ry="2"/><path d="M7 11V7a5 5 0 0 1 10 0v4"/>',
 };
 
@@ -210,8 +211,9 @@ export function showCallHeading({ title, sub, speakerView = false }) {
 }
 
 /**
- * The mic, camera and leave buttons for my state in the call.
- * @param {{audioEnabled: boolean, videoEnabled: boolean, audioLocked: boolean, videoLocked: boolean}} me
+ * The mic, camera, screen share (group calls) and leave buttons for my state in the call.
+ * @param {{audioEnabled: boolean, videoEnabled: boolean, audioLocked: boolean, videoLocked: boolean, screenSharing?: boolean | null}} me
+ *   `screenSharing` null or absent: the call cannot share a screen (a 1-to-1 call), the button is hidden
  */
 export function renderControls(me) {
   const mic = $("btn-mic");
@@ -224,6 +226,11 @@ export function renderControls(me) {
   cam.setAttribute("aria-pressed", String(!me.videoEnabled));
   cam.classList.toggle("locked", me.videoLocked);
   cam.title = me.videoLocked ? "Camera stopped by the host" : me.videoEnabled ? "Turn camera off" : "Turn camera on";
+  const screen = $("btn-screen");
+  screen.hidden = me.screenSharing === null || me.screenSharing === undefined;
+  screen.innerHTML = icon("screen");
+  screen.setAttribute("aria-pressed", String(Boolean(me.screenSharing)));
+  screen.title = me.screenSharing ? "Stop sharing your screen" : "Share screen";
   $("btn-leave").innerHTML = icon("hangUp");
 }
 
@@ -242,6 +249,7 @@ export function renderControls(me) {
  * @property {string} [status] over the tile while there is no media, e.g. "connecting…"
  * @property {boolean} [speaking] the call's active speaker (highlighted; large in speaker view)
  * @property {boolean} [videoPaused] the SFU stopped sending me this video: my downlink cannot carry it
+ * @property {boolean} [screen] a shared screen: shown large, whole (not cropped), above the others
  */
 
 /**
@@ -310,8 +318,9 @@ class TileGrid {
    */
   create(desc) {
     const element = document.createElement("div");
-    element.className = "tile" + (desc.self ? " self" : "");
+    element.className = "tile" + (desc.self ? " self" : "") + (desc.screen ? " screen" : "");
     element.dataset.user = desc.userId;
+    element.dataset.source = desc.screen ? "screen" : "camera";
     element.innerHTML = `
       <video autoplay playsinline ${desc.self ? "muted" : ""}></video>
       <div class="avatar"><span></span></div>
@@ -323,7 +332,8 @@ class TileGrid {
     avatar.textContent = displayName(desc.userId).slice(0, 1).toUpperCase();
     avatar.style.setProperty("--avatar", avatarColor(desc.userId));
     const name = /** @type {HTMLElement} */ (element.querySelector(".name"));
-    name.textContent = desc.self ? `${displayName(desc.userId)} (you)` : displayName(desc.userId);
+    const who = displayName(desc.userId);
+    name.textContent = desc.screen ? (desc.self ? "Your screen" : `${who}'s screen`) : desc.self ? `${who} (you)` : who;
     name.title = desc.userId;
     return { element, video: /** @type {HTMLVideoElement} */ (element.querySelector("video")), stream: null, actionsKey: "" };
   }
@@ -352,10 +362,12 @@ class TileGrid {
     const paused = /** @type {HTMLElement} */ (tile.element.querySelector(".paused"));
     paused.hidden = !desc.videoPaused;
     tile.element.classList.toggle("video-paused", Boolean(desc.videoPaused));
+    // A screen share's tile has no microphone or camera of its own: the sharer's tile shows them.
     const icons = [];
-    if (desc.audioMuted) icons.push(desc.audioLocked ? icon("lock", "locked") + icon("micOff", "off") : icon("micOff", "off"));
+    if (desc.screen) icons.push(icon("screen"));
+    else if (desc.audioMuted) icons.push(desc.audioLocked ? icon("lock", "locked") + icon("micOff", "off") : icon("micOff", "off"));
     else icons.push(icon("mic"));
-    if (desc.videoMuted) icons.push(desc.videoLocked ? icon("lock", "locked") + icon("camOff", "off") : icon("camOff", "off"));
+    if (desc.videoMuted && !desc.screen) icons.push(desc.videoLocked ? icon("lock", "locked") + icon("camOff", "off") : icon("camOff", "off"));
     const iconsHTML = icons.join("");
     const iconBox = /** @type {HTMLElement} */ (tile.element.querySelector(".icons"));
     if (iconBox.innerHTML !== iconsHTML) iconBox.innerHTML = iconsHTML;
@@ -364,7 +376,7 @@ class TileGrid {
 
     // Admin actions on others' tiles: force mute (or lift it).
     const actions = /** @type {HTMLElement} */ (tile.element.querySelector(".tile-actions"));
-    const actionsKey = onModerate && !desc.self ? `${desc.audioLocked}/${desc.videoLocked}` : "";
+    const actionsKey = onModerate && !desc.self && !desc.screen ? `${desc.audioLocked}/${desc.videoLocked}` : "";
     if (actionsKey !== tile.actionsKey) {
       tile.actionsKey = actionsKey;
       actions.innerHTML = "";
