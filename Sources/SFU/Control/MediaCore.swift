@@ -414,6 +414,7 @@ public final class MediaCore {
             packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
             packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe,
             spatialLayer: consumer.currentLayer, targetSpatialLayer: consumer.targetLayer,
-            temporalLayer: consumer.preferredTemporalLayer, pausedForBandwidth: consumer.pausedForBandwidth)
+            temporalLayer: consumer.preferredTemporalLayer, forwardedTemporalLayer: consumer.temporalLayer,
+            packetsDroppedTemporalLayer: consumer.packetsDroppedTemporalLayer, pausedForBandwidth: consumer.pausedForBandwidth)
     }
 }
