@@ -90,6 +90,12 @@ public struct VP8PayloadDescriptor: Sendable {
 }
 
 extension VP8PayloadDescriptor {
+    /// Whether `payload` (the one this descriptor was parsed from) starts a keyframe: S=1,
+    /// PID=0, and the VP8 payload header's P bit (RFC 6386 §9.1 "frame type") is 0.
+    public func startsKeyframe(in payload: UnsafeRawBufferPointer) -> Bool {
+        startOfPartition && partitionIndex == 0 && length < payload.count && payload[length] & 0x01 == 0
+    }
+
     /// Overwrites the picture ID and TL0PICIDX of the descriptor at the start of `payload` in
     /// place (an SFU that drops frames keeps both continuous, RFC 7741 §4.2). The ID keeps its
     /// width: a 7-bit one gets `pictureID`'s low 7 bits. A field the descriptor lacks is left
@@ -122,10 +128,7 @@ public enum VP8 {
     /// True when the payload starts a keyframe: S=1, PID=0, and the VP8 payload header's P bit
     /// (first byte bit 0, RFC 6386 §9.1 "frame type": 0 is a key frame) is 0.
     public static func isKeyframe(_ payload: UnsafeRawBufferPointer) -> Bool {
-        guard let descriptor = try? VP8PayloadDescriptor(parsing: payload),
-            descriptor.startOfPartition, descriptor.partitionIndex == 0,
-            descriptor.length < payload.count
-        else { return false }
-        return payload[descriptor.length] & 0x01 == 0
+        guard let descriptor = try? VP8PayloadDescriptor(parsing: payload) else { return false }
+        return descriptor.startsKeyframe(in: payload)
     }
 }

@@ -10,8 +10,10 @@ import RTP
 import SFUTesting
 
 @Suite struct TemporalLayerTests {
-    /// libwebrtc's L1T3 order: 0 2 1 2, repeated.
-    static let pattern: [UInt8] = [0, 2, 1, 2]
+    /// libwebrtc's L1T3 pattern: its first TL2 and TL1 frames reference the base layer only
+    /// (layer sync, Y); the later ones the TL1 frame before them.
+    static let pattern: [UInt8] = [0, 2, 1, 2, 0, 2, 1, 2]
+    static let syncPositions: Set<Int> = [1, 2]
 
     final class Temporal {
         let call: CallFixture
@@ -25,10 +27,13 @@ import SFUTesting
             temporal = VP8Stream.Temporal(pictureID: pictureID, shortPictureID: shortPictureID)
         }
 
-        /// Frames in the L1T3 order (the first one a keyframe if asked), 33 ms apart.
-        func send(_ count: Int, keyframeFirst: Bool = false, sync: Set<Int> = []) throws {
+        /// Frames in the L1T3 pattern (the first one a keyframe if asked), 33 ms apart.
+        func send(_ count: Int, keyframeFirst: Bool = false) throws {
             for i in 0..<count {
-                try send(tid: TemporalLayerTests.pattern[frames % 4], keyframe: keyframeFirst && i == 0, sync: sync.contains(i))
+                let position = frames % TemporalLayerTests.pattern.count
+                try send(
+                    tid: TemporalLayerTests.pattern[position], keyframe: keyframeFirst && i == 0,
+                    sync: TemporalLayerTests.syncPositions.contains(position))
             }
         }
 
@@ -102,13 +107,16 @@ import SFUTesting
         let tl0s = descriptors.suffix(8).map(\.tl0PicIndex!)
         #expect(tl0s == [252, 252, 253, 253, 254, 254, 255, 255])
 
-        // Cap 1: TID 1 frames come back from the next TID 0 frame on.
+        // Cap 1: TID 1 comes back with the next TID 1 frame that has Y (the pattern's first),
+        // not with the one in the second half (it references the TID 1 frame never sent).
         try run.cap(1)
         try run.send(8)
-        #expect(run.receivedLayers.suffix(8) == [0, 0, 1, 1, 0, 0, 1, 1])
-        // No cap: at the next TID 0 frame everything flows again, and nothing more is dropped.
+        #expect(run.receivedLayers.suffix(6) == [0, 0, 0, 0, 1, 1])
+        #expect(run.consumer?.forwardedTemporalLayer == 1)
+        // No cap: TID 2 comes back with its next Y frame, and then nothing is dropped.
         try run.cap(nil)
-        try run.send(4)
+        try run.send(8)
+        #expect(run.receivedLayers.suffix(12) == [0, 0, 1, 1] + [0, 0, 2, 2, 1, 1, 2, 2])
         let droppedBefore = run.dropped
         try run.send(8)
         #expect(run.receivedLayers.suffix(16) == [0, 0, 2, 2, 1, 1, 2, 2] + [0, 0, 2, 2, 1, 1, 2, 2])
@@ -141,12 +149,15 @@ import SFUTesting
         try run.cap(2)
         try run.send(tid: 2)
         try run.send(tid: 1)
-        #expect(run.receivedLayers == [0, 0])
+        // Nor does a TID 0 frame lift it: what follows it may reference a dropped frame.
+        try run.send(tid: 0)
+        try run.send(tid: 2)
+        #expect(run.receivedLayers == [0, 0, 0, 0])
         try run.send(tid: 1, sync: true)
         #expect(run.consumer?.forwardedTemporalLayer == 1)
         try run.send(tid: 2)
         try run.send(tid: 2, sync: true)
-        #expect(run.receivedLayers == [0, 0, 1, 1, 2, 2])
+        #expect(run.receivedLayers == [0, 0, 0, 0, 1, 1, 2, 2])
         #expect(run.consumer?.forwardedTemporalLayer == 2)
 
         // Down to 0 in the middle of a TID 2 frame: its second packet still goes (no frame is
@@ -157,6 +168,21 @@ import SFUTesting
         try run.send(tid: 1)
         try run.send(tid: 0)
         #expect(run.receivedLayers.suffix(4) == [2, 2, 0, 0])
+        Self.expectContinuous(run.received, try run.descriptors, modulus: 32_768)
+    }
+
+    @Test func aKeyframeLiftsTheCapAtOnce() throws {
+        let run = try Temporal(pictureID: 77)
+        try run.send(tid: 0, keyframe: true)
+        try run.cap(0)
+        try run.send(tid: 2)
+        try run.cap(nil)
+        try run.send(tid: 1)
+        try run.send(tid: 0, keyframe: true)
+        try run.send(tid: 2)
+        try run.send(tid: 1)
+        #expect(run.receivedLayers == [0, 0, 0, 0, 2, 2, 1, 1])
+        #expect(run.consumer?.forwardedTemporalLayer == nil)
         Self.expectContinuous(run.received, try run.descriptors, modulus: 32_768)
     }
 

@@ -262,7 +262,9 @@ public final class Consumer {
                     }
                     sequence = sequence &+ UInt16(later)
                 }
-                guard temporalFilter.admits(vp8, sequence: packet.sequenceNumber, isLate: isLate) else {
+                let isKeyframe = vp8.startsKeyframe(in: packet.payload)
+                guard temporalFilter.admits(vp8, sequence: packet.sequenceNumber, isKeyframe: isKeyframe, isLate: isLate)
+                else {
                     if !isLate { selector.skip() }
                     packetsDroppedTemporalLayer &+= 1
                     stats.drop(.temporalLayer)

@@ -13,6 +13,8 @@ struct VP8TemporalFilter {
     /// Set by the first cap and kept: from then on every packet's descriptor is read and its
     /// picture ID rewritten (the numbers out differ from the publisher's for good).
     private(set) var isEngaged = false
+    /// The highest TID the stream has carried: with no cap wanted, reaching it lifts the cap.
+    private var highestLayerSeen: UInt8 = 0
 
     /// Added to incoming picture IDs (mod 2^15): one less per dropped picture, and re-chosen at
     /// each anchor so that the next picture follows the last one sent.
@@ -39,13 +41,17 @@ struct VP8TemporalFilter {
 
     /// Whether a packet of the forwarded layer goes out. Only the newest packets move the cap:
     /// a late one (`isLate`: a repair or a reordered packet) is judged by it but changes nothing,
-    /// and its drop shifts no numbers (the gap it leaves was there already).
-    mutating func admits(_ descriptor: VP8PayloadDescriptor, sequence: SequenceNumber, isLate: Bool) -> Bool {
+    /// and its drop shifts no numbers (the gap it leaves was there already). `isKeyframe`: the
+    /// packet starts a keyframe (it references nothing, so every layer may start there).
+    mutating func admits(
+        _ descriptor: VP8PayloadDescriptor, sequence: SequenceNumber, isKeyframe: Bool, isLate: Bool
+    ) -> Bool {
         // No TID: no temporal scalability, nothing to drop.
         guard let tid = descriptor.temporalLayer else { return true }
+        if tid > highestLayerSeen { highestLayerSeen = tid }
         // Only at a frame's first packet (S with PID 0), never inside a frame.
         if !isLate, descriptor.startOfPartition, descriptor.partitionIndex == 0 {
-            moveCap(frameLayer: tid, layerSync: descriptor.layerSync)
+            moveCap(frameLayer: tid, layerSync: descriptor.layerSync, isKeyframe: isKeyframe)
         }
         guard let current, tid > current else { return true }
         guard !isLate else { return false }
@@ -57,17 +63,21 @@ struct VP8TemporalFilter {
         return false
     }
 
-    /// Down: at once (this frame start). Up: on a TID 0 frame (it references nothing above the
-    /// base layer), or on a frame with the layer sync bit Y (it depends only on the base layer)
-    /// for a layer no higher than the target (mediasoup's rule too).
-    private mutating func moveCap(frameLayer tid: UInt8, layerSync: Bool) {
+    /// Down: at once (this frame start). Up: on a keyframe, or on a frame with the layer sync
+    /// bit Y (it references the base layer only) of a layer up to the target, which then flows
+    /// from there (mediasoup's rule). Not on any TID 0 frame: in libwebrtc's L1T3 pattern
+    /// (0 2 1 2 0 2 1 2) the frames after the second TL0 reference the golden buffer that the
+    /// first TL1 updated, so a subscriber that did not get that frame decodes them against a
+    /// stale picture (measured: frames dropped, and once no frame at all for seconds).
+    private mutating func moveCap(frameLayer tid: UInt8, layerSync: Bool, isKeyframe: Bool) {
         guard current != target else { return }
         if let target, target < (current ?? .max) {
             current = target
-        } else if tid == 0 {
+        } else if isKeyframe {
             current = target
         } else if layerSync, let before = current, tid > before, tid <= (target ?? .max) {
-            current = tid
+            // All the layers the stream has flow: no cap left when none is wanted.
+            current = target == nil && tid >= highestLayerSeen ? nil : tid
         }
     }
 
