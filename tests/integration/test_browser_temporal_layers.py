@@ -14,18 +14,13 @@ import uuid
 import pytest
 import requests
 
-from browser import browsers, install_whip_client, metric_value, page_url, record_timing, wait_until, wait_whip_flowing, whip_stats
+from browser import browsers, metric_value, open_whip_pages, record_timing, wait_until, wait_whip_flowing, whip_stats
 
 pytestmark = [pytest.mark.browser]
 
 __all__ = ["browsers"]  # fixture, imported for pytest
 
 DROPS = ("chorus_packets_dropped_total", 'reason="temporal_layer"')
-
-
-def subscriber_video(browser) -> dict:
-    sessions = [s for s in whip_stats(browser) if s["kind"] == "subscribe"]
-    return (sessions[0]["inbound"].get("video") or {}) if sessions else {}
 
 
 def publisher_video(browser) -> dict:
@@ -57,11 +52,7 @@ def test_whep_subscriber_capped_to_temporal_layer_0_decodes_fewer_frames(chorus,
     room = f"temporal-{uuid.uuid4().hex[:8]}"
     token = chorus.token(identity, room, publish=True, subscribe=True)
     headers = {"Authorization": f"Bearer {token}"}
-    publisher, subscriber = browsers("temporal-pub"), browsers("temporal-sub")
-    for browser in (publisher, subscriber):
-        browser.open(page_url(chorus, chorus.token(identity, "*", publish=True, subscribe=True)))
-        browser.wait_ready()
-        install_whip_client(browser)
+    publisher, subscriber = open_whip_pages(chorus, browsers, identity, ["temporal-pub", "temporal-sub"])
 
     participant = publisher.js(
         "return await window.whip.publish(arguments[0], arguments[1], null, {scalabilityMode: 'L1T3'})", room, token)
