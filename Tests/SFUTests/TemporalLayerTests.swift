@@ -186,6 +186,69 @@ import SFUTesting
         Self.expectContinuous(run.received, try run.descriptors, modulus: 32_768)
     }
 
+    @Test func aSpatialSwitchContinuesThePictureIDsAndTL0PicIndex() throws {
+        // Three simulcast layers, each L1T3 with its own picture IDs (one 7-bit), TL0PICIDX and
+        // numbering; the subscriber capped to TID 0 and moved from layer 2 to layer 0.
+        let simulcast = try SimulcastTests.Simulcast()
+        var temporals = [
+            VP8Stream.Temporal(pictureID: 100, shortPictureID: true, tl0PicIndex: 9),
+            VP8Stream.Temporal(pictureID: 20_000, tl0PicIndex: 120),
+            VP8Stream.Temporal(pictureID: 32_700, tl0PicIndex: 254),
+        ]
+        var sent = 0
+        func frame(keyframes: Set<Int> = []) throws {
+            let position = sent % Self.pattern.count
+            sent += 1
+            for layer in 0..<3 {
+                let packets = simulcast.layers[layer].frame(
+                    keyframe: keyframes.contains(layer), tid: Self.pattern[position], sync: Self.syncPositions.contains(position),
+                    temporal: &temporals[layer])
+                for packet in packets {
+                    try simulcast.call.publisher.transport.sendRTP(
+                        payloadType: 96, sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp,
+                        ssrc: simulcast.layers[layer].ssrc, marker: packet.marker, payload: packet.payload,
+                        extensions: [(id: 9, data: Array("1".utf8)), (id: SimulcastTests.ridExtensionID, data: Array(SimulcastTests.rids[layer].utf8))])
+                }
+            }
+            simulcast.call.net.settle()
+            simulcast.call.net.advance(by: .milliseconds(33))
+        }
+        func setLayers(spatial: Int, temporal: Int?) throws {
+            _ = try simulcast.call.core.setLayers(
+                room: CallFixture.room, subscriptionID: CallFixture.subscriptionID, spatial: spatial, temporal: temporal,
+                now: simulcast.call.net.now)
+            simulcast.call.net.settle()
+        }
+        try frame(keyframes: [0, 1, 2])
+        try setLayers(spatial: 2, temporal: 0)
+        for _ in 0..<7 { try frame() }
+        simulcast.call.net.advance(by: .milliseconds(300))  // past the keyframe-request throttle
+        try setLayers(spatial: 0, temporal: 0)
+        for _ in 0..<4 { try frame() }  // layer 2 until layer 0's keyframe
+        try frame(keyframes: [0])
+        for _ in 0..<11 { try frame() }
+        #expect(simulcast.consumer?.spatialLayer == 0)
+
+        let received = simulcast.received
+        let descriptors = try received.map { packet in try packet.payload.withUnsafeBytes { try VP8PayloadDescriptor(parsing: $0) } }
+        // Each layer's frame bytes start at 80 x its index (the fixture's).
+        let layers = received.map { packet in Int(packet.payload[packet.payload.firstIndex(of: 0xAB)! + 1]) / 80 }
+        #expect(Array(layers.prefix(4)) == [0, 0, 2, 2], "layer 0's keyframe started, layer 2's took over")
+        let switchAt = try #require(layers.firstIndex(of: 0, after: 2))
+        #expect(descriptors[switchAt - 1].pictureIDBits == 15 && descriptors[switchAt].pictureIDBits == 7)
+        // From the cap on (the first frame went out as it came): 15-bit IDs before the switch,
+        // 7-bit after, continuous in the 7 bits both carry.
+        for (i, (previous, next)) in zip(descriptors, descriptors.dropFirst()).enumerated().dropFirst(2) {
+            let step = (Int(next.pictureID!) - Int(previous.pictureID!)) & 0x7F
+            #expect(step == (next.startOfPartition ? 1 : 0), "picture IDs at \(i + 1)")
+            let tl0Step = (Int(next.tl0PicIndex!) - Int(previous.tl0PicIndex!) + 256) % 256
+            #expect(tl0Step == (next.startOfPartition ? 1 : 0), "TL0PICIDX at \(i + 1): only TID 0 frames pass")
+        }
+        for (previous, next) in zip(received, received.dropFirst()) {
+            #expect(next.sequenceNumber == previous.sequenceNumber &+ 1)
+        }
+    }
+
     @Test func withoutTemporalLayersACapDropsNothing() throws {
         let call = try CallFixture()
         try call.flowVideo()
@@ -251,5 +314,13 @@ import SFUTesting
         #expect(numbers == [first, first &+ 2, first &+ 3, first &+ 1], "the late one fills its own place")
         let ids = try run.descriptors.suffix(4).map(\.pictureID!)
         #expect(ids == [ids[0], ids[0] + 1, ids[0] + 1, ids[0]])
+    }
+}
+
+extension Array where Element: Equatable {
+    /// The first index of `element` after the first run of `other` (where a switch to it happened).
+    fileprivate func firstIndex(of element: Element, after other: Element) -> Int? {
+        guard let start = firstIndex(of: other) else { return nil }
+        return self[start...].firstIndex(of: element)
     }
 }
