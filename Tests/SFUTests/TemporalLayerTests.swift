@@ -247,6 +247,19 @@ import SFUTesting
         for (previous, next) in zip(received, received.dropFirst()) {
             #expect(next.sequenceNumber == previous.sequenceNumber &+ 1)
         }
+
+        // The cap lifted as the subscriber moves to layer 1: its keyframe starts every temporal
+        // layer at once (the TID 2 frame after it, without Y, is not held back for a sync frame).
+        for _ in 0..<4 { try frame() }
+        simulcast.call.net.advance(by: .milliseconds(300))
+        try setLayers(spatial: 1, temporal: nil)
+        try frame(keyframes: [1])
+        try frame()
+        let last = try simulcast.received.suffix(4).map { packet in
+            try packet.payload.withUnsafeBytes { try VP8PayloadDescriptor(parsing: $0) }
+        }
+        #expect(last.map(\.temporalLayer) == [0, 0, 2, 2])
+        #expect(simulcast.consumer?.spatialLayer == 1 && simulcast.consumer?.forwardedTemporalLayer == nil)
     }
 
     @Test func withoutTemporalLayersACapDropsNothing() throws {

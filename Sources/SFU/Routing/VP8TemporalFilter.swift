@@ -83,9 +83,11 @@ struct VP8TemporalFilter {
 
     /// The picture ID and TL0PICIDX a forwarded packet goes out with (nil where it has none).
     /// `anchored`: the layer selector started the stream anew on this packet (a switch, a
-    /// restart): the numbers continue from the last ones sent.
+    /// restart: always on a keyframe): the numbers continue from the last ones sent, and the cap
+    /// wanted applies at once (nothing before a keyframe is referenced).
     mutating func rewrite(_ descriptor: VP8PayloadDescriptor, anchored: Bool) -> (pictureID: UInt16?, tl0PicIndex: UInt8?) {
         if anchored {
+            current = target
             if let id = descriptor.pictureID, let last = lastOutPictureID { pictureIDOffset = (last &+ 1 &- id) & 0x7FFF }
             if let tl0 = descriptor.tl0PicIndex, let last = lastOutTL0 { tl0Offset = last &+ 1 &- tl0 }
             droppedPictures.clear()
