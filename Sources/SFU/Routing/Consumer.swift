@@ -20,7 +20,10 @@ public final class Consumer {
     public private(set) var pausedForBandwidth = false
     /// A VP8 temporal cap was set: each packet's descriptor is read (to drop layers above it)
     /// and its picture ID rewritten (`temporalFilter`, cold until then).
-    private var rewritesVP8 = false
+    // @exclusivity(unchecked), here and on `temporalFilter` and `sentVP8`: touched on every
+    // packet, only on the worker's thread, by code that never reaches back into the same
+    // property while it holds it; the run-time checks cost ~340 instructions a packet (callgrind).
+    @exclusivity(unchecked) private var rewritesVP8 = false
     /// The subscriber's payload type for the producer's codec.
     let payloadType: UInt8
     let midExtensionID: UInt8?
@@ -64,11 +67,11 @@ public final class Consumer {
 
     // VP8 temporal layers (cold until the subscriber sets a cap).
     private let isVP8: Bool
-    private var temporalFilter = VP8TemporalFilter()
+    @exclusivity(unchecked) private var temporalFilter = VP8TemporalFilter()
     /// What went out under each recent outgoing number (slot = number % size), filled once the
     /// filter is engaged: after a drop the offsets no longer map an outgoing number back to the
     /// producer's, and a retransmission must carry the rewritten picture ID that went out.
-    private var sentVP8: [SentVP8Packet] = []
+    @exclusivity(unchecked) private var sentVP8: [SentVP8Packet] = []
     public private(set) var packetsDroppedTemporalLayer = 0
 
     init(
@@ -249,7 +252,10 @@ public final class Consumer {
         }
         var sequence = packet.sequenceNumber
         var descriptor: VP8PayloadDescriptor?
+        // Whether the selector anchored on this packet (a switch, a restart) shows in its count.
+        var anchors: UInt8 = 0
         if rewritesVP8 {
+            anchors = selector.anchors
             descriptor = try? VP8PayloadDescriptor(parsing: packet.payload)
             if let vp8 = descriptor, layer == selector.current {
                 let isLate = selector.isLate(sequence)
@@ -272,7 +278,6 @@ public final class Consumer {
                 }
             }
         }
-        let anchors = selector.anchors
         let outSequence: SequenceNumber
         let outTimestamp: RTPTimestamp
         // Both closures are non-escaping and run only at a switch: nothing is allocated or retained here.
