@@ -251,32 +251,13 @@ public final class Consumer {
             return
         }
         var sequence = packet.sequenceNumber
-        var descriptor: VP8PayloadDescriptor?
-        // Whether the selector anchored on this packet (a switch, a restart) shows in its count.
-        var anchors: UInt8 = 0
+        var vp8 = VP8Forwarding()
         if rewritesVP8 {
-            anchors = selector.anchors
-            descriptor = try? VP8PayloadDescriptor(parsing: packet.payload)
-            if let vp8 = descriptor, layer == selector.current {
-                let isLate = selector.isLate(sequence)
-                if isLate {
-                    // Packets dropped after this one moved the numbers down: it takes its own.
-                    guard let later = temporalFilter.droppedSequences.count(newerThan: sequence.rawValue, mask: 0xFFFF)
-                    else {
-                        stats.drop(.temporalLayer)
-                        return
-                    }
-                    sequence = sequence &+ UInt16(later)
-                }
-                let isKeyframe = vp8.startsKeyframe(in: packet.payload)
-                guard temporalFilter.admits(vp8, sequence: packet.sequenceNumber, isKeyframe: isKeyframe, isLate: isLate)
-                else {
-                    if !isLate { selector.skip() }
-                    packetsDroppedTemporalLayer &+= 1
-                    stats.drop(.temporalLayer)
-                    return
-                }
-            }
+            // Out of line: this function is inlined into the fan-out loop, which a consumer
+            // without a temporal cap should find as small as before.
+            guard let admitted = admitVP8(packet, layer: layer, stats: stats) else { return }
+            vp8 = admitted
+            sequence = admitted.sequence
         }
         let outSequence: SequenceNumber
         let outTimestamp: RTPTimestamp
@@ -310,11 +291,8 @@ public final class Consumer {
         let outPayload = UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + payload.count)])
         outPayload.copyMemory(from: payload)
         length += payload.count
-        if let descriptor {
-            let numbers = temporalFilter.rewrite(descriptor, anchored: selector.anchors != anchors)
-            VP8PayloadDescriptor.rewrite(outPayload, pictureID: numbers.pictureID, tl0PicIndex: numbers.tl0PicIndex)
-            sentVP8[Int(outSequence.rawValue) % Self.resentSlots] = SentVP8Packet(
-                out: outSequence, original: packet.sequenceNumber, pictureID: numbers.pictureID, tl0PicIndex: numbers.tl0PicIndex)
+        if let descriptor = vp8.descriptor {
+            rewriteVP8(outPayload, descriptor, anchors: vp8.anchors, out: outSequence, original: packet.sequenceNumber)
         }
         guard let protected = transport.protectRTP(slot, length: length) else {
             stats.drop(.notConnected)
@@ -327,6 +305,56 @@ public final class Consumer {
         payloadBytesOut &+= payload.count
         stats.packetsOut &+= 1
         stats.bytesOut &+= protected
+    }
+
+    /// What `forward` keeps of a VP8 packet between the temporal filter and the rewrite.
+    private struct VP8Forwarding {
+        var descriptor: VP8PayloadDescriptor?
+        /// The number to hand the selector: a late packet's own (see `admitVP8`).
+        var sequence = SequenceNumber(0)
+        /// The selector's anchor count before the packet: a change means it anchored on it.
+        var anchors: UInt8 = 0
+    }
+
+    /// The temporal filter's part of `forward` (a cap was set): nil when the packet is dropped.
+    @inline(never)
+    private func admitVP8(_ packet: RTPPacket, layer: Int, stats: WorkerStats) -> VP8Forwarding? {
+        var result = VP8Forwarding(
+            descriptor: try? VP8PayloadDescriptor(parsing: packet.payload), sequence: packet.sequenceNumber,
+            anchors: selector.anchors)
+        // Another layer's packets are the selector's (dropped, or a keyframe to switch on).
+        guard let descriptor = result.descriptor, layer == selector.current else { return result }
+        let isLate = selector.isLate(packet.sequenceNumber)
+        if isLate {
+            // Packets dropped after this one moved the numbers down: it takes its own.
+            guard let later = temporalFilter.droppedSequences.count(newerThan: packet.sequenceNumber.rawValue, mask: 0xFFFF)
+            else {
+                stats.drop(.temporalLayer)
+                return nil
+            }
+            result.sequence = packet.sequenceNumber &+ UInt16(later)
+        }
+        let isKeyframe = descriptor.startsKeyframe(in: packet.payload)
+        guard temporalFilter.admits(descriptor, sequence: packet.sequenceNumber, isKeyframe: isKeyframe, isLate: isLate) else {
+            if !isLate { selector.skip() }
+            packetsDroppedTemporalLayer &+= 1
+            stats.drop(.temporalLayer)
+            return nil
+        }
+        return result
+    }
+
+    /// Writes the picture ID and TL0PICIDX a forwarded packet goes out with into its copy, and
+    /// notes them for retransmissions of `out`.
+    @inline(never)
+    private func rewriteVP8(
+        _ payload: UnsafeMutableRawBufferPointer, _ descriptor: VP8PayloadDescriptor, anchors: UInt8, out: SequenceNumber,
+        original: SequenceNumber
+    ) {
+        let numbers = temporalFilter.rewrite(descriptor, anchored: selector.anchors != anchors)
+        VP8PayloadDescriptor.rewrite(payload, pictureID: numbers.pictureID, tl0PicIndex: numbers.tl0PicIndex)
+        sentVP8[Int(out.rawValue) % Self.resentSlots] = SentVP8Packet(
+            out: out, original: original, pictureID: numbers.pictureID, tl0PicIndex: numbers.tl0PicIndex)
     }
 
     /// The fixed header, then the MID (the subscriber's BUNDLE demux may rely on it, RFC 8843
