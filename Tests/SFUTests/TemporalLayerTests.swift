@@ -311,6 +311,31 @@ import SFUTesting
         #expect(run.call.publisher.nacks.isEmpty)
     }
 
+    @Test func aNumberLeftByALateDroppedPacketIsNotRepairedWithAKeyframe() throws {
+        let run = try Temporal(pictureID: 500)
+        try run.send(4, keyframeFirst: true)
+        try run.cap(0)
+        try run.send(tid: 0)
+        // A TID 2 frame whose first packet is late (lost on the publisher's link, repaired
+        // after the next frame): its number was left free, and stays free when it is dropped.
+        let frame = try run.send(tid: 2, only: 1..<2)
+        try run.send(tid: 0)
+        try run.call.sendVideo([frame[0]])
+        let received = run.received
+        let numbers = received.suffix(4).map(\.sequenceNumber.rawValue)
+        #expect(numbers == [numbers[0], numbers[0] &+ 1, numbers[0] &+ 3, numbers[0] &+ 4], "a gap where the late packet was")
+        run.call.net.advance(by: .milliseconds(400))  // past the keyframe-request throttle
+        let plis = run.call.publisher.pictureLossIndications.count
+        let rr = RTCPPacket.receiverReport(ReceiverReport(ssrc: 0xBB, reports: []))
+        try run.call.subscriber.transport.sendRTCP([
+            rr, .nack(GenericNACK(senderSSRC: 0xBB, mediaSSRC: run.call.videoTrack.ssrc, lost: [SequenceNumber(numbers[0] &+ 2)]))
+        ])
+        run.call.net.settle()
+        #expect(run.received.count == received.count, "nothing went out under that number, nothing is resent")
+        #expect(run.call.core.statsSnapshot.feedback(.retransmissionMisses) == 0)
+        #expect(run.call.publisher.pictureLossIndications.count == plis, "no keyframe for a frame the subscriber never wanted")
+    }
+
     @Test func aLatePacketBeforeADropTakesItsOwnNumber() throws {
         let run = try Temporal(pictureID: 300)
         try run.send(4, keyframeFirst: true)
