@@ -82,3 +82,31 @@ private func isKeyframe(_ bytes: [UInt8]) -> Bool {
         }
     }
 }
+
+@Suite struct VP8RewriteTests {
+    @Test func aFifteenBitPictureIDAndTL0PicIndexAreRewrittenInPlace() throws {
+        // X; I L T; M + 15-bit ID 0x1234; TL0PICIDX 7; TID 2, Y.
+        var bytes: [UInt8] = [0x90, 0xE0, 0x92, 0x34, 7, 0xA0, 0x11]
+        bytes.withUnsafeMutableBytes { VP8PayloadDescriptor.rewrite($0, pictureID: 0x7FFF, tl0PicIndex: 200) }
+        let rewritten = try bytes.withUnsafeBytes { try VP8PayloadDescriptor(parsing: $0) }
+        #expect(rewritten.pictureID == 0x7FFF && rewritten.pictureIDBits == 15)
+        #expect(rewritten.tl0PicIndex == 200)
+        #expect(rewritten.temporalLayer == 2 && rewritten.layerSync)
+        #expect(bytes.last == 0x11, "the VP8 payload is untouched")
+    }
+
+    @Test func aSevenBitPictureIDKeepsItsWidth() throws {
+        var bytes: [UInt8] = [0x90, 0x80, 0x05, 0x11]
+        bytes.withUnsafeMutableBytes { VP8PayloadDescriptor.rewrite($0, pictureID: 0x0181, tl0PicIndex: 9) }
+        let rewritten = try bytes.withUnsafeBytes { try VP8PayloadDescriptor(parsing: $0) }
+        #expect(rewritten.pictureID == 0x01 && rewritten.pictureIDBits == 7)
+        #expect(rewritten.tl0PicIndex == nil, "no L: nothing written")
+        #expect(bytes == [0x90, 0x80, 0x01, 0x11])
+    }
+
+    @Test func aDescriptorWithoutExtensionIsLeftAlone() {
+        var bytes: [UInt8] = [0x10, 0x11, 0x22]
+        bytes.withUnsafeMutableBytes { VP8PayloadDescriptor.rewrite($0, pictureID: 3, tl0PicIndex: 4) }
+        #expect(bytes == [0x10, 0x11, 0x22])
+    }
+}

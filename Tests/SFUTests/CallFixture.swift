@@ -47,6 +47,39 @@ struct VP8Stream {
     }
 }
 
+/// VP8 with temporal layers as libwebrtc sends it (L1T3): every packet's descriptor has X with
+/// I (picture ID), L (TL0PICIDX) and T (TID, Y).
+extension VP8Stream {
+    struct Temporal {
+        var pictureID: UInt16
+        /// 7-bit picture IDs (M clear) instead of 15-bit.
+        var shortPictureID = false
+        var tl0PicIndex: UInt8 = 250  // wraps early
+    }
+
+    /// One frame of temporal layer `tid` (`sync`: the Y bit); a TID 0 frame takes the next
+    /// TL0PICIDX, every frame the next picture ID.
+    mutating func frame(
+        keyframe: Bool, tid: UInt8, sync: Bool = false, temporal: inout Temporal, packets: Int = 2
+    ) -> [Packet] {
+        if tid == 0 { temporal.tl0PicIndex &+= 1 }
+        let id = temporal.pictureID
+        var frame = frame(keyframe: keyframe, packets: packets)
+        for i in frame.indices {
+            var descriptor: [UInt8] = [0x80 | frame[i].payload[0], 0xE0]  // X; I, L, T
+            if temporal.shortPictureID {
+                descriptor.append(UInt8(id & 0x7F))
+            } else {
+                descriptor += [0x80 | UInt8(id >> 8 & 0x7F), UInt8(id & 0xFF)]
+            }
+            descriptor += [temporal.tl0PicIndex, tid << 6 | (sync ? 0x20 : 0)]
+            frame[i].payload = descriptor + frame[i].payload.dropFirst()
+        }
+        temporal.pictureID = (id &+ 1) & (temporal.shortPictureID ? 0x7F : 0x7FFF)
+        return frame
+    }
+}
+
 /// 20 ms opus packets (the payload is opaque to the SFU).
 struct OpusStream {
     let ssrc: UInt32
@@ -147,14 +180,19 @@ final class CallFixture {
     @discardableResult
     func sendVideoFrame(keyframe: Bool, packets: Int = 2) throws -> [VP8Stream.Packet] {
         let frame = video.frame(keyframe: keyframe, packets: packets)
-        for packet in frame {
+        try sendVideo(frame)
+        return frame
+    }
+
+    /// Sends packets as they are (some of a frame, reordered) and lets the network deliver them.
+    func sendVideo(_ packets: [VP8Stream.Packet]) throws {
+        for packet in packets {
             try publisher.transport.sendRTP(
                 payloadType: video.payloadType, sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp,
                 ssrc: video.ssrc, marker: packet.marker, payload: packet.payload,
                 extensions: [(id: 9, data: Array("1".utf8))])
         }
         net.settle()
-        return frame
     }
 
     /// A keyframe and ten frames 33 ms apart: video is flowing and the connect-time keyframe

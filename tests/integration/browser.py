@@ -401,6 +401,24 @@ def install_whip_client(browser: Any) -> None:
     browser.js(WHIP_CLIENT.read_text())
 
 
+def open_whip_pages(server: ChorusServer, browsers: Callable[..., Any], identity: str, names: Sequence[str]) -> list[Any]:
+    """A browser per name on Chorus's own page (a token for any room), window.whip installed."""
+    opened = []
+    for name in names:
+        browser = browsers(name)
+        browser.open(page_url(server, server.token(identity, "*", publish=True, subscribe=True)))
+        browser.wait_ready()
+        install_whip_client(browser)
+        opened.append(browser)
+    return opened
+
+
+def whep_video(browser: Any) -> dict[str, Any]:
+    """The first WHEP session's inbound video counters (empty before any)."""
+    sessions = [s for s in whip_stats(browser) if s["kind"] == "subscribe"]
+    return (sessions[0]["inbound"].get("video") or {}) if sessions else {}
+
+
 def whip_stats(browser: Any) -> list[dict[str, Any]]:
     return browser.js("return await window.whip.stats()")
 

@@ -13,18 +13,13 @@ import uuid
 import pytest
 import requests
 
-from browser import browsers, install_whip_client, page_url, record_timing, wait_until, wait_whip_flowing, whip_stats
+from browser import browsers, open_whip_pages, record_timing, wait_until, wait_whip_flowing, whep_video, whip_stats
 
 pytestmark = [pytest.mark.browser]
 
 __all__ = ["browsers"]  # fixture, imported for pytest
 
 WIDTHS = {0: 320, 1: 640, 2: 1280}
-
-
-def subscriber_video(browser) -> dict:
-    sessions = [s for s in whip_stats(browser) if s["kind"] == "subscribe"]
-    return (sessions[0]["inbound"].get("video") or {}) if sessions else {}
 
 
 def publisher_layers(browser) -> dict:
@@ -36,11 +31,7 @@ def test_whep_subscriber_forced_to_each_layer_decodes_its_width(chorus, browsers
     identity = f"@sim-{uuid.uuid4().hex[:8]}:example.org"
     room = f"simulcast-{uuid.uuid4().hex[:8]}"
     token = chorus.token(identity, room, publish=True, subscribe=True)
-    publisher, subscriber = browsers("simulcast-pub"), browsers("simulcast-sub")
-    for browser in (publisher, subscriber):
-        browser.open(page_url(chorus, chorus.token(identity, "*", publish=True, subscribe=True)))
-        browser.wait_ready()
-        install_whip_client(browser)
+    publisher, subscriber = open_whip_pages(chorus, browsers, identity, ["simulcast-pub", "simulcast-sub"])
 
     participant = publisher.js(
         "return await window.whip.publish(arguments[0], arguments[1], null, {simulcast: true})", room, token)
@@ -58,24 +49,24 @@ def test_whep_subscriber_forced_to_each_layer_decodes_its_width(chorus, browsers
         "return await window.whip.subscribe(arguments[0], arguments[1], arguments[2])", room, participant, token)
     subscription = location.rsplit("/", 1)[1]
     wait_whip_flowing(subscriber, "video", timeout=40)
-    assert subscriber_video(subscriber)["frameWidth"] == WIDTHS[2], f"the highest layer by default: {subscriber_video(subscriber)}"
+    assert whep_video(subscriber)["frameWidth"] == WIDTHS[2], f"the highest layer by default: {whep_video(subscriber)}"
 
     switches = {}
     for spatial in (0, 2, 1):
-        before = subscriber_video(subscriber)
+        before = whep_video(subscriber)
         started = time.monotonic()
         response = requests.post(
             f"{chorus.base_url}/api/rooms/{room}/subscriptions/{subscription}/layers", json={"spatial": spatial},
             headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert response.status_code == 200, response.text
-        wait_until(lambda: subscriber_video(subscriber).get("frameWidth") == WIDTHS[spatial], 30,
-                   lambda: f"layer {spatial}: {subscriber_video(subscriber)}, room {requests.get(f'{chorus.base_url}/api/rooms/{room}', headers={'Authorization': f'Bearer {token}'}, timeout=10).text}")
+        wait_until(lambda: whep_video(subscriber).get("frameWidth") == WIDTHS[spatial], 30,
+                   lambda: f"layer {spatial}: {whep_video(subscriber)}, room {requests.get(f'{chorus.base_url}/api/rooms/{room}', headers={'Authorization': f'Bearer {token}'}, timeout=10).text}")
         switched = time.monotonic() - started
         # Frames keep coming after the switch: the stream did not stall.
-        decoded = subscriber_video(subscriber)["framesDecoded"]
-        wait_until(lambda: subscriber_video(subscriber)["framesDecoded"] > decoded + 10, 20,
-                   lambda: f"after the switch to layer {spatial}: {subscriber_video(subscriber)}")
-        after = subscriber_video(subscriber)
+        decoded = whep_video(subscriber)["framesDecoded"]
+        wait_until(lambda: whep_video(subscriber)["framesDecoded"] > decoded + 10, 20,
+                   lambda: f"after the switch to layer {spatial}: {whep_video(subscriber)}")
+        after = whep_video(subscriber)
         switches[str(spatial)] = {
             "seconds": round(switched, 3),
             "freezes": (after.get("freezeCount") or 0) - (before.get("freezeCount") or 0),

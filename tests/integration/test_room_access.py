@@ -153,3 +153,6 @@ def test_sfu_layers_needs_a_joined_participant_and_a_layer(chorus: ChorusServer,
     assert bad["event"] == "error" and bad["data"]["code"] == "invalid_field", bad
     missing = send(tokens["alice"], {"userId": users["bob"]})
     assert missing["event"] == "error" and missing["data"]["code"] == "missing_field", missing
+    bad_temporal = send(tokens["alice"], {"userId": users["bob"], "spatial": 0, "temporal": 4})
+    assert bad_temporal["event"] == "error" and bad_temporal["data"]["code"] == "invalid_field", bad_temporal
+    assert "temporal" in json.dumps(bad_temporal["data"]), bad_temporal

@@ -29,9 +29,16 @@ public final class InMemoryRoom {
     private var sequence = SequenceNumber(1)
     private var timestamp = RTPTimestamp(rawValue: 90_000)
     private let payload: [UInt8]
+    /// VP8 with temporal layers (every packet a frame of TID 0 2 1 2 ..., with picture ID and
+    /// TL0PICIDX), and every subscriber capped at TID 2: each packet still goes to everyone, but
+    /// through the temporal filter (descriptor parsed, picture ID rewritten, what went out noted).
+    private let temporalLayers: Bool
+    private var pictureID: UInt16 = 0
+    private var tl0PicIndex: UInt8 = 0
 
-    public init(fanOut: Int, profile: SRTPProfile, batchSize: Int) throws {
+    public init(fanOut: Int, profile: SRTPProfile, batchSize: Int, temporalLayers: Bool = false) throws {
         self.fanOut = fanOut
+        self.temporalLayers = temporalLayers
         batch = PacketBatch(count: batchSize)
         network = try InMemoryNetwork(profiles: [profile])
         payload = (0..<Self.payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -66,6 +73,10 @@ public final class InMemoryRoom {
                 identity: "subscriber-\(index)", remote: subscriber.offer, slots: [slot], now: network.now)
             try network.connect(subscriber, answer: answer)
             subscribers.append(subscriber)
+            if temporalLayers {
+                _ = try core.setLayers(
+                    room: Self.room, subscriptionID: "subscriber-\(index)", spatial: 0, temporal: 2, now: network.now)
+            }
         }
 
         // A keyframe first: consumers hold video back until one arrives. Then check that it
@@ -81,9 +92,23 @@ public final class InMemoryRoom {
 
     private func send(keyframe: Bool) throws {
         var body = payload
-        // VP8 payload descriptor (RFC 7741 §4.2): S=1, PID=0; then the frame tag's P bit.
-        body[0] = 0x10
-        body[1] = keyframe ? 0x10 : 0x11
+        if temporalLayers {
+            // X, S, PID=0; I, L, T; a 15-bit picture ID, TL0PICIDX, TID; then the frame tag.
+            let tid = [0, 2, 1, 2][Int(pictureID % 4)] as UInt8
+            if tid == 0 { tl0PicIndex &+= 1 }
+            body[0] = 0x90
+            body[1] = 0xE0
+            body[2] = 0x80 | UInt8(pictureID >> 8)
+            body[3] = UInt8(pictureID & 0xFF)
+            body[4] = tl0PicIndex
+            body[5] = tid << 6
+            body[6] = keyframe ? 0x10 : 0x11
+            pictureID = (pictureID + 1) & 0x7FFF
+        } else {
+            // VP8 payload descriptor (RFC 7741 §4.2): S=1, PID=0; then the frame tag's P bit.
+            body[0] = 0x10
+            body[1] = keyframe ? 0x10 : 0x11
+        }
         try publisher.transport.sendRTP(
             payloadType: 96, sequenceNumber: sequence, timestamp: timestamp, ssrc: Self.videoSSRC,
             marker: false, payload: body,

@@ -1,7 +1,8 @@
 // The forwarding benchmark's loop without the harness, so that valgrind can tell where time and
 // allocations go: `valgrind --tool=dhat --num-callers=40 ForwardingProbe 10 gcm 3000` lists every
 // allocation site with its count; callgrind counts instructions per function.
-// Usage: ForwardingProbe [fan-out=10] [gcm|cm] [packets=20000]
+// Usage: ForwardingProbe [fan-out=10] [gcm|cm] [packets=20000] [temporal]
+// (`temporal`: VP8 with temporal layers and every subscriber capped, see InMemoryRoom).
 
 import BenchSupport
 import RTP
@@ -10,6 +11,7 @@ let arguments = CommandLine.arguments
 let fanOut = arguments.count > 1 ? Int(arguments[1]) ?? 10 : 10
 let profile: SRTPProfile = arguments.count > 2 && arguments[2] == "cm" ? .aes128CmHmacSha1_80 : .aeadAes128Gcm
 let packets = arguments.count > 3 ? Int(arguments[3]) ?? 20_000 : 20_000
+let temporalLayers = arguments.count > 4 && arguments[4] == "temporal"
 
 /// The measured loop, kept out of line so that `callgrind --toggle-collect='*forwardBatch*'`
 /// counts it alone.
@@ -21,7 +23,7 @@ func forwardBatch(_ room: InMemoryRoom, now: ContinuousClock.Instant) {
     room.core.queue.flush()
 }
 
-let room = try InMemoryRoom(fanOut: fanOut, profile: profile, batchSize: 1_000)
+let room = try InMemoryRoom(fanOut: fanOut, profile: profile, batchSize: 1_000, temporalLayers: temporalLayers)
 let now = ContinuousClock.now
 var forwarded = 0
 let start = ContinuousClock.now

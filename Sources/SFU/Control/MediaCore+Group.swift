@@ -52,8 +52,8 @@ extension MediaCore {
                 track: request.track, payloadType: request.payloadType, midExtensionID: request.midExtensionID,
                 rtxPayloadType: request.rtxPayloadType, transportSequenceExtensionID: request.transportSequenceExtensionID)
             consumer.open(owner: participant)
-            if let spatial = participant.layerPreferences[producer.transport.id], consumer.track.kind == .video {
-                consumer.setPreferredLayers(spatial: spatial, temporal: nil, now: now, queue: queue)
+            if let layers = participant.layerPreferences[producer.transport.id], consumer.track.kind == .video {
+                consumer.setPreferredLayers(spatial: layers.spatial, temporal: layers.temporal, now: now, queue: queue)
             }
             started.append(request.track.mid)
         }
@@ -63,14 +63,15 @@ extension MediaCore {
     /// `participantID`'s layer preference for what it receives of `publisherID`'s video (the
     /// group protocol's `sfu-layers`); kept for consumers of that publisher that start later.
     public func setLayers(
-        room: String, participantID: String, publisherID: String, spatial: Int, now: ContinuousClock.Instant
+        room: String, participantID: String, publisherID: String, spatial: Int, temporal: Int? = nil,
+        now: ContinuousClock.Instant
     ) throws(MediaServerError) {
         let participant = try groupParticipant(room: room, id: participantID)
         let publisher = try groupParticipant(room: room, id: publisherID)
-        participant.layerPreferences[publisherID] = spatial
+        participant.layerPreferences[publisherID] = (spatial, temporal)
         for consumer in participant.consumers.values
         where consumer.track.kind == .video && consumer.producer.transport === publisher.transport {
-            consumer.setPreferredLayers(spatial: spatial, temporal: nil, now: now, queue: queue)
+            consumer.setPreferredLayers(spatial: spatial, temporal: temporal, now: now, queue: queue)
         }
     }
 

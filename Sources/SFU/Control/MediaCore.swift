@@ -415,6 +415,7 @@ public final class MediaCore {
             mid: consumer.track.mid, ssrc: consumer.track.ssrc, packetsOut: consumer.packetsOut, bytesOut: consumer.bytesOut,
             packetsDroppedWaitingForKeyframe: consumer.packetsDroppedWaitingForKeyframe,
             spatialLayer: consumer.currentLayer, targetSpatialLayer: consumer.targetLayer,
-            temporalLayer: consumer.preferredTemporalLayer, pausedForBandwidth: consumer.pausedForBandwidth)
+            temporalLayer: consumer.preferredTemporalLayer, forwardedTemporalLayer: consumer.temporalLayer,
+            packetsDroppedTemporalLayer: consumer.packetsDroppedTemporalLayer, pausedForBandwidth: consumer.pausedForBandwidth)
     }
 }

@@ -217,9 +217,13 @@ public final class MediaServer: Sendable {
     }
 
     /// A group participant's layer preference for another participant's video (`sfu-layers`).
-    public func setLayers(room: String, participantID: String, publisherID: String, spatial: Int) async throws {
+    public func setLayers(
+        room: String, participantID: String, publisherID: String, spatial: Int, temporal: Int? = nil
+    ) async throws {
         try await worker(for: room).run { core, now in
-            try core.setLayers(room: room, participantID: participantID, publisherID: publisherID, spatial: spatial, now: now)
+            try core.setLayers(
+                room: room, participantID: participantID, publisherID: publisherID, spatial: spatial, temporal: temporal,
+                now: now)
         }
     }
 

@@ -60,8 +60,14 @@ public struct ConsumerState: Sendable, Codable, Equatable {
     /// The layer wanted (the subscriber's preference, capped to the layers there are); a
     /// switch happens on that layer's next keyframe.
     public var targetSpatialLayer: Int
-    /// The temporal layer the subscriber asked for, if any (recorded; not applied yet).
+    /// The temporal layer the subscriber asked for, if any: for VP8, packets of higher layers
+    /// (TID) are dropped once the cap is in force.
     public var temporalLayer: Int?
+    /// The temporal cap in force now (nil: none); it reaches `temporalLayer` at the next frame
+    /// down, at the next layer-sync frame up.
+    public var forwardedTemporalLayer: Int?
+    /// Packets of temporal layers above the cap, not sent.
+    public var packetsDroppedTemporalLayer: Int
     /// Video the bandwidth allocator paused: the subscriber's downlink cannot take even its
     /// lowest layer beside its audio and the videos that come first.
     public var pausedForBandwidth: Bool

@@ -18,6 +18,12 @@ public final class Consumer {
     /// The bandwidth allocator paused this video for its subscriber: nothing goes out until it
     /// resumes (on a keyframe, as after any restart).
     public private(set) var pausedForBandwidth = false
+    /// A VP8 temporal cap was set: each packet's descriptor is read (to drop layers above it)
+    /// and its picture ID rewritten (`temporalFilter`, cold until then).
+    // @exclusivity(unchecked), here and on `temporalFilter` and `sentVP8`: touched on every
+    // packet, only on the worker's thread, by code that never reaches back into the same
+    // property while it holds it; the run-time checks cost ~340 instructions a packet (callgrind).
+    @exclusivity(unchecked) private var rewritesVP8 = false
     /// The subscriber's payload type for the producer's codec.
     let payloadType: UInt8
     let midExtensionID: UInt8?
@@ -59,6 +65,15 @@ public final class Consumer {
     private static let resentSlots = 512
     public internal(set) var packetsRetransmitted = 0
 
+    // VP8 temporal layers (cold until the subscriber sets a cap).
+    private let isVP8: Bool
+    @exclusivity(unchecked) private var temporalFilter = VP8TemporalFilter()
+    /// What went out under each recent outgoing number (slot = number % size), filled once the
+    /// filter is engaged: after a drop the offsets no longer map an outgoing number back to the
+    /// producer's, and a retransmission must carry the rewritten picture ID that went out.
+    @exclusivity(unchecked) private var sentVP8: [SentVP8Packet] = []
+    public private(set) var packetsDroppedTemporalLayer = 0
+
     init(
         id: String, producer: Producer, transport: WebRTCTransport, track: OutgoingTrack, payloadType: UInt8,
         midExtensionID: UInt8?, rtxPayloadType: UInt8? = nil, transportSequenceExtensionID: UInt8? = nil
@@ -80,6 +95,7 @@ public final class Consumer {
         withUnsafeMutableBytes(of: &mid) { $0.copyBytes(from: midBytes) }
         self.mid = mid
         self.midLength = midBytes.count
+        self.isVP8 = producer.parameters.codecName.lowercased() == "vp8"
         // The highest layer until the subscriber (later: its bandwidth) says otherwise; random
         // starting points (RFC 3550 §5.1), so a subscriber cannot align streams by them.
         self.selector = LayerSelector(
@@ -134,9 +150,12 @@ public final class Consumer {
     }
 
     /// The spatial layer the subscriber wants (capped to the producer's layers). A switch needs
-    /// the target layer's keyframe: asked for now, the current layer flows until it comes.
+    /// the target layer's keyframe: asked for now, the current layer flows until it comes. The
+    /// temporal cap (VP8 only; nil: all layers) applies from the next frame down, from the next
+    /// safe frame up.
     func setPreferredLayers(spatial: Int, temporal: Int?, now: ContinuousClock.Instant, queue: SendQueue) {
         preferredTemporalLayer = temporal
+        if isVP8 { setTemporalCap(temporal.map { UInt8(clamping: max(0, $0)) }) }
         preferredSpatialLayer = spatial
         retarget(now: now, queue: queue)
     }
@@ -200,8 +219,18 @@ public final class Consumer {
 
     /// The layer this consumer forwards (nil before its first keyframe) and the one it wants.
     public var currentLayer: Int? { selector.current }
-    /// Recorded for the allocator to come; VP8 temporal-layer dropping is not applied yet.
+    /// The highest temporal layer the subscriber wants (nil: all); applied to VP8 producers.
     public private(set) var preferredTemporalLayer: Int?
+    /// The temporal cap in force now (nil: none); it follows the preference at safe frames.
+    public var temporalLayer: Int? { temporalFilter.current.map(Int.init) }
+
+    private func setTemporalCap(_ layer: UInt8?) {
+        temporalFilter.setTarget(layer)
+        if temporalFilter.isEngaged, !rewritesVP8 {
+            sentVP8 = Array(repeating: SentVP8Packet(), count: Self.resentSlots)
+            rewritesVP8 = true
+        }
+    }
     /// The subscriber's choice (nil: the highest layer).
     private var preferredSpatialLayer: Int?
     public var targetLayer: Int { selector.target }
@@ -221,11 +250,20 @@ public final class Consumer {
             stats.drop(.pausedForBandwidth)
             return
         }
+        var sequence = packet.sequenceNumber
+        var vp8 = VP8Forwarding()
+        if rewritesVP8 {
+            // Out of line: this function is inlined into the fan-out loop, which a consumer
+            // without a temporal cap should find as small as before.
+            guard let admitted = admitVP8(packet, layer: layer, stats: stats) else { return }
+            vp8 = admitted
+            sequence = admitted.sequence
+        }
         let outSequence: SequenceNumber
         let outTimestamp: RTPTimestamp
         // Both closures are non-escaping and run only at a switch: nothing is allocated or retained here.
         switch selector.decide(
-            layer: layer, sequence: packet.sequenceNumber, timestamp: packet.timestamp,
+            layer: layer, sequence: sequence, timestamp: packet.timestamp,
             isKeyframe: isKeyframeStart(packet), now: now, clockRate: producer.parameters.clockRate,
             clock: { self.producer.layers[$0].senderReport })
         {
@@ -250,8 +288,12 @@ public final class Consumer {
             stats.drop(.malformed)
             return
         }
-        UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + payload.count)]).copyMemory(from: payload)
+        let outPayload = UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + payload.count)])
+        outPayload.copyMemory(from: payload)
         length += payload.count
+        if let descriptor = vp8.descriptor {
+            rewriteVP8(outPayload, descriptor, anchors: vp8.anchors, out: outSequence, original: packet.sequenceNumber)
+        }
         guard let protected = transport.protectRTP(slot, length: length) else {
             stats.drop(.notConnected)
             return
@@ -263,6 +305,56 @@ public final class Consumer {
         payloadBytesOut &+= payload.count
         stats.packetsOut &+= 1
         stats.bytesOut &+= protected
+    }
+
+    /// What `forward` keeps of a VP8 packet between the temporal filter and the rewrite.
+    private struct VP8Forwarding {
+        var descriptor: VP8PayloadDescriptor?
+        /// The number to hand the selector: a late packet's own (see `admitVP8`).
+        var sequence = SequenceNumber(0)
+        /// The selector's anchor count before the packet: a change means it anchored on it.
+        var anchors: UInt8 = 0
+    }
+
+    /// The temporal filter's part of `forward` (a cap was set): nil when the packet is dropped.
+    @inline(never)
+    private func admitVP8(_ packet: RTPPacket, layer: Int, stats: WorkerStats) -> VP8Forwarding? {
+        var result = VP8Forwarding(
+            descriptor: try? VP8PayloadDescriptor(parsing: packet.payload), sequence: packet.sequenceNumber,
+            anchors: selector.anchors)
+        // Another layer's packets are the selector's (dropped, or a keyframe to switch on).
+        guard let descriptor = result.descriptor, layer == selector.current else { return result }
+        let isLate = selector.isLate(packet.sequenceNumber)
+        if isLate {
+            // Packets dropped after this one moved the numbers down: it takes its own.
+            guard let later = temporalFilter.droppedSequences.count(newerThan: packet.sequenceNumber.rawValue, mask: 0xFFFF)
+            else {
+                stats.drop(.temporalLayer)
+                return nil
+            }
+            result.sequence = packet.sequenceNumber &+ UInt16(later)
+        }
+        let isKeyframe = descriptor.startsKeyframe(in: packet.payload)
+        guard temporalFilter.admits(descriptor, sequence: packet.sequenceNumber, isKeyframe: isKeyframe, isLate: isLate) else {
+            if !isLate { selector.skip() }
+            packetsDroppedTemporalLayer &+= 1
+            stats.drop(.temporalLayer)
+            return nil
+        }
+        return result
+    }
+
+    /// Writes the picture ID and TL0PICIDX a forwarded packet goes out with into its copy, and
+    /// notes them for retransmissions of `out`.
+    @inline(never)
+    private func rewriteVP8(
+        _ payload: UnsafeMutableRawBufferPointer, _ descriptor: VP8PayloadDescriptor, anchors: UInt8, out: SequenceNumber,
+        original: SequenceNumber
+    ) {
+        let numbers = temporalFilter.rewrite(descriptor, anchored: selector.anchors != anchors)
+        VP8PayloadDescriptor.rewrite(payload, pictureID: numbers.pictureID, tl0PicIndex: numbers.tl0PicIndex)
+        sentVP8[Int(out.rawValue) % Self.resentSlots] = SentVP8Packet(
+            out: out, original: original, pictureID: numbers.pictureID, tl0PicIndex: numbers.tl0PicIndex)
     }
 
     /// The fixed header, then the MID (the subscriber's BUNDLE demux may rely on it, RFC 8843
@@ -320,14 +412,21 @@ public final class Consumer {
             }
             let gate = Int(outSequence.rawValue) % Self.resentSlots
             if resentSequences[gate] == outSequence.rawValue, now - resentAt[gate] < roundTrip { continue }
-            let original = history.extendedSequence(of: outSequence &- sequenceOffset)
+            var sent: SentVP8Packet?
+            if rewritesVP8 {
+                // Not sent under this number (a dropped packet's, or too long ago to tell).
+                sent = sentVP8[Int(outSequence.rawValue) % Self.resentSlots]
+                guard sent?.isSent(as: outSequence) == true else { continue }
+            }
+            let original = history.extendedSequence(of: sent?.original ?? (outSequence &- sequenceOffset))
             guard let bytes = history.packet(original, now: now), let packet = try? RTPPacket(parsing: bytes) else {
                 // Lost on the publisher's link too and being NACKed there: its repair reaches
                 // this subscriber like any packet, so no keyframe is needed for it.
                 if !producer.layers[layer].isBeingRepaired(original) { missing += 1 }
                 continue
             }
-            guard send(retransmissionOf: packet, as: outSequence, to: destination, queue: queue, now: now) else { continue }
+            guard send(retransmissionOf: packet, as: outSequence, vp8: sent, to: destination, queue: queue, now: now)
+            else { continue }
             resentSequences[gate] = outSequence.rawValue
             resentAt[gate] = now
             stats.count(.retransmittedFromCache)
@@ -336,10 +435,11 @@ public final class Consumer {
         return missing
     }
 
-    /// Writes `packet` (from the history) as this consumer sent it, or wrapped in RTX.
+    /// Writes `packet` (from the history) as this consumer sent it (`vp8`: with the picture ID
+    /// and TL0PICIDX that went out), or wrapped in RTX.
     private func send(
-        retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, to destination: TransportAddress, queue: SendQueue,
-        now: ContinuousClock.Instant
+        retransmissionOf packet: RTPPacket, as outSequence: SequenceNumber, vp8: SentVP8Packet?, to destination: TransportAddress,
+        queue: SendQueue, now: ContinuousClock.Instant
     ) -> Bool {
         let slot = queue.reserve()
         let timestamp = packet.timestamp &+ selector.timestampOffset
@@ -361,7 +461,11 @@ public final class Consumer {
                 ssrc: outSSRC, into: slot)
             guard length + payload.count + transport.srtpOverhead <= slot.count else { return false }
         }
-        UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + payload.count)]).copyMemory(from: payload)
+        let outPayload = UnsafeMutableRawBufferPointer(rebasing: slot[length..<(length + payload.count)])
+        outPayload.copyMemory(from: payload)
+        if let vp8 {
+            VP8PayloadDescriptor.rewrite(outPayload, pictureID: vp8.pictureID, tl0PicIndex: vp8.tl0PicIndex)
+        }
         length += payload.count
         guard let protected = transport.protectRTP(slot, length: length) else { return false }
         queue.commit(length: protected, to: destination)
@@ -402,7 +506,11 @@ public final class Consumer {
 
     /// Maps a subscriber's lost sequence numbers back to the producer's numbering.
     func producerSequenceNumbers(for lost: [SequenceNumber]) -> [SequenceNumber] {
-        lost.map { $0 &- selector.sequenceOffset }
+        guard rewritesVP8 else { return lost.map { $0 &- selector.sequenceOffset } }
+        return lost.compactMap { out in
+            let sent = sentVP8[Int(out.rawValue) % Self.resentSlots]
+            return sent.isSent(as: out) ? sent.original : nil
+        }
     }
 
     /// The producer stream this consumer's NACKs are about (the layer it forwards).
@@ -419,6 +527,30 @@ public final class Consumer {
     }
 
     var hasSentMedia: Bool { packetsOut > 0 }
+}
+
+/// One outgoing VP8 packet's numbers, as sent: what a retransmission of it must carry.
+struct SentVP8Packet {
+    var out = SequenceNumber(0)
+    var original = SequenceNumber(0)
+    private var picture: UInt16 = 0
+    private var tl0: UInt8 = 0
+    /// 1: `out` was sent (a slot starts empty); 2: with a picture ID; 4: with TL0PICIDX.
+    private var flags: UInt8 = 0
+
+    init() {}
+
+    init(out: SequenceNumber, original: SequenceNumber, pictureID: UInt16?, tl0PicIndex: UInt8?) {
+        self.out = out
+        self.original = original
+        picture = pictureID ?? 0
+        tl0 = tl0PicIndex ?? 0
+        flags = 1 | (pictureID == nil ? 0 : 2) | (tl0PicIndex == nil ? 0 : 4)
+    }
+
+    func isSent(as number: SequenceNumber) -> Bool { flags & 1 != 0 && out == number }
+    var pictureID: UInt16? { flags & 2 != 0 ? picture : nil }
+    var tl0PicIndex: UInt8? { flags & 4 != 0 ? tl0 : nil }
 }
 
 /// Keeps consumers besides their producer and transport: told when one starts and when it closes.

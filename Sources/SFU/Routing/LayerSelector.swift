@@ -28,6 +28,8 @@ struct LayerSelector {
     /// other offsets (or from another layer), so it cannot be rebuilt or be sent now.
     private(set) var anchorSequence = SequenceNumber(0)
     private(set) var hasSent = false
+    /// Counts anchors (wrapping): a change tells the caller that a packet started the stream anew.
+    private(set) var anchors: UInt8 = 0
     /// The next packet re-anchors on wall-clock time (a start, a resume, a new SSRC): after a
     /// pause, timestamps advance by the time that passed (RFC 3550 §5.1).
     private var resyncOnWallClock = true
@@ -62,6 +64,17 @@ struct LayerSelector {
     mutating func restart() {
         current = nil
         resyncOnWallClock = true
+    }
+
+    /// A packet of the current layer that was not sent (a dropped temporal layer): the ones after
+    /// it move up by one, so that the subscriber sees no gap to NACK.
+    mutating func skip() {
+        sequenceOffset &-= 1
+    }
+
+    /// Whether a packet of the current layer is older than one already sent (a repair, a reorder).
+    func isLate(_ sequence: SequenceNumber) -> Bool {
+        !(sequence &+ sequenceOffset).isNewer(than: highestOutSequence)
     }
 
     /// The layer a subscriber's keyframe request is for: what it sees, else what it waits for.
@@ -143,5 +156,6 @@ struct LayerSelector {
         current = layer
         resyncOnWallClock = false
         hasSent = true
+        anchors &+= 1
     }
 }

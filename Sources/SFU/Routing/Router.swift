@@ -14,9 +14,9 @@ final class RoomParticipant {
     /// Group calls: what this participant receives of the others on its own transport, by the
     /// mid of the m-line that carries it.
     var consumers: [String: Consumer] = [:]
-    /// Group calls: the spatial layer this participant wants of each publisher's video, by the
-    /// publisher's participant id (`sfu-layers`).
-    var layerPreferences: [String: Int] = [:]
+    /// Group calls: the spatial layer (and VP8 temporal cap, nil: all) this participant wants of
+    /// each publisher's video, by the publisher's participant id (`sfu-layers`).
+    var layerPreferences: [String: (spatial: Int, temporal: Int?)] = [:]
 
     init(id: String, identity: String, transport: WebRTCTransport) {
         self.id = id

@@ -16,6 +16,8 @@ public enum DropReason: Int, CaseIterable, Sendable {
     case sendFailed
     /// Video the bandwidth allocator paused for one subscriber (its downlink cannot take it).
     case pausedForBandwidth
+    /// VP8 frames above a subscriber's temporal-layer cap (TID, RFC 7741 §4.2).
+    case temporalLayer
 
     /// The Prometheus label value.
     public var label: String {
@@ -33,6 +35,7 @@ public enum DropReason: Int, CaseIterable, Sendable {
         case .padding: "padding_only"
         case .sendFailed: "send_failed"
         case .pausedForBandwidth: "paused_for_bandwidth"
+        case .temporalLayer: "temporal_layer"
         }
     }
 }

@@ -257,6 +257,16 @@ struct CallFields {
         }
     }
 
+    /// `temporal`, optional: the highest VP8 temporal layer, 0-3 (`sfu-layers`); nil: all.
+    func temporalLayer() throws(CallError) -> Int? {
+        switch object["temporal"] {
+        case nil, .null?: return nil
+        case .number(let value)? where LayerPreference.temporal.contains(Int(exactly: value) ?? -1): return Int(value)
+        default:
+            throw .invalid("temporal", "an integer \(LayerPreference.temporal.lowerBound)-\(LayerPreference.temporal.upperBound)")
+        }
+    }
+
     func optionalBool(_ key: String) throws(CallError) -> Bool? {
         switch object[key] {
         case nil, .null?: return nil

@@ -43,11 +43,12 @@ extension CallService {
         case "sfu-layers":
             let publisher = try fields.identifier("userId")
             let spatial = try fields.spatialLayer()
+            let temporal = try fields.temporalLayer()
             let (call, group) = try await joinedGroupCall(callId, user: client.user)
             guard publisher != client.user, call.participant(publisher) != nil else {
                 throw .invalid("userId", "another participant of the call")
             }
-            try await group.setLayers(callId: callId, user: client.user, publisher: publisher, spatial: spatial)
+            try await group.setLayers(callId: callId, user: client.user, publisher: publisher, spatial: spatial, temporal: temporal)
         case "mute-participant":
             let target = try fields.identifier("userId")
             let kind: MediaToggle

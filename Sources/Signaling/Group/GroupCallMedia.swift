@@ -265,12 +265,13 @@ actor GroupCallMedia {
     /// `user`'s layer preference for `publisher`'s video. Kept by the SFU for consumers that
     /// start later; before either has media there is nothing to apply it to yet (not an error:
     /// a client may say what it wants as soon as it shows the tile).
-    func setLayers(callId: String, user: String, publisher: String, spatial: Int) async throws(CallError) {
+    func setLayers(callId: String, user: String, publisher: String, spatial: Int, temporal: Int?) async throws(CallError) {
         try await serialized(callId) { () async throws(CallError) in
             guard let member = members[callId]?[user], let other = members[callId]?[publisher] else { return }
             do {
                 try await media.setLayers(
-                    room: callId, participantID: member.participantID, publisherID: other.participantID, spatial: spatial)
+                    room: callId, participantID: member.participantID, publisherID: other.participantID, spatial: spatial,
+                    temporal: temporal)
             } catch {
                 throw Self.callError(error)
             }

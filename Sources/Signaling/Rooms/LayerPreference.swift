@@ -1,5 +1,5 @@
 // What a subscriber may ask of a simulcast track: which spatial layer (0 is the lowest of the
-// three a browser sends) and, for later, which temporal layer. The WHEP route and the group
+// three a browser sends) and the highest VP8 temporal layer. The WHEP route and the group
 // protocol's `sfu-layers` check against the same ranges.
 
 enum LayerPreference {

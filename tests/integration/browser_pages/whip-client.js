@@ -41,7 +41,8 @@ window.whip = (() => {
     /** Publishes camera and microphone to `room`; returns the participant id from Location.
         `options.video`: the camera's constraints (default 320x240; 1280x720 with simulcast).
         `options.simulcast`: video in three encodings, lowest first as Chromium apps order
-        them (rid q = 1/4, h = 1/2, f = full). */
+        them (rid q = 1/4, h = 1/2, f = full). `options.scalabilityMode`: one encoding in
+        that mode (e.g. "L1T3": VP8 with three temporal layers). */
     async publish(room, token, iceServers, options) {
       const simulcast = Boolean(options && options.simulcast);
       const video = (options && options.video) || (simulcast ? { width: 1280, height: 720 } : { width: 320, height: 240 });
@@ -54,6 +55,9 @@ window.whip = (() => {
           init.sendEncodings = [
             { rid: "q", scaleResolutionDownBy: 4 }, { rid: "h", scaleResolutionDownBy: 2 }, { rid: "f" },
           ];
+        }
+        if (options && options.scalabilityMode && track.kind === "video") {
+          init.sendEncodings = [{ scalabilityMode: options.scalabilityMode }];
         }
         session.pc.addTransceiver(track, init);
       }
@@ -113,6 +117,7 @@ window.whip = (() => {
             const sum = entry.outbound[stat.kind] || { packetsSent: 0, framesEncoded: 0, layers: {} };
             sum.packetsSent += stat.packetsSent ?? 0;
             sum.framesEncoded += stat.framesEncoded ?? 0;
+            if (stat.scalabilityMode) sum.scalabilityMode = stat.scalabilityMode;
             // One outbound-rtp per simulcast encoding, told apart by its rid.
             if (stat.rid) sum.layers[stat.rid] = { frameWidth: stat.frameWidth ?? null, packetsSent: stat.packetsSent ?? 0 };
             entry.outbound[stat.kind] = sum;
