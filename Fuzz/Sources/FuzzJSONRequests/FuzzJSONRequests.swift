@@ -18,7 +18,10 @@ public func fuzzJSONRequests(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     }
     if let call = try? InitiateCall(json: json, initiator: "@fuzz:example.org") {
         guard !call.invitees.contains("@fuzz:example.org"), call.invitees.count <= 100,
-            call.isGroupCall || call.invitees.count == 1, !call.roomId.isEmpty, call.roomId.utf8.count <= 255
+            // A 1-to-1 call names its one callee, or nobody in a Matrix room (the room's other
+            // member is called; the service checks that once it knows the room).
+            call.isGroupCall || call.invitees.count == 1 || (call.invitees.isEmpty && call.isMatrixRoom),
+            !call.roomId.isEmpty, call.roomId.utf8.count <= 255
         else { fatalError("InitiateCall accepted what it must refuse: \(call)") }
     }
     for kind in RelayKind.allCases {
