@@ -131,8 +131,13 @@ def test_udp_and_tcp_to_chorus_blocked_browsers_use_turn_over_tcp(netns, browser
                 pair = browser.stats()["pair"]
                 assert pair and pair["local"] == "relay" and pair["localRelayProtocol"] == "tcp", f"{browser.name}: {pair}"
             assert metric_value(chorus.base_url, "chorus_ice_tcp_connections") == 0
-            assert network.counted("block-udp") > 0 and network.counted("block-tcp") > 0, \
-                "the browsers never tried the direct paths: nothing proves the fallback"
+            # libwebrtc gathers TCP candidates in a phase after the relay's and connects a TCP
+            # pair when it forms it, so on a busy machine the relayed pair can be chosen before
+            # the first connect toward Chorus's TCP port (seen once in a clean-clone run: 0 TCP
+            # blocked when the call was up): wait for the attempt rather than read once.
+            wait_until(lambda: network.counted("block-udp") > 0 and network.counted("block-tcp") > 0, 20,
+                       lambda: "the browsers never tried the direct paths: nothing proves the fallback "
+                               f"(blocked: {network.counted('block-udp')} UDP, {network.counted('block-tcp')} TCP)")
             # Everything Chorus got came through the relay's ports.
             relayed = network.counted("allow-udp")
             assert relayed > 200, f"only {relayed} UDP packets crossed coturn's relay ports"
