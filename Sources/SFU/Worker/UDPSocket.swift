@@ -28,8 +28,11 @@ final class UDPSocket {
         let family = address.isIPv4 ? AF_INET : AF_INET6
         let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UDPSocketError.system("socket", errno) }
+        // No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and with it Linux lets any other
+        // SO_REUSEADDR socket bind the same address and port (a second server on the media
+        // port shared it instead of failing) and even hands that port out to a bind to port 0
+        // (two test peers got one port, so one's datagrams were steered as the other's).
         var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         if reusePort, setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) != 0 {
             let code = errno
             close(fd)
