@@ -163,6 +163,12 @@ def test_a_silent_participant_is_dropped_by_consent_and_the_others_renegotiate(t
                     await peers[user].join(call_id)
                 await peers["dora"].wait_tracks(["eve"], timeout=20)
                 await peers["eve"].wait_tracks(["dora"], timeout=20)
+                # Tracks come with the SDP; Eve must be connected (DTLS done) before her network
+                # goes, or Chorus rightly ends her as never connected (seen once on a busy CI).
+                connect_deadline = time.monotonic() + 20
+                while peers["eve"].pc.connectionState != "connected":
+                    assert time.monotonic() < connect_deadline, f"Eve never connected: {peers['eve'].pc.connectionState}"
+                    await asyncio.sleep(0.1)
                 # Eve's network goes away: her ICE transport stops without a DTLS close_notify.
                 for transceiver in peers["eve"].pc.getTransceivers():
                     await transceiver.receiver.transport.transport.stop()
