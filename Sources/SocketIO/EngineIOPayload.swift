@@ -20,8 +20,11 @@ public enum EngineIOPayload {
         guard !body.isEmpty else { throw .empty }
         // Split on bytes, not Characters: a separator followed by a combining mark would form
         // one grapheme and hide the boundary. 0x1E never occurs inside a multi-byte UTF-8 sequence.
+        // At most maxPackets splits: split is eager, and a body of separators alone would
+        // otherwise be cut into a slice per byte (32 bytes each) before the count is checked.
         var packets: [EngineIOPacket] = []
-        for (index, element) in body.split(separator: separator, omittingEmptySubsequences: false).enumerated() {
+        let elements = body.split(separator: separator, maxSplits: maxPackets, omittingEmptySubsequences: false)
+        for (index, element) in elements.enumerated() {
             guard index < maxPackets else { throw .tooManyPackets }
             guard let text = String(validating: element, as: UTF8.self) else { throw .notUTF8 }
             do {

@@ -58,7 +58,7 @@ import Testing
         #expect(packets == [.message("a"), .message("\u{301}b")])
     }
 
-    @Test func malformedPayloadsAreRefused() {
+    @Test func malformedPayloadsAreRefused() throws {
         #expect(throws: EngineIOPayloadError.empty) { try EngineIOPayload.decode([], maxPayload: 10) }
         #expect(throws: EngineIOPayloadError.tooLarge(11)) { try EngineIOPayload.decode(Array("4abcdefghij".utf8), maxPayload: 10) }
         #expect(throws: EngineIOPayloadError.notUTF8) { try EngineIOPayload.decode([0x34, 0xFF, 0xFE], maxPayload: 10) }
@@ -69,6 +69,11 @@ import Testing
         }
         let many = Array(repeating: "6", count: 1025).joined(separator: "\u{1e}")
         #expect(throws: EngineIOPayloadError.tooManyPackets) { try EngineIOPayload.decode(Array(many.utf8), maxPayload: 1_000_000) }
+        // The most a payload may hold still decodes; a body of separators alone fails at its first.
+        let most = Array(repeating: "6", count: 1024).joined(separator: "\u{1e}")
+        #expect(try EngineIOPayload.decode(Array(most.utf8), maxPayload: 1_000_000).count == 1024)
+        let separators = [UInt8](repeating: 0x1E, count: 1_000_000)
+        #expect(throws: EngineIOPayloadError.badPacket(index: 0, .empty)) { try EngineIOPayload.decode(separators, maxPayload: 1_000_000) }
     }
 
     @Test func requestsAreValidatedLikeTheReferenceServer() throws {
