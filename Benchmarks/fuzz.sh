@@ -4,7 +4,8 @@
 # executions, seconds, exec/s and libFuzzer's coverage (cov: edges, ft: features). The bounded
 # version the test command runs is scripts/fuzz.sh on its own (15 s each).
 #
-#   Benchmarks/fuzz.sh                  all of them (about an hour on 2 shared cores)
+#   Benchmarks/fuzz.sh                  all of them (hours: ~8 h of one core as measured here,
+#                                       SDP and JSONRequests ~2 h each; docs/BENCHMARKS.md)
 #   Benchmarks/fuzz.sh FuzzSDP          only these
 #   CHORUS_FUZZ_RUNS=50000000 Benchmarks/fuzz.sh
 set -euo pipefail
