@@ -3,22 +3,26 @@
 its small-rooms scenario: 8 rooms of 3, 72 transports, on both workers) all connect and get all their media,
 the peers whose first check the kernel hashed to the other worker handed over to theirs.
 Without the privileges (or when asked) each worker gets its own port, and a call still works
-with aiortc peers there."""
+with aiortc peers there. A port that is taken (HTTP, or the media port's ICE-TCP side) ends
+the server with exit 1 and a log line naming it."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from chorus_api import ChorusAPI
-from conftest import ChorusServer, start_server, stop_process
+from conftest import ChorusServer, chorus_binary, clean_env, start_server, stop_process
 from test_loadtest_smoke import run_loadtest
 from test_whip_whep_aiortc import Tokens, connected_call
 from peers import run
+from ports import free_port
 
 IS_ROOT = os.geteuid() == 0
 
@@ -71,3 +75,25 @@ def test_a_port_per_worker_when_asked(tmp_path: Path, room: str) -> None:
         run(call(), 60)
     finally:
         stop_process(server.process)
+
+
+@pytest.mark.parametrize("taken", ["http", "media-tcp"])
+def test_a_taken_port_is_named_and_the_server_exits_1(tmp_path: Path, taken: str) -> None:
+    # An operator (and the tests' retry on a lost port race) must see which port was taken:
+    # NIO's own bind error names none. The media port is also ICE-TCP's listening port.
+    held = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = held.getsockname()[1]
+        http_port = port if taken == "http" else free_port(socket.SOCK_STREAM)
+        udp_port = port if taken == "media-tcp" else free_port(socket.SOCK_DGRAM)
+        done = subprocess.run(
+            [str(chorus_binary()), "serve", "--host", "127.0.0.1", "--http-port", str(http_port),
+             "--udp-port", str(udp_port), "--workers", "1", "--jwt-secret", "s" * 32,
+             "--database", f"sqlite://{tmp_path / 'chorus.db'}"],
+            capture_output=True, text=True, timeout=60, env=clean_env(), cwd=tmp_path, stdin=subprocess.DEVNULL)
+    finally:
+        held.close()
+    assert done.returncode == 1, done.stdout[-2000:]
+    kind = "http" if taken == "http" else "tcp"
+    assert re.search(rf"critical .*bind/listen {kind} 127\.0\.0\.1:{port} failed: .*Address already in use",
+                     done.stdout), done.stdout[-2000:]

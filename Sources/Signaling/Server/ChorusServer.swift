@@ -4,10 +4,14 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import SFU
 import ServiceLifecycle
 import SDP
 import Auth
+#if canImport(Glibc)
+import Glibc
+#endif
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -18,6 +22,8 @@ import Foundation
 public enum ChorusServerError: Error, CustomStringConvertible {
     case noSecret
     case matrixRegistration(String)
+    /// The HTTP listener could not bind: NIO's own error does not say which address.
+    case httpListen(address: String, underlying: any Error)
 
     public var description: String {
         switch self {
@@ -25,6 +31,22 @@ public enum ChorusServerError: Error, CustomStringConvertible {
             "refusing to start on a non-loopback host without a JWT secret: set CHORUS_JWT_SECRET or --jwt-secret"
         case .matrixRegistration(let problem):
             "the Matrix registration file cannot be used: \(problem)"
+        case .httpListen(let address, let underlying):
+            "bind/listen http \(address) failed: \(underlying)"
+        }
+    }
+}
+
+/// The HTTP application as a lifecycle service; a failed bind names its address.
+struct HTTPService<App: ApplicationProtocol>: Service {
+    let app: App
+    let address: String
+
+    func run() async throws {
+        do {
+            try await app.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
+            throw ChorusServerError.httpListen(address: address, underlying: error)
         }
     }
 }
@@ -149,6 +171,7 @@ public enum ChorusServer {
                 devTokens: configuration.secretDecision == .development, limits: configuration.limits, matrix: matrix),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "chorus"),
             logger: logger)
+        let http = HTTPService(app: app, address: "\(configuration.host):\(configuration.httpPort)")
         let ports = media.sharesPort
             ? "\(media.udpPort) (shared by \(media.udpPorts.count) workers: SO_REUSEPORT with eBPF steering)"
             : "\(media.udpPorts.map(String.init).joined(separator: ",")) (\(media.udpPorts.count) worker(s), one port each)"
@@ -166,7 +189,7 @@ public enum ChorusServer {
             .init(
                 service: CallStoreService(database: configuration.database, store: store, logger: logger),
                 failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: MediaService(media: media)), .init(service: calls), .init(service: app),
+            .init(service: MediaService(media: media)), .init(service: calls), .init(service: http),
         ] + (matrix.map { [.init(service: $0)] } ?? [])
         let group = ServiceGroup(
             configuration: .init(
