@@ -46,7 +46,8 @@ as_owner() {
 }
 
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    # Below the ephemeral range, as the integration tests pick theirs (tests/integration/ports.py).
+    python3 -c 'import sys; sys.path.insert(0, "tests/integration"); import ports; print(ports.free_tcp_port())'
 }
 
 running_pid() {

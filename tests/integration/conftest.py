@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from chorus_api import ChorusAPI  # noqa: E402
 from peers import use_loopback_only  # noqa: E402
+from ports import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT = 60.0
@@ -46,14 +47,6 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("CHORUS_ARTIFACTS") or REPO / "artifacts" / "integration")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def free_port(kind: int) -> int:
-    # The kernel picks a free port; there is a small window before the server binds it, so a
-    # start that fails with "address in use" is retried with new ports.
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tail(path: Path, lines: int = 60) -> str:
@@ -176,8 +169,8 @@ def start_server(
     log_path = artifacts_dir() / (log_name or f"chorus-serve-{tmp.name}.log")
     log_path.write_text("")
     last_error = ""
+    fixed_port = http_port
     for attempt in range(3):
-        fixed_port = http_port
         http_port, udp_port = fixed_port or free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
         secret = secrets.token_hex(32)  # never starts with "-", which the CLI would read as an option
         database = database or integration_database(tmp, attempt)
@@ -232,9 +225,12 @@ def start_server(
                 f"chorus serve not healthy after {HEALTH_TIMEOUT}s; log tail:\n{tail(log_path)}", pytrace=False
             )
         last_error = tail(log_path)
-        if fixed_port or not re.search(r"address already in use|EADDRINUSE|errno 98", last_error, re.IGNORECASE):
+        if not re.search(r"address already in use|EADDRINUSE|errno 98", last_error, re.IGNORECASE):
             break
-        http_port = None
+        # A fixed HTTP port is kept; a start that failed on it is not retried.
+        if fixed_port and re.search(rf":{fixed_port}\b[^\n]*(address already in use|EADDRINUSE|errno 98)",
+                                    last_error, re.IGNORECASE):
+            break
     pytest.fail(f"chorus serve exited during start; log tail:\n{last_error}", pytrace=False)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from browser import ChorusPage, skip_or_fail
 from conftest import artifacts_dir, stop_process
 from netns import Namespace, wait_for_port
+from ports import free_tcp_port
 
 FIREFOX = Path("/usr/bin/firefox-esr")
 
@@ -69,12 +69,6 @@ def require_firefox() -> None:
         import marionette_driver  # noqa: F401
     except ImportError:
         skip_or_fail("marionette-driver is not installed (pip install marionette-driver)")
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

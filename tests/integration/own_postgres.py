@@ -9,13 +9,14 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+from ports import free_tcp_port
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -40,12 +41,6 @@ def skip_unless_installed() -> Path:
         except subprocess.CalledProcessError:
             pytest.skip("running as root and there is no `postgres` user to run PostgreSQL as")
     return found
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class OwnPostgres:

@@ -31,6 +31,8 @@ import pytest
 import requests
 import yaml
 
+from ports import free_tcp_port
+
 SERVER_NAME = "test.local"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
@@ -43,12 +45,6 @@ def synapse_installed() -> bool:
     except ImportError:
         return False
     return True
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Synapse:
