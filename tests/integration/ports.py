@@ -44,12 +44,13 @@ def free_port(kind: int) -> int:
             port = rng.randrange(10000, low)
             if bindable(port, kinds):
                 return port
-    while True:
+    for _ in range(50):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         if bindable(port, kinds):
             return port
+    raise OSError(f"no port on 127.0.0.1 free for {kinds} found")
 
 
 def free_tcp_port() -> int:

@@ -81,9 +81,10 @@ def test_a_port_per_worker_when_asked(tmp_path: Path, room: str) -> None:
 def test_a_taken_port_is_named_and_the_server_exits_1(tmp_path: Path, taken: str) -> None:
     # An operator (and the tests' retry on a lost port race) must see which port was taken:
     # NIO's own bind error names none. The media port is also ICE-TCP's listening port.
-    held = socket.create_server(("127.0.0.1", 0))
+    # Free for UDP and TCP, then its TCP side held: the media case fails on TCP, not UDP.
+    port = free_port(socket.SOCK_DGRAM)
+    held = socket.create_server(("127.0.0.1", port))
     try:
-        port = held.getsockname()[1]
         http_port = port if taken == "http" else free_port(socket.SOCK_STREAM)
         udp_port = port if taken == "media-tcp" else free_port(socket.SOCK_DGRAM)
         done = subprocess.run(
